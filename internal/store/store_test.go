@@ -1,0 +1,101 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/store/storetest"
+)
+
+func TestTxCommitAndRollback(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", "a", 1); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("want boom, got %v", err)
+		}
+		var n int
+		if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM kv").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("rolled-back row visible: n=%d err=%v", n, err)
+		}
+		committed := false
+		err = db.Tx(ctx, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { committed = true })
+			_, err := tx.Exec(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", "a", 1)
+			return err
+		})
+		if err != nil || !committed {
+			t.Fatalf("commit: err=%v afterCommit ran=%v", err, committed)
+		}
+		_, err = db.Exec(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", "a", 2)
+		if !store.IsUniqueViolation(err) {
+			t.Fatalf("want unique violation, got %v", err)
+		}
+	})
+}
+
+// Concurrent read-modify-write transactions must not lose updates on either engine.
+func TestTxNoLostUpdates(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, "CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, "INSERT INTO counter (id, n) VALUES (1, 0)"); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		const workers, each = 8, 25
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					err := db.Tx(ctx, func(tx *store.Tx) error {
+						var n int
+						if err := tx.QueryRow(ctx, "SELECT n FROM counter WHERE id = 1"+tx.ForUpdate()).Scan(&n); err != nil {
+							return err
+						}
+						_, err := tx.Exec(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
+						return err
+					})
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRow(ctx, "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != workers*each {
+			t.Fatalf("lost updates: got %d want %d", n, workers*each)
+		}
+	})
+}
+
+func TestOpenRejectsUnknownURL(t *testing.T) {
+	if _, err := store.Open(context.Background(), store.Config{URL: "mysql://x", DataDir: t.TempDir()}); err == nil {
+		t.Fatal("want error for mysql URL")
+	}
+}

@@ -1,0 +1,233 @@
+// Command pocketramp runs the pocketramp server and its operator tools.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/integration"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise the module version.
+var version = ""
+
+const usage = `pocketramp — self-hostable crypto on/off-ramp
+
+Usage:
+  pocketramp serve [--addr 127.0.0.1:8080] [--data-dir ./data]
+  pocketramp migrate [--data-dir ./data]
+  pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
+  pocketramp version
+
+Environment:
+  POCKETRAMP_DATABASE_URL   postgres://... selects PostgreSQL; otherwise SQLite in the data dir
+  POCKETRAMP_PUBLIC_URL     base URL of hosted pages (default http://ADDR)
+  POCKETRAMP_MASTER_KEY     base64 32-byte key encrypting secrets at rest (default: key file in data dir)
+  POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
+  POCKETRAMP_LOG_FORMAT     text (default) or json
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "pocketramp:", err)
+		var exit exitError
+		if errors.As(err, &exit) {
+			os.Exit(int(exit))
+		}
+		os.Exit(1)
+	}
+}
+
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError(2)
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout, stderr)
+	case "integration":
+		if len(args) < 2 || args[1] != "create" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return integrationCreate(ctx, args[2:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "pocketramp", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return exitError(2)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// commonFlags are the database flags every command shares.
+type commonFlags struct {
+	dataDir string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database and the generated master key")
+}
+
+func (c *commonFlags) config(log *slog.Logger) app.Config {
+	return app.Config{
+		DataDir:      c.dataDir,
+		DatabaseURL:  os.Getenv("POCKETRAMP_DATABASE_URL"),
+		PublicURL:    os.Getenv("POCKETRAMP_PUBLIC_URL"),
+		MasterKey:    os.Getenv("POCKETRAMP_MASTER_KEY"),
+		PriceSources: os.Getenv("POCKETRAMP_PRICE_SOURCES"),
+		Log:          log,
+		Version:      buildVersion(),
+	}
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	if os.Getenv("POCKETRAMP_LOG_FORMAT") == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var common commonFlags
+	common.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	log := newLogger(stderr)
+	cfg := common.config(log)
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + *addr
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	cred, created, err := a.EnsureSandboxIntegration(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, `
+A sandbox integration was created. Its secret is shown only this once:
+
+  api_key:    %s
+  api_secret: %s
+
+Try:
+  curl -s -X POST http://%s/api/authenticate -H 'Content-Type: application/json' \
+    -d '{"api_key":"%s","api_secret":"%s"}'
+
+`, cred.APIKey, cred.APISecret, ln.Addr(), cred.APIKey, cred.APISecret)
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	go a.RunJanitor(ctx, time.Hour)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("pocketramp listening", "addr", ln.Addr().String(), "database", string(a.DB.Engine()), "public_url", cfg.PublicURL, "version", cfg.Version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var common commonFlags
+	common.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	a, err := app.New(ctx, common.config(newLogger(stderr)))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", a.DB.Engine())
+	return nil
+}
+
+func integrationCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("integration create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var common commonFlags
+	common.register(fs)
+	name := fs.String("name", "", "integration name (required)")
+	sandbox := fs.Bool("sandbox", false, "create a sandbox integration")
+	allow := fs.String("ip-allowlist", "", "comma-separated IPs/CIDRs allowed to call the API (default: any)")
+	ttl := fs.Duration("token-ttl", integration.DefaultTokenTTL, "lifetime of issued tokens")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if *name == "" {
+		fmt.Fprintln(stderr, "--name is required")
+		return exitError(2)
+	}
+	list, err := integration.ParseAllowList(*allow)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, common.config(newLogger(stderr)))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	cred, err := a.Integrations.Create(ctx, integration.NewParams{Name: *name, Sandbox: *sandbox, IPAllowList: list, TokenTTL: *ttl})
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	return enc.Encode(cred)
+}

@@ -1,0 +1,90 @@
+package api
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/integration"
+)
+
+type integrationKey struct{}
+
+// caller returns the authenticated integration of a partner route.
+func caller(r *http.Request) integration.Integration {
+	in, _ := r.Context().Value(integrationKey{}).(integration.Integration)
+	return in
+}
+
+// remoteAddr is the caller's address. pocketramp trusts only the TCP peer: behind a reverse
+// proxy, the allow-list sees the proxy.
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// bearer reads the token from the `auth` header (CryptoPocket) or `Authorization: Bearer`.
+func bearer(r *http.Request) string {
+	if t := strings.TrimSpace(r.Header.Get("auth")); t != "" {
+		return t
+	}
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func (s *Server) requireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := s.Integrations.Resolve(r.Context(), bearer(r), remoteAddr(r))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+			info.integrationID = in.ID
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), integrationKey{}, in)))
+	})
+}
+
+type authenticateRequest struct {
+	APIKey    string `json:"api_key"`
+	APISecret string `json:"api_secret"`
+}
+
+type authenticateResponse struct {
+	Token     string `json:"token"`
+	ExpiresIn int64  `json:"expires_in"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+func (s *Server) authenticate(r *http.Request) (any, error) {
+	var req authenticateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	f := errcode.Fields{}
+	if req.APIKey == "" {
+		errcode.Required(f, "api_key")
+	}
+	if req.APISecret == "" {
+		errcode.Required(f, "api_secret")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	tok, in, err := s.Integrations.Authenticate(r.Context(), req.APIKey, req.APISecret, remoteAddr(r))
+	if err != nil {
+		return nil, err
+	}
+	return authenticateResponse{Token: tok.Token, ExpiresIn: int64(in.TokenTTL.Seconds()), ExpiresAt: timestamp(tok.ExpiresAt)}, nil
+}

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/pocketramp/pocketramp/internal/errcode"
+)
+
+// handler is what every route implements: it returns the data of a success answer or an error.
+// The one renderer below turns either into the contract's response.
+type handler func(r *http.Request) (any, error)
+
+// custom is returned by handlers whose success answer is not the plain {"status":"ok"} envelope
+// (e.g. createPayment's {"status":"success","message":...}).
+type custom struct {
+	status int
+	body   any
+}
+
+type okEnvelope struct {
+	Status string `json:"status"`
+	Data   any    `json:"data"`
+}
+
+type errorEnvelope struct {
+	Status  string         `json:"status"`
+	Error   string         `json:"error"`
+	Message string         `json:"message,omitempty"`
+	Data    any            `json:"data,omitempty"`
+	Errors  errcode.Fields `json:"errors,omitempty"`
+}
+
+type invalidEnvelope struct {
+	Message string         `json:"message"`
+	Errors  errcode.Fields `json:"errors"`
+}
+
+func (s *Server) serve(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		data, err := h(r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if c, ok := data.(custom); ok {
+			writeJSON(w, c.status, c.body)
+			return
+		}
+		writeJSON(w, http.StatusOK, okEnvelope{Status: "ok", Data: data})
+	}
+}
+
+// renderError writes err in the contract's format: business errors as HTTP 200 (or their own
+// status), validation errors as 422, anything else as a logged 500 that shows no internals.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	var biz *errcode.Error
+	var inv *errcode.Invalid
+	switch {
+	case errors.As(err, &biz):
+		status := biz.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		writeJSON(w, status, errorEnvelope{Status: "error", Error: biz.Code, Message: biz.Message, Data: biz.Data})
+	case errors.As(err, &inv):
+		writeJSON(w, http.StatusUnprocessableEntity, invalidEnvelope{Message: inv.Error(), Errors: inv.Fields})
+	default:
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", requestID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		writeJSON(w, http.StatusInternalServerError, errorEnvelope{Status: "error", Error: "unexpected_error"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		buf = []byte(`{"status":"error","error":"unexpected_error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(buf, '\n'))
+}

@@ -1,0 +1,196 @@
+// Package api serves the CryptoPocket-compatible partner API under /api, plus health, metrics
+// and the OpenAPI document. Handlers hold no business rules: they decode, call a domain
+// package, and return data or an error for the one renderer.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/price"
+	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/openapi"
+)
+
+// DefaultMaxBody is the request body limit of routes that set none of their own.
+const DefaultMaxBody = 1 << 20
+
+// Config holds what the API needs.
+type Config struct {
+	DB           *store.DB
+	Integrations *integration.Service
+	Assets       asset.Catalogue
+	// SandboxPrices serves sandbox integrations, LivePrices production ones.
+	SandboxPrices price.Provider
+	LivePrices    price.Provider
+	Log           *slog.Logger
+	Now           func() time.Time
+	Registry      *prometheus.Registry // nil: a new one
+	Version       string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s := &Server{Config: cfg, log: cfg.Log, mux: http.NewServeMux()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pocketramp_http_requests_total", Help: "HTTP requests by route and status.",
+	}, []string{"route", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "pocketramp_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route"})
+	cfg.Registry.MustRegister(s.requests, s.latency)
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.DB.Ping(ctx); err != nil {
+			s.log.Warn("readiness: database unreachable", slog.Any("err", err))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": string(s.DB.Engine())})
+	})
+	m.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	m.HandleFunc("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(openapi.Document)
+	})
+	m.HandleFunc("/api/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
+	m.HandleFunc("/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
+
+	m.HandleFunc("POST /api/authenticate", s.serve(s.authenticate))
+	s.partner("GET /api/available-assets", s.availableAssets)
+	s.partner("GET /api/token-price", s.tokenPrice)
+}
+
+// partner registers an authenticated partner route; POST routes also honour Idempotency-Key.
+func (s *Server) partner(pattern string, h handler) {
+	var inner http.Handler = s.serve(h)
+	if len(pattern) > 5 && pattern[:5] == "POST " {
+		inner = s.idempotent(inner)
+	}
+	s.mux.Handle(pattern, s.requireAuth(inner))
+}
+
+// Handler returns the whole HTTP handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		info := &requestInfo{}
+		ctx = context.WithValue(ctx, requestInfoKey{}, info)
+		r = r.WithContext(ctx)
+		r.Body = http.MaxBytesReader(w, r.Body, DefaultMaxBody)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.ErrorContext(ctx, "panic", slog.String("request_id", id), slog.Any("panic", p))
+				if !rec.wrote {
+					writeJSON(rec, http.StatusInternalServerError, errorEnvelope{Status: "error", Error: "unexpected_error"})
+				}
+			}
+			route := r.Pattern
+			if route == "" || route == "/" || route == "/api/" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			s.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+			s.latency.WithLabelValues(route).Observe(elapsed.Seconds())
+			attrs := []any{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Duration("duration", elapsed)}
+			if info.integrationID != 0 {
+				attrs = append(attrs, slog.Int64("integration_id", info.integrationID))
+			}
+			s.log.InfoContext(ctx, "request", attrs...)
+		}()
+		s.mux.ServeHTTP(rec, r)
+	})
+}
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type requestIDKey struct{}
+type requestInfoKey struct{}
+
+// requestInfo is filled in by inner handlers for the access log.
+type requestInfo struct{ integrationID int64 }
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// timestamp formats t as the contract's ISO-8601 UTC with microseconds.
+func timestamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+}

@@ -1,0 +1,58 @@
+package asset_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/store/storetest"
+)
+
+func TestCatalogue(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := asset.Catalogue{DB: db}
+		for i := 0; i < 2; i++ { // seeding twice must not duplicate
+			if err := c.Seed(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := c.List(ctx)
+		if err != nil || len(list) != len(asset.Default) {
+			t.Fatalf("list: %d assets, %v", len(list), err)
+		}
+		a, err := c.Get(ctx, "usdc", "BSC")
+		if err != nil || a.Decimals != 18 || a.Contract != "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d" {
+			t.Fatalf("USDC on bsc: %+v %v", a, err)
+		}
+		pol, err := c.Get(ctx, "POL", "polygon")
+		if err != nil || !pol.Native() || pol.Contract != "" {
+			t.Fatalf("POL: %+v %v", pol, err)
+		}
+		if _, err := c.Get(ctx, "USDT", "base"); !errors.Is(err, errcode.CoinNotSupported) {
+			t.Fatalf("USDT on base must be unsupported, got %v", err)
+		}
+		if err := c.SetFlags(ctx, "USDC", "base", false, false); err != nil {
+			t.Fatal(err)
+		}
+		list, _ = c.List(ctx)
+		if len(list) != len(asset.Default)-1 {
+			t.Fatalf("disabled asset still listed")
+		}
+		if err := c.Seed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := c.Get(ctx, "USDC", "base"); b.OnRamp {
+			t.Fatal("seed overwrote the operator's change")
+		}
+		if err := c.SetFlags(ctx, "DOGE", "base", true, true); !errors.Is(err, errcode.CoinNotSupported) {
+			t.Fatalf("unknown asset flags: %v", err)
+		}
+		if ok, _ := c.HasSymbol(ctx, "usdt"); !ok {
+			t.Fatal("HasSymbol(usdt) false")
+		}
+	})
+}

@@ -1,0 +1,71 @@
+package simchain
+
+import (
+	"context"
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+func TestNewFundTransfer(t *testing.T) {
+	ctx := context.Background()
+	seed := []byte("0123456789abcdef0123456789abcdef")
+	c, err := New(Config{Seed: seed, ChainID: 80002})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if id, _ := c.Client().ChainID(ctx); id.Int64() != 80002 {
+		t.Fatalf("chain id %v", id)
+	}
+	usdc, ok := c.Token("USDC")
+	if !ok || usdc.Decimals != 6 {
+		t.Fatalf("USDC %+v", usdc)
+	}
+	w := c.WalletKey(0)
+	wa := crypto.PubkeyToAddress(w.PublicKey)
+	if _, err := c.Fund(ctx, wa, "USDC", big.NewInt(5_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fund(ctx, wa, "native", big.NewInt(1e18)); err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	to := crypto.PubkeyToAddress(c.WalletKey(1).PublicKey)
+	h, err := c.Transfer(ctx, w, to, "USDC", big.NewInt(1_250_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Commit()
+	if r, err := c.WaitMined(ctx, h); err != nil || r.Status != 1 {
+		t.Fatalf("transfer receipt %v %v", r, err)
+	}
+	if b, _ := c.TokenBalance(ctx, "USDC", to); b.Int64() != 1_250_000 {
+		t.Fatalf("balance %v", b)
+	}
+
+	// Same seed → same token addresses, different genesis.
+	c2, err := New(Config{Seed: seed, ChainID: 80002})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if u2, _ := c2.Token("USDC"); u2.Address != usdc.Address {
+		t.Fatalf("token address not deterministic: %s vs %s", u2.Address, usdc.Address)
+	}
+	if c2.Genesis() == c.Genesis() {
+		t.Fatal("genesis should differ per start")
+	}
+}
+
+func TestTokens18(t *testing.T) {
+	c, err := New(Config{Tokens: Tokens18()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if tk, _ := c.Token("USDT"); tk.Decimals != 18 {
+		t.Fatalf("%+v", tk)
+	}
+}

@@ -1,0 +1,120 @@
+// Package errcode holds the two kinds of errors the partner API shows to callers: business
+// errors carrying a CryptoPocket error code, and field validation errors. Domain packages return
+// them; the API's single renderer turns them into responses. Anything else is an internal error
+// whose text is logged and never shown.
+package errcode
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error is a business error with a contract code such as "user_not_found".
+type Error struct {
+	Code    string // the contract's error code
+	Message string // optional human text
+	Data    any    // optional payload (e.g. the KYC URL of require_kyc)
+	Status  int    // HTTP status; 0 means the contract's default of 200
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return e.Code
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Is matches any *Error with the same code, so sentinels work with errors.Is even when a copy
+// carries a different message or data.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// New returns a business error.
+func New(code, message string) *Error { return &Error{Code: code, Message: message} }
+
+// With returns a copy of e with another message and data.
+func (e *Error) With(message string, data any) *Error {
+	c := *e
+	c.Message, c.Data = message, data
+	return &c
+}
+
+// Errors shared by more than one domain.
+var (
+	Unauthorized     = &Error{Code: "authorization_incorrect"}
+	NotFound         = &Error{Code: "not_found", Status: 404}
+	CoinNotSupported = &Error{Code: "coin_not_supported"}
+	PriceUnavailable = &Error{Code: "price_unavailable"}
+)
+
+// Fields are request validation errors: field name → messages. They render as HTTP 422.
+type Fields map[string][]string
+
+// Add records a message for field.
+func (f Fields) Add(field, format string, args ...any) {
+	f[field] = append(f[field], fmt.Sprintf(format, args...))
+}
+
+// Has reports whether field already has an error.
+func (f Fields) Has(field string) bool { return len(f[field]) > 0 }
+
+// Err returns f as an error, or nil when it is empty.
+func (f Fields) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &Invalid{Fields: f}
+}
+
+// Invalid is a validation failure of one or more fields.
+type Invalid struct {
+	Fields Fields
+}
+
+// Field returns an Invalid with one message for one field.
+func Field(field, format string, args ...any) *Invalid {
+	f := Fields{}
+	f.Add(field, format, args...)
+	return &Invalid{Fields: f}
+}
+
+// Error is the contract's summary: the first message, plus how many more there are.
+func (e *Invalid) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	n := 0
+	for k, msgs := range e.Fields {
+		keys = append(keys, k)
+		n += len(msgs)
+	}
+	if n == 0 {
+		return "The given data was invalid."
+	}
+	sort.Strings(keys)
+	first := e.Fields[keys[0]][0]
+	switch n {
+	case 1:
+		return first
+	case 2:
+		return first + " (and 1 more error)"
+	default:
+		return fmt.Sprintf("%s (and %d more errors)", first, n-1)
+	}
+}
+
+// IsInvalid reports whether err is a validation failure.
+func IsInvalid(err error) bool {
+	var inv *Invalid
+	return errors.As(err, &inv)
+}
+
+// Label turns a field name into the words used in messages: "company_name" → "company name".
+func Label(field string) string { return strings.ReplaceAll(field, "_", " ") }
+
+// Required is the standard message for a missing field.
+func Required(f Fields, field string) {
+	f.Add(field, "The %s field is required.", Label(field))
+}

@@ -1,0 +1,300 @@
+// Package integration holds the partners that call the API: their credentials (the secret
+// encrypted at rest, because webhooks are signed with it), settings, and the opaque tokens that
+// POST /api/authenticate issues (stored only as SHA-256 hashes).
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/secret"
+	"github.com/pocketramp/pocketramp/internal/store"
+)
+
+// Key prefixes tell sandbox and production credentials apart at a glance.
+const (
+	SandboxKeyPrefix    = "pk_sandbox_"
+	LiveKeyPrefix       = "pk_live_"
+	SandboxSecretPrefix = "sk_sandbox_"
+	LiveSecretPrefix    = "sk_live_"
+	// DefaultTokenTTL is the lifetime of a token for a new integration.
+	DefaultTokenTTL = time.Hour
+)
+
+// Integration is a partner.
+type Integration struct {
+	ID          int64
+	Name        string
+	Sandbox     bool
+	APIKey      string
+	IPAllowList []netip.Prefix // empty: any address
+	TokenTTL    time.Duration
+	Disabled    bool
+	CreatedAt   time.Time
+}
+
+// Credentials are what a new integration receives once; the secret is never shown again.
+type Credentials struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Sandbox   bool   `json:"sandbox"`
+	APIKey    string `json:"api_key"`
+	APISecret string `json:"api_secret"`
+}
+
+// Token is an issued access token.
+type Token struct {
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Service manages integrations and their tokens.
+type Service struct {
+	DB  *store.DB
+	Box *secret.Box
+	Now func() time.Time
+}
+
+// NewParams are the settings of a new integration.
+type NewParams struct {
+	Name        string
+	Sandbox     bool
+	IPAllowList []netip.Prefix
+	TokenTTL    time.Duration // zero: DefaultTokenTTL
+}
+
+// Create makes an integration and returns its credentials.
+func (s *Service) Create(ctx context.Context, p NewParams) (Credentials, error) {
+	var cred Credentials
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		cred, err = s.CreateTx(ctx, tx, p)
+		return err
+	})
+	return cred, err
+}
+
+// CreateTx is Create inside the caller's transaction.
+func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, p NewParams) (Credentials, error) {
+	name := strings.TrimSpace(p.Name)
+	if name == "" || len(name) > 200 {
+		return Credentials{}, errcode.Field("name", "The name field is required (at most 200 characters).")
+	}
+	ttl := p.TokenTTL
+	if ttl == 0 {
+		ttl = DefaultTokenTTL
+	}
+	if ttl < time.Minute || ttl > 30*24*time.Hour {
+		return Credentials{}, errcode.Field("token_ttl", "The token TTL must be between 1 minute and 30 days.")
+	}
+	keyPrefix, secretPrefix := LiveKeyPrefix, LiveSecretPrefix
+	if p.Sandbox {
+		keyPrefix, secretPrefix = SandboxKeyPrefix, SandboxSecretPrefix
+	}
+	cred := Credentials{Name: name, Sandbox: p.Sandbox, APIKey: keyPrefix + randomString(24), APISecret: secretPrefix + randomString(32)}
+	err := tx.QueryRow(ctx, `INSERT INTO integrations (name, sandbox, api_key, secret_enc, ip_allowlist, token_ttl_s, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		name, p.Sandbox, cred.APIKey, s.Box.Seal([]byte(cred.APISecret)), formatAllowList(p.IPAllowList),
+		int64(ttl/time.Second), store.Micros(s.Now())).Scan(&cred.ID)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("insert integration: %w", err)
+	}
+	return cred, nil
+}
+
+// Count returns how many integrations exist.
+func (s *Service) Count(ctx context.Context) (int, error) {
+	var n int
+	err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM integrations").Scan(&n)
+	return n, err
+}
+
+const columns = "id, name, sandbox, api_key, ip_allowlist, token_ttl_s, disabled, created_at"
+
+func scan(row interface{ Scan(...any) error }) (Integration, error) {
+	var (
+		in       Integration
+		allow    string
+		ttl, cAt int64
+	)
+	if err := row.Scan(&in.ID, &in.Name, &in.Sandbox, &in.APIKey, &allow, &ttl, &in.Disabled, &cAt); err != nil {
+		return Integration{}, err
+	}
+	in.TokenTTL = time.Duration(ttl) * time.Second
+	in.CreatedAt = store.Time(cAt)
+	var err error
+	in.IPAllowList, err = ParseAllowList(allow)
+	return in, err
+}
+
+// Get returns one integration.
+func (s *Service) Get(ctx context.Context, id int64) (Integration, error) {
+	in, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM integrations WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Integration{}, errcode.NotFound
+	}
+	return in, err
+}
+
+// Secret returns the decrypted api_secret of an integration (for signing webhooks).
+func (s *Service) Secret(ctx context.Context, id int64) (string, error) {
+	var sealed []byte
+	if err := s.DB.QueryRow(ctx, "SELECT secret_enc FROM integrations WHERE id = ?", id).Scan(&sealed); err != nil {
+		return "", err
+	}
+	plain, err := s.Box.Open(sealed)
+	return string(plain), err
+}
+
+// Authenticate checks a key pair and the caller's address and issues a token. Every failure is
+// errcode.Unauthorized, so callers learn nothing about which part was wrong.
+func (s *Service) Authenticate(ctx context.Context, apiKey, apiSecret string, remote netip.Addr) (Token, Integration, error) {
+	var sealed []byte
+	row := s.DB.QueryRow(ctx, "SELECT "+columns+", secret_enc FROM integrations WHERE api_key = ?", apiKey)
+	in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &sealed)...) }))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, Integration{}, errcode.Unauthorized
+	}
+	if err != nil {
+		return Token{}, Integration{}, err
+	}
+	plain, err := s.Box.Open(sealed)
+	if err != nil {
+		return Token{}, Integration{}, err
+	}
+	if subtle.ConstantTimeCompare(plain, []byte(apiSecret)) != 1 || in.Disabled || !in.Allows(remote) {
+		return Token{}, Integration{}, errcode.Unauthorized
+	}
+	raw := "tok_" + randomString(32)
+	now := s.Now()
+	tok := Token{Token: raw, ExpiresAt: now.Add(in.TokenTTL)}
+	_, err = s.DB.Exec(ctx, "INSERT INTO auth_tokens (token_hash, integration_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+		hashToken(raw), in.ID, store.Micros(now), store.Micros(tok.ExpiresAt))
+	if err != nil {
+		return Token{}, Integration{}, fmt.Errorf("store token: %w", err)
+	}
+	return tok, in, nil
+}
+
+type scannerFunc func(dest ...any) error
+
+func (f scannerFunc) Scan(dest ...any) error { return f(dest...) }
+
+// Resolve returns the integration a token belongs to, if the token is live and the caller's
+// address is allowed.
+func (s *Service) Resolve(ctx context.Context, token string, remote netip.Addr) (Integration, error) {
+	if token == "" || len(token) > 200 {
+		return Integration{}, errcode.Unauthorized
+	}
+	var expires int64
+	var revoked sql.NullInt64
+	row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.created_at, t.expires_at, t.revoked_at
+		FROM auth_tokens t JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = ?`, hashToken(token))
+	in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &expires, &revoked)...) }))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Integration{}, errcode.Unauthorized
+	}
+	if err != nil {
+		return Integration{}, err
+	}
+	if revoked.Valid || !s.Now().Before(store.Time(expires)) || in.Disabled || !in.Allows(remote) {
+		return Integration{}, errcode.Unauthorized
+	}
+	return in, nil
+}
+
+// Revoke ends a token before its expiry.
+func (s *Service) Revoke(ctx context.Context, token string) error {
+	_, err := s.DB.Exec(ctx, "UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL", store.Micros(s.Now()), hashToken(token))
+	return err
+}
+
+// RevokeAll ends every token of an integration (e.g. after rotating its secret).
+func (s *Service) RevokeAll(ctx context.Context, id int64) error {
+	_, err := s.DB.Exec(ctx, "UPDATE auth_tokens SET revoked_at = ? WHERE integration_id = ? AND revoked_at IS NULL", store.Micros(s.Now()), id)
+	return err
+}
+
+// SetAllowList replaces the IP allow-list of an integration (nil: any address).
+func (s *Service) SetAllowList(ctx context.Context, id int64, list []netip.Prefix) error {
+	_, err := s.DB.Exec(ctx, "UPDATE integrations SET ip_allowlist = ? WHERE id = ?", formatAllowList(list), id)
+	return err
+}
+
+// PurgeExpiredTokens deletes tokens that expired before cutoff.
+func (s *Service) PurgeExpiredTokens(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.DB.Exec(ctx, "DELETE FROM auth_tokens WHERE expires_at < ?", store.Micros(cutoff))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Allows reports whether addr may use this integration.
+func (in Integration) Allows(addr netip.Addr) bool {
+	if len(in.IPAllowList) == 0 {
+		return true
+	}
+	addr = addr.Unmap()
+	for _, p := range in.IPAllowList {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseAllowList reads a comma-separated list of addresses and CIDR prefixes.
+func ParseAllowList(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("bad IP %q in allow-list", part)
+			}
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("bad prefix %q in allow-list", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func formatAllowList(list []netip.Prefix) string {
+	parts := make([]string, len(list))
+	for i, p := range list {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func randomString(nbytes int) string {
+	b := make([]byte, nbytes)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

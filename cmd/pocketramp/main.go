@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/bench"
 	"github.com/pocketramp/pocketramp/internal/integration"
 )
 
@@ -30,6 +31,7 @@ Usage:
   pocketramp serve [--addr 127.0.0.1:8080] [--data-dir ./data]
   pocketramp migrate [--data-dir ./data]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
+  pocketramp bench [--duration 5s] [--concurrency 16]
   pocketramp version
 
 Environment:
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return integrationCreate(ctx, args[2:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "pocketramp", buildVersion())
 		return nil
@@ -230,4 +234,16 @@ func integrationCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	enc := json.NewEncoder(stdout)
 	return enc.Encode(cred)
+}
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := fs.Duration("duration", 5*time.Second, "load time per target")
+	c := fs.Int("concurrency", 16, "concurrent closed-loop clients")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	_, err := bench.Run(ctx, bench.Options{DatabaseURL: os.Getenv("POCKETRAMP_DATABASE_URL"), Duration: *d, Concurrency: *c}, stdout)
+	return err
 }

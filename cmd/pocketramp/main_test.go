@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles pocketramp once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pocketramp")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestServeAsANewUser does what the README tells a new user: start the server on an empty data
+// dir, take the printed credentials, authenticate, list assets, get a price; then SIGTERM stops
+// it cleanly and a restart does not create another integration.
+func TestServeAsANewUser(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	cmd.Env = append(os.Environ(), "POCKETRAMP_DATABASE_URL=", "POCKETRAMP_PRICE_SOURCES=sandbox")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	var key, secret, base string
+	sc := bufio.NewScanner(stdout)
+	reKey := regexp.MustCompile(`api_key:\s+(\S+)`)
+	reSecret := regexp.MustCompile(`api_secret:\s+(\S+)`)
+	reURL := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/api/authenticate`)
+	for sc.Scan() && (key == "" || secret == "" || base == "") {
+		line := sc.Text()
+		if m := reKey.FindStringSubmatch(line); m != nil {
+			key = m[1]
+		}
+		if m := reSecret.FindStringSubmatch(line); m != nil {
+			secret = m[1]
+		}
+		if m := reURL.FindStringSubmatch(line); m != nil {
+			base = m[1]
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if !strings.HasPrefix(key, "pk_sandbox_") || !strings.HasPrefix(secret, "sk_sandbox_") || base == "" {
+		t.Fatalf("credentials not printed: key=%q secret=%q base=%q\n%s", key, secret, base, stderr.String())
+	}
+
+	var auth struct {
+		Status string
+		Data   struct{ Token string }
+	}
+	getJSON(t, "POST", base+"/api/authenticate", "", `{"api_key":"`+key+`","api_secret":"`+secret+`"}`, &auth)
+	if auth.Status != "ok" || auth.Data.Token == "" {
+		t.Fatalf("authenticate: %+v", auth)
+	}
+	var assets struct {
+		Status string
+		Data   []map[string]any
+	}
+	getJSON(t, "GET", base+"/api/available-assets", auth.Data.Token, "", &assets)
+	if assets.Status != "ok" || len(assets.Data) == 0 {
+		t.Fatalf("assets: %+v", assets)
+	}
+	var price struct {
+		Status string
+		Data   struct{ Price, Symbol string }
+	}
+	getJSON(t, "GET", base+"/api/token-price?symbol=USDC", auth.Data.Token, "", &price)
+	if price.Status != "ok" || price.Data.Price == "" {
+		t.Fatalf("price: %+v", price)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Errorf("no graceful shutdown log:\n%s", stderr.String())
+	}
+
+	// integration create on the same data dir prints one JSON object.
+	out, err := exec.Command(bin, "integration", "create", "--name", "Acme Remit", "--data-dir", dir).Output()
+	if err != nil {
+		t.Fatalf("integration create: %v", err)
+	}
+	var cred map[string]any
+	if err := json.Unmarshal(out, &cred); err != nil {
+		t.Fatalf("integration create output %q: %v", out, err)
+	}
+	for _, k := range []string{"id", "name", "sandbox", "api_key", "api_secret"} {
+		if _, ok := cred[k]; !ok {
+			t.Errorf("integration create output lacks %q: %s", k, out)
+		}
+	}
+	if cred["sandbox"] != false || !strings.HasPrefix(cred["api_key"].(string), "pk_live_") {
+		t.Errorf("production integration: %s", out)
+	}
+
+	// A restart must not print new credentials.
+	cmd2 := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	var out2 bytes.Buffer
+	cmd2.Stdout = &out2
+	cmd2.Start()
+	time.Sleep(1500 * time.Millisecond)
+	cmd2.Process.Signal(syscall.SIGTERM)
+	cmd2.Wait()
+	if strings.Contains(out2.String(), "api_secret") {
+		t.Fatalf("restart created another integration:\n%s", out2.String())
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, nil, &out, &errOut); err == nil {
+		t.Fatal("no command must fail")
+	}
+	if err := run(ctx, []string{"bogus"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("unknown command: %v %s", err, errOut.String())
+	}
+	if err := run(ctx, []string{"integration", "create", "--data-dir", t.TempDir()}, &out, &errOut); err == nil {
+		t.Fatal("integration create without --name must fail")
+	}
+	out.Reset()
+	if err := run(ctx, []string{"version"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "pocketramp ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"migrate", "--data-dir", t.TempDir()}, &out, &errOut); err != nil || !strings.Contains(out.String(), "migrations applied") {
+		t.Fatalf("migrate: %v %q", err, out.String())
+	}
+}
+
+func getJSON(t *testing.T, method, url, token, body string, dst any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("auth", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(dst); err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+}

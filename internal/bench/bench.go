@@ -1,0 +1,175 @@
+// Package bench measures pocketramp's HTTP API on loopback: requests per second and latency
+// percentiles of real endpoints, next to a hello-world net/http JSON handler measured in the
+// same run, so the ratio says what pocketramp's own work costs on this machine.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pocketramp/pocketramp/internal/app"
+)
+
+// Options configure a run.
+type Options struct {
+	DatabaseURL string        // "" → SQLite in a temporary directory
+	Duration    time.Duration // per target
+	Concurrency int           // closed-loop workers
+}
+
+// Result is one target's figures.
+type Result struct {
+	Name     string
+	Requests int
+	Errors   int
+	PerSec   float64
+	P50, P99 time.Duration
+}
+
+// Run starts pocketramp and a hello-world server on loopback, loads each target in turn and
+// writes a table to out.
+func Run(ctx context.Context, opt Options, out io.Writer) ([]Result, error) {
+	dir, err := os.MkdirTemp("", "pocketramp-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	a, err := app.New(ctx, app.Config{DataDir: dir, DatabaseURL: opt.DatabaseURL, PriceSources: "sandbox",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	cred, _, err := a.EnsureSandboxIntegration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cred.APIKey == "" {
+		return nil, fmt.Errorf("bench needs an empty database")
+	}
+	base, stop, err := listen(a.Handler())
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	hello, stopHello, err := listen(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "data": map[string]string{"hello": "world"}})
+	}))
+	if err != nil {
+		return nil, err
+	}
+	defer stopHello()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: opt.Concurrency * 2, MaxIdleConnsPerHost: opt.Concurrency * 2}}
+	loginBody, _ := json.Marshal(map[string]string{"api_key": cred.APIKey, "api_secret": cred.APISecret})
+	var login struct {
+		Data struct{ Token string } `json:"data"`
+	}
+	resp, err := client.Post(base+"/api/authenticate", "application/json", bytes.NewReader(loginBody))
+	if err != nil {
+		return nil, err
+	}
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if login.Data.Token == "" {
+		return nil, fmt.Errorf("bench login failed")
+	}
+
+	targets := []struct {
+		name string
+		req  func() *http.Request
+	}{
+		{"hello-world net/http JSON", func() *http.Request { r, _ := http.NewRequest("GET", hello+"/", nil); return r }},
+		{"GET /api/token-price", func() *http.Request {
+			r, _ := http.NewRequest("GET", base+"/api/token-price?symbol=USDC&fiat_symbol=EUR", nil)
+			r.Header.Set("auth", login.Data.Token)
+			return r
+		}},
+		{"POST /api/authenticate", func() *http.Request {
+			r, _ := http.NewRequest("POST", base+"/api/authenticate", bytes.NewReader(loginBody))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}},
+	}
+	var results []Result
+	for _, t := range targets {
+		res := load(ctx, client, t.name, t.req, opt)
+		results = append(results, res)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "engine: %s, concurrency %d, %s per target\n", a.DB.Engine(), opt.Concurrency, opt.Duration)
+	fmt.Fprintln(tw, "target\treq/s\tp50\tp99\terrors\tratio to hello-world")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.2f\n", r.Name, r.PerSec, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors, r.PerSec/results[0].PerSec)
+	}
+	tw.Flush()
+	return results, nil
+}
+
+func listen(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// load runs a closed loop of opt.Concurrency workers against one target for opt.Duration.
+func load(ctx context.Context, client *http.Client, name string, mk func() *http.Request, opt Options) Result {
+	ctx, cancel := context.WithTimeout(ctx, opt.Duration)
+	defer cancel()
+	var mu sync.Mutex
+	var all []time.Duration
+	errors := 0
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < opt.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			errs := 0
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				resp, err := client.Do(mk())
+				if err != nil {
+					errs++
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs++
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			errors += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(all)
+	r := Result{Name: name, Requests: len(all), Errors: errors, PerSec: float64(len(all)) / elapsed.Seconds()}
+	if len(all) > 0 {
+		r.P50 = all[len(all)*50/100]
+		r.P99 = all[len(all)*99/100]
+	}
+	return r
+}

@@ -64,7 +64,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		if status == 0 {
 			status = http.StatusOK
 		}
-		writeJSON(w, status, errorEnvelope{Status: "error", Error: biz.Code, Message: biz.Message, Data: biz.Data})
+		writeJSON(w, status, errorEnvelope{Status: "error", Error: biz.Code, Message: biz.Message, Data: biz.Data, Errors: biz.Fields})
 	case errors.As(err, &inv):
 		writeJSON(w, http.StatusUnprocessableEntity, invalidEnvelope{Message: inv.Error(), Errors: inv.Fields})
 	default:

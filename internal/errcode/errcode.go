@@ -17,6 +17,7 @@ type Error struct {
 	Message string // optional human text
 	Data    any    // optional payload (e.g. the KYC URL of require_kyc)
 	Status  int    // HTTP status; 0 means the contract's default of 200
+	Fields  Fields // optional per-field messages (the document upload's invalid_file)
 }
 
 func (e *Error) Error() string {

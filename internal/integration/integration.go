@@ -40,7 +40,10 @@ type Integration struct {
 	IPAllowList []netip.Prefix // empty: any address
 	TokenTTL    time.Duration
 	Disabled    bool
-	CreatedAt   time.Time
+	// TrustedKYC marks an integration the operator relies on for KYC: its delegated customers
+	// are valid at once.
+	TrustedKYC bool
+	CreatedAt  time.Time
 }
 
 // Credentials are what a new integration receives once; the secret is never shown again.
@@ -119,7 +122,7 @@ func (s *Service) Count(ctx context.Context) (int, error) {
 	return n, err
 }
 
-const columns = "id, name, sandbox, api_key, ip_allowlist, token_ttl_s, disabled, created_at"
+const columns = "id, name, sandbox, api_key, ip_allowlist, token_ttl_s, disabled, trusted_kyc, created_at"
 
 func scan(row interface{ Scan(...any) error }) (Integration, error) {
 	var (
@@ -127,7 +130,7 @@ func scan(row interface{ Scan(...any) error }) (Integration, error) {
 		allow    string
 		ttl, cAt int64
 	)
-	if err := row.Scan(&in.ID, &in.Name, &in.Sandbox, &in.APIKey, &allow, &ttl, &in.Disabled, &cAt); err != nil {
+	if err := row.Scan(&in.ID, &in.Name, &in.Sandbox, &in.APIKey, &allow, &ttl, &in.Disabled, &in.TrustedKYC, &cAt); err != nil {
 		return Integration{}, err
 	}
 	in.TokenTTL = time.Duration(ttl) * time.Second
@@ -198,7 +201,7 @@ func (s *Service) Resolve(ctx context.Context, token string, remote netip.Addr) 
 	}
 	var expires int64
 	var revoked sql.NullInt64
-	row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.created_at, t.expires_at, t.revoked_at
+	row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.trusted_kyc, i.created_at, t.expires_at, t.revoked_at
 		FROM auth_tokens t JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = ?`, hashToken(token))
 	in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &expires, &revoked)...) }))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -228,6 +231,12 @@ func (s *Service) RevokeAll(ctx context.Context, id int64) error {
 // SetAllowList replaces the IP allow-list of an integration (nil: any address).
 func (s *Service) SetAllowList(ctx context.Context, id int64, list []netip.Prefix) error {
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET ip_allowlist = ? WHERE id = ?", formatAllowList(list), id)
+	return err
+}
+
+// SetTrustedKYC marks whether the operator relies on the integration's own KYC.
+func (s *Service) SetTrustedKYC(ctx context.Context, id int64, trusted bool) error {
+	_, err := s.DB.Exec(ctx, "UPDATE integrations SET trusted_kyc = ? WHERE id = ?", trusted, id)
 	return err
 }
 

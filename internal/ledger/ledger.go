@@ -343,6 +343,14 @@ func post(ctx context.Context, tx *store.Tx, t Transaction, reverses TxID) (TxID
 		} else if exists {
 			return 0, fmt.Errorf("%w: %s", ErrDuplicateReference, t.Reference)
 		}
+		// Likewise a reversal that lost a race to another reversal of the same transaction.
+		if reverses != 0 {
+			if done, err := isReversed(ctx, tx, reverses); err != nil {
+				return 0, err
+			} else if done {
+				return 0, fmt.Errorf("%w: transaction %d", ErrAlreadyReversed, reverses)
+			}
+		}
 		return 0, rejection
 	}
 
@@ -484,14 +492,20 @@ func Reverse(ctx context.Context, tx *store.Tx, originalRef, newRef string) (TxI
 	} else if exists {
 		return 0, fmt.Errorf("%w: %s", ErrDuplicateReference, newRef)
 	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM ledger_transactions WHERE reverses = ?`, orig.ID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("ledger: reverse %s: %w", originalRef, err)
-	}
-	if n > 0 {
+	if done, err := isReversed(ctx, tx, orig.ID); err != nil {
+		return 0, err
+	} else if done {
 		return 0, fmt.Errorf("%w: %s", ErrAlreadyReversed, originalRef)
 	}
 	return post(ctx, tx, t, orig.ID)
+}
+
+func isReversed(ctx context.Context, q Querier, id TxID) (bool, error) {
+	var n int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM ledger_transactions WHERE reverses = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("ledger: look up reversal of %d: %w", id, err)
+	}
+	return n > 0, nil
 }
 
 // parseAmount parses a stored decimal integer.

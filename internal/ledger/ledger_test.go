@@ -537,6 +537,53 @@ func TestConcurrentDuplicates(t *testing.T) {
 			t.Fatalf("ok=%d dup=%d unexpected=%v", ok, dup, unexpected)
 		}
 		wantBalance(t, db, c, 1)
+
+		// Concurrent reversals of it: one wins, the others see ErrAlreadyReversed (not the
+		// overdraft a second reversal would cause).
+		ok, unexpected = 0, nil
+		var already int
+		for i := range 6 {
+			wg.Go(func() {
+				err := db.Tx(ctx, func(tx *store.Tx) error {
+					_, err := ledger.Reverse(ctx, tx, "once", fmt.Sprintf("once:reversal:%d", i))
+					return err
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ledger.ErrAlreadyReversed):
+					already++
+				default:
+					unexpected = append(unexpected, err)
+				}
+			})
+		}
+		// And concurrent creation of one account yields one id.
+		ids := make([]ledger.AccountID, 6)
+		for i := range ids {
+			wg.Go(func() {
+				err := db.Tx(ctx, func(tx *store.Tx) error {
+					var err error
+					ids[i], err = ledger.EnsureAccount(ctx, tx, ledger.Account{Key: "customer:new:EUR", Kind: ledger.KindCustomer, Asset: "EUR", NonNegative: true})
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if ok != 1 || already != 5 || len(unexpected) > 0 {
+			t.Fatalf("reversals: ok=%d already=%d unexpected=%v", ok, already, unexpected)
+		}
+		for _, id := range ids {
+			if id != ids[0] || id == 0 {
+				t.Fatalf("concurrent EnsureAccount ids %v", ids)
+			}
+		}
+		wantBalance(t, db, c, 0)
 		mustVerify(t, db)
 	})
 }

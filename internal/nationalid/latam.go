@@ -23,7 +23,12 @@ func rutCheck(body string) byte {
 }
 
 // validateRUT stores body and check digit without separators, e.g. 12345678K.
+// Leading zeros of the body do not change the check digit, so they are
+// dropped to give one stored form per RUT.
 func validateRUT(n, doc string) (string, []string, error) {
+	for len(n) > 1 && n[0] == '0' {
+		n = n[1:]
+	}
 	if len(n) < 8 || len(n) > 9 || !isDigits(n[:len(n)-1]) || !strings.ContainsRune("0123456789K", rune(n[len(n)-1])) {
 		return "", nil, formatErr(doc, "must be a 7–8 digit body and a check digit (0–9 or K)")
 	}

@@ -133,6 +133,8 @@ func TestChileRUT(t *testing.T) {
 		{"K", "CHL", T, "10.000.013-k", "10000013K", nil, false},
 		{"zero", "CHL", T, "10000004-0", "100000040", nil, false},
 		{"spaces", "CHL", T, " 7 654 321 6 ", "76543216", nil, false},
+		{"leading zero", "CHL", T, "01.234.567-4", "12345674", nil, false},
+		{"zeros make it short", "CHL", T, "00123456-0", "", ErrFormat, false},
 		{"wrong check", "CHL", T, "1234567-5", "", ErrCheck, false},
 		{"broken digit", "CHL", T, "1234568-4", "", ErrCheck, false},
 		{"K wrong", "CHL", T, "10000004-K", "", ErrCheck, false},
@@ -423,7 +425,7 @@ func TestGeneratedVectors(t *testing.T) {
 	for i := range 200 {
 		d := i * 7919 % 100000
 		dni := helperDNI(pad(d*1009, 8))
-		rut := helperRUT(pad(1000000+d*97, 7))
+		rut := helperRUT(itoa(1000000 + d*97))
 		curp := helperCURP("GOMA9001" + pad(d%28+1, 2) + "HDFRRN" + string(rune('0'+i%10)))
 		for _, v := range []struct{ typ, country, s string }{
 			{"GOVERNMENT_ID", "ESP", dni}, {"RUT", "CHL", rut}, {"CURP", "MEX", curp},

@@ -3,6 +3,7 @@ package price
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -272,7 +273,7 @@ func (c *Coinbase) Price(ctx context.Context, symbol, fiat string) (Quote, error
 		msgs = append(msgs, er.ID+": "+er.Message)
 	}
 	if status == http.StatusNotFound || (status == http.StatusBadRequest && len(msgs) > 0) {
-		return Quote{}, e.unsupported(pair, "market "+market+": "+strings.Join(msgs, "; "))
+		return Quote{}, e.unsupported(pair, fmt.Sprintf("market %s (HTTP %d) %s", market, status, strings.Join(msgs, "; ")))
 	}
 	if decodeErr == nil && len(msgs) > 0 {
 		return Quote{}, e.unavailable(pair, "exchange error (HTTP %d): %s", status, strings.Join(msgs, "; "))

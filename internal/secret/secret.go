@@ -6,7 +6,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,7 +21,10 @@ import (
 const KeyFile = "master.key"
 
 // Box encrypts and decrypts with one master key.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead    cipher.AEAD
+	hashKey []byte // derived from the master key, for LookupHash
+}
 
 // NewBox returns a Box for a 32-byte key.
 func NewBox(key []byte) (*Box, error) {
@@ -34,7 +39,19 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("pocketramp lookup-hash v1"))
+	return &Box{aead: aead, hashKey: mac.Sum(nil)}, nil
+}
+
+// LookupHash is a keyed hash of value within a namespace, so an encrypted field can still be
+// found by equality (e.g. customers by identification number) without storing it in clear.
+func (b *Box) LookupHash(namespace, value string) []byte {
+	mac := hmac.New(sha256.New, b.hashKey)
+	mac.Write([]byte(namespace))
+	mac.Write([]byte{0})
+	mac.Write([]byte(value))
+	return mac.Sum(nil)
 }
 
 // Load returns the Box for the configured key: envKey (base64) when set, otherwise the key file

@@ -57,3 +57,17 @@ func TestOpenRejectsTamperingAndWrongKey(t *testing.T) {
 		t.Fatal("short key accepted")
 	}
 }
+
+func TestLookupHash(t *testing.T) {
+	a, _ := NewBox(bytes.Repeat([]byte{1}, 32))
+	b, _ := NewBox(bytes.Repeat([]byte{2}, 32))
+	if !bytes.Equal(a.LookupHash("id", "X1"), a.LookupHash("id", "X1")) {
+		t.Fatal("lookup hash not deterministic")
+	}
+	if bytes.Equal(a.LookupHash("id", "X1"), a.LookupHash("email", "X1")) {
+		t.Fatal("namespaces collide")
+	}
+	if bytes.Equal(a.LookupHash("id", "X1"), b.LookupHash("id", "X1")) {
+		t.Fatal("hash does not depend on the master key")
+	}
+}

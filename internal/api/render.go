@@ -84,3 +84,9 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.WriteHeader(status)
 	w.Write(append(buf, '\n'))
 }
+
+// isCode reports whether err is a business error with the given code.
+func isCode(err error, code string) bool {
+	var biz *errcode.Error
+	return errors.As(err, &biz) && biz.Code == code
+}

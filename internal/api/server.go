@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/price"
@@ -33,6 +35,7 @@ type Config struct {
 	DB           *store.DB
 	Integrations *integration.Service
 	Assets       asset.Catalogue
+	Customers    *customer.Service
 	// SandboxPrices serves sandbox integrations, LivePrices production ones.
 	SandboxPrices price.Provider
 	LivePrices    price.Provider
@@ -99,18 +102,39 @@ func (s *Server) routes() {
 	m.HandleFunc("/api/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
 	m.HandleFunc("/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
 
-	m.HandleFunc("POST /api/authenticate", s.serve(s.authenticate))
+	m.Handle("POST /api/authenticate", limitBody(DefaultMaxBody, s.serve(s.authenticate)))
 	s.partner("GET /api/available-assets", s.availableAssets)
 	s.partner("GET /api/token-price", s.tokenPrice)
+	s.customerRoutes()
 }
 
 // partner registers an authenticated partner route; POST routes also honour Idempotency-Key.
-func (s *Server) partner(pattern string, h handler) {
+func (s *Server) partner(pattern string, h handler) { s.partnerLimit(pattern, DefaultMaxBody, h) }
+
+// partnerLimit is partner with its own request body limit.
+func (s *Server) partnerLimit(pattern string, maxBody int64, h handler) {
 	var inner http.Handler = s.serve(h)
-	if len(pattern) > 5 && pattern[:5] == "POST " {
+	if strings.HasPrefix(pattern, "POST ") {
 		inner = s.idempotent(inner)
 	}
-	s.mux.Handle(pattern, s.requireAuth(inner))
+	s.mux.Handle(pattern, limitBody(maxBody, s.requireAuth(inner)))
+}
+
+// sandbox registers a partner route that only sandbox integrations see; production ones get 404.
+func (s *Server) sandbox(pattern string, h handler) {
+	s.partner(pattern, func(r *http.Request) (any, error) {
+		if !caller(r).Sandbox {
+			return nil, errcode.NotFound
+		}
+		return h(r)
+	})
+}
+
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the whole HTTP handler with its middleware.
@@ -126,7 +150,6 @@ func (s *Server) Handler() http.Handler {
 		info := &requestInfo{}
 		ctx = context.WithValue(ctx, requestInfoKey{}, info)
 		r = r.WithContext(ctx)
-		r.Body = http.MaxBytesReader(w, r.Body, DefaultMaxBody)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/customer"
+	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/secret"
@@ -39,6 +41,7 @@ type App struct {
 	Box          *secret.Box
 	Integrations *integration.Service
 	Assets       asset.Catalogue
+	Customers    *customer.Service
 	API          *api.Server
 }
 
@@ -52,6 +55,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "./data"
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1:8080"
 	}
 	if cfg.PriceMaxAge == 0 {
 		cfg.PriceMaxAge = 60 * time.Second
@@ -83,10 +89,19 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Integrations = &integration.Service{DB: db, Box: box, Now: cfg.Now}
+	a.Customers = &customer.Service{
+		DB:        db,
+		Box:       box,
+		Files:     &document.Loader{},
+		Blobs:     &document.Sealed{Store: document.NewDirStore(cfg.DataDir), Seal: box.Seal, Open: box.Open},
+		Now:       cfg.Now,
+		PublicURL: cfg.PublicURL,
+	}
 	a.API = api.New(api.Config{
 		DB:            db,
 		Integrations:  a.Integrations,
 		Assets:        a.Assets,
+		Customers:     a.Customers,
 		SandboxPrices: price.NewSandbox(cfg.Now),
 		LivePrices:    price.NewCache(live, cfg.PriceMaxAge, cfg.Now),
 		Log:           cfg.Log,

@@ -342,4 +342,3 @@ func (s *Service) Find(ctx context.Context, integrationID int64, by FindBy) (Cus
 	}
 	return c, err
 }
-

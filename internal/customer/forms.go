@@ -309,4 +309,3 @@ func (s *Service) SubmitOnboarding(ctx context.Context, token string, form Onboa
 		return s.useLink(ctx, tx, token)
 	})
 }
-

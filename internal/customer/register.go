@@ -424,7 +424,6 @@ func CheckPassword(hash, pw string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
-
 func randomPassword(n int) string { return event.RandomAlnum(n) }
 
 func newUUID() string {

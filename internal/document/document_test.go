@@ -111,11 +111,11 @@ func TestSniff(t *testing.T) {
 		{samplePDF, TypePDF},
 		{sampleJPEG, TypeJPEG},
 		{samplePNG, TypePNG},
-		{[]byte("%PDF"), ""},          // prefix cut short
-		{[]byte{0xFF, 0xD8}, ""},      // JPEG SOI without the marker byte
-		{samplePNG[:7], ""},           // PNG signature cut short
-		{[]byte(" %PDF-1.4"), ""},     // must be at offset 0
-		{[]byte("PK\x03\x04"), ""},    // zip / docx
+		{[]byte("%PDF"), ""},             // prefix cut short
+		{[]byte{0xFF, 0xD8}, ""},         // JPEG SOI without the marker byte
+		{samplePNG[:7], ""},              // PNG signature cut short
+		{[]byte(" %PDF-1.4"), ""},        // must be at offset 0
+		{[]byte("PK\x03\x04"), ""},       // zip / docx
 		{[]byte("RIFF\x00\x00WEBP"), ""}, // webp
 		{sampleGIF, ""},
 		{nil, ""},

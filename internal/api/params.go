@@ -1,0 +1,107 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/pocketramp/pocketramp/internal/errcode"
+)
+
+// flexInt is an integer that also arrives as a numeric string ("user_id": "42"), as
+// CryptoPocket's clients send either.
+type flexInt struct {
+	Value int64
+	Set   bool
+}
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil
+	}
+	s := string(b)
+	if len(b) > 1 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return &json.UnmarshalTypeError{Value: "value " + s, Type: reflect.TypeFor[int64]()}
+	}
+	f.Value, f.Set = n, true
+	return nil
+}
+
+// pathID reads a positive integer path parameter; anything else is the given not-found error.
+func pathID(r *http.Request, name string, notFound error) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, notFound
+	}
+	return n, nil
+}
+
+// queryID reads a required positive integer query parameter.
+func queryID(r *http.Request, name string) (int64, error) {
+	v := strings.TrimSpace(r.URL.Query().Get(name))
+	if v == "" {
+		return 0, errcode.Field(name, "The %s field is required.", errcode.Label(name))
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errcode.Field(name, "The %s field must be a positive integer.", errcode.Label(name))
+	}
+	return n, nil
+}
+
+// Pagination is the [ours] pagination block of list answers.
+type Pagination struct {
+	Page     int `json:"page"`
+	PerPage  int `json:"per_page"`
+	Total    int `json:"total"`
+	LastPage int `json:"last_page"`
+}
+
+type pageOf struct {
+	Items      any        `json:"items"`
+	Pagination Pagination `json:"pagination"`
+}
+
+// parsePage reads page (from 1) and per_page (default 20, max 100).
+func parsePage(r *http.Request) (page, perPage int, err error) {
+	q := r.URL.Query()
+	f := errcode.Fields{}
+	page, perPage = 1, 20
+	if v := q.Get("page"); v != "" {
+		if n, e := strconv.Atoi(v); e != nil || n < 1 {
+			f.Add("page", "The page must be an integer of at least 1.")
+		} else {
+			page = n
+		}
+	}
+	if v := q.Get("per_page"); v != "" {
+		if n, e := strconv.Atoi(v); e != nil || n < 1 || n > 100 {
+			f.Add("per_page", "The per page must be an integer between 1 and 100.")
+		} else {
+			perPage = n
+		}
+	}
+	return page, perPage, f.Err()
+}
+
+func paginated(items any, page, perPage, total int) pageOf {
+	last := (total + perPage - 1) / perPage
+	if last < 1 {
+		last = 1
+	}
+	return pageOf{Items: items, Pagination: Pagination{Page: page, PerPage: perPage, Total: total, LastPage: last}}
+}

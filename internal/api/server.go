@@ -108,6 +108,10 @@ func (s *Server) routes() {
 	s.customerRoutes()
 }
 
+// Mount serves h for pattern through the same middleware (request id, logs, metrics) as the
+// API: the hosted pages and the operator API are mounted this way.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // partner registers an authenticated partner route; POST routes also honour Idempotency-Key.
 func (s *Server) partner(pattern string, h handler) { s.partnerLimit(pattern, DefaultMaxBody, h) }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/bench"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/ledger"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; otherwise the module version.
@@ -31,6 +32,7 @@ Usage:
   pocketramp serve [--addr 127.0.0.1:8080] [--data-dir ./data]
   pocketramp migrate [--data-dir ./data]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
+  pocketramp ledger verify [--data-dir ./data]
   pocketramp bench [--duration 5s] [--concurrency 16]
   pocketramp version
 
@@ -39,6 +41,7 @@ Environment:
   POCKETRAMP_PUBLIC_URL     base URL of hosted pages (default http://ADDR)
   POCKETRAMP_MASTER_KEY     base64 32-byte key encrypting secrets at rest (default: key file in data dir)
   POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
+  POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api (default: DATA_DIR/operator.token)
   POCKETRAMP_LOG_FORMAT     text (default) or json
 `
 
@@ -73,6 +76,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return integrationCreate(ctx, args[2:], stdout, stderr)
+	case "ledger":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return ledgerVerify(ctx, args[2:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -107,13 +116,14 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 
 func (c *commonFlags) config(log *slog.Logger) app.Config {
 	return app.Config{
-		DataDir:      c.dataDir,
-		DatabaseURL:  os.Getenv("POCKETRAMP_DATABASE_URL"),
-		PublicURL:    os.Getenv("POCKETRAMP_PUBLIC_URL"),
-		MasterKey:    os.Getenv("POCKETRAMP_MASTER_KEY"),
-		PriceSources: os.Getenv("POCKETRAMP_PRICE_SOURCES"),
-		Log:          log,
-		Version:      buildVersion(),
+		DataDir:       c.dataDir,
+		DatabaseURL:   os.Getenv("POCKETRAMP_DATABASE_URL"),
+		PublicURL:     os.Getenv("POCKETRAMP_PUBLIC_URL"),
+		MasterKey:     os.Getenv("POCKETRAMP_MASTER_KEY"),
+		OperatorToken: os.Getenv("POCKETRAMP_OPERATOR_TOKEN"),
+		PriceSources:  os.Getenv("POCKETRAMP_PRICE_SOURCES"),
+		Log:           log,
+		Version:       buildVersion(),
 	}
 }
 
@@ -154,6 +164,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if created {
+		fmt.Fprintf(stdout, "\nOperator API token (Authorization: Bearer): %s\n", a.OperatorToken)
 		fmt.Fprintf(stdout, `
 A sandbox integration was created. Its secret is shown only this once:
 
@@ -246,4 +257,29 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	_, err := bench.Run(ctx, bench.Options{DatabaseURL: os.Getenv("POCKETRAMP_DATABASE_URL"), Duration: *d, Concurrency: *c}, stdout)
 	return err
+}
+
+// ledgerVerify checks the ledger's invariants; the exit status is 0 only when all hold.
+func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var common commonFlags
+	common.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	a, err := app.New(ctx, common.config(newLogger(stderr)))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rep, err := ledger.Verify(ctx, a.DB)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, rep.String())
+	if !rep.OK() {
+		return exitError(1)
+	}
+	return nil
 }

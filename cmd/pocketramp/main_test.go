@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"math/big"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +17,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/ledger"
+	"github.com/pocketramp/pocketramp/internal/store"
 )
 
 // buildBinary compiles pocketramp once per test run.
@@ -176,4 +182,47 @@ func getJSON(t *testing.T, method, url, token, body string, dst any) {
 	if err := json.NewDecoder(resp.Body).Decode(dst); err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
+}
+
+// TestLedgerVerify: a consistent ledger exits 0; a tampered balance exits 1 with a report.
+func TestLedgerVerify(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := app.New(ctx, app.Config{DataDir: dir, PriceSources: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.DB.Tx(ctx, func(tx *store.Tx) error {
+		from, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: "bank:EUR", Kind: ledger.KindBank, Asset: "EUR"})
+		if err != nil {
+			return err
+		}
+		to, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: "customer:1:EUR", Kind: ledger.KindCustomer, Asset: "EUR"})
+		if err != nil {
+			return err
+		}
+		_, err = ledger.Post(ctx, tx, ledger.Transaction{Reference: "test:1", Postings: ledger.Transfer(from, to, "EUR", big.NewInt(12345))})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"ledger", "verify", "--data-dir", dir}, &out, &errOut); err != nil || !strings.Contains(out.String(), "ledger OK") {
+		t.Fatalf("consistent ledger: %v\n%s", err, out.String())
+	}
+	if _, err := a.DB.Exec(ctx, "UPDATE ledger_accounts SET balance = '99999' WHERE key = 'customer:1:EUR'"); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	out.Reset()
+	err = run(ctx, []string{"ledger", "verify", "--data-dir", dir}, &out, &errOut)
+	var exit exitError
+	if !errors.As(err, &exit) || exit != 1 {
+		t.Fatalf("tampered ledger: want exit 1, got %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "customer:1:EUR") && !strings.Contains(out.String(), "FAIL") {
+		t.Fatalf("report does not name the problem:\n%s", out.String())
+	}
+	t.Log(out.String())
 }

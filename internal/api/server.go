@@ -43,6 +43,8 @@ type Config struct {
 	Now           func() time.Time
 	Registry      *prometheus.Registry // nil: a new one
 	Version       string
+	// OperatorToken authenticates the operator API (/admin/api); empty disables it.
+	OperatorToken string
 }
 
 // Server is the HTTP API.
@@ -106,6 +108,7 @@ func (s *Server) routes() {
 	s.partner("GET /api/available-assets", s.availableAssets)
 	s.partner("GET /api/token-price", s.tokenPrice)
 	s.customerRoutes()
+	s.operatorRoutes()
 }
 
 // Mount serves h for pattern through the same middleware (request id, logs, metrics) as the

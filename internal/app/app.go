@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,15 +24,17 @@ import (
 
 // Config is pocketramp's configuration (flags and POCKETRAMP_* variables).
 type Config struct {
-	DataDir      string // SQLite file and generated master key live here
-	DatabaseURL  string // postgres://... selects PostgreSQL
-	PublicURL    string // base of hosted-page links
-	MasterKey    string // base64; empty: key file in DataDir
-	PriceSources string // comma-separated live feeds: kraken, bitstamp
-	PriceMaxAge  time.Duration
-	Log          *slog.Logger
-	Now          func() time.Time
-	Version      string
+	DataDir     string // SQLite file and generated master key live here
+	DatabaseURL string // postgres://... selects PostgreSQL
+	PublicURL   string // base of hosted-page links
+	MasterKey   string // base64; empty: key file in DataDir
+	// OperatorToken authenticates the operator API; empty: generated once into DataDir/operator.token.
+	OperatorToken string
+	PriceSources  string // comma-separated live feeds: kraken, bitstamp
+	PriceMaxAge   time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
+	Version       string
 }
 
 // App is a running pocketramp.
@@ -68,6 +71,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	box, err := secret.Load(cfg.MasterKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.OperatorToken == "" {
+		if cfg.OperatorToken, err = secret.LoadToken(filepath.Join(cfg.DataDir, OperatorTokenFile), "op_"); err != nil {
+			return nil, err
+		}
 	}
 	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
 	if err != nil {
@@ -107,6 +115,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Log:           cfg.Log,
 		Now:           cfg.Now,
 		Version:       cfg.Version,
+		OperatorToken: cfg.OperatorToken,
 	})
 	return a, nil
 }
@@ -132,6 +141,9 @@ func livePrices(cfg Config) (price.Provider, error) {
 	}
 	return price.Fallback(feeds...), nil
 }
+
+// OperatorTokenFile holds the generated operator API token inside the data dir.
+const OperatorTokenFile = "operator.token"
 
 // Handler is the HTTP handler of the whole server.
 func (a *App) Handler() http.Handler { return a.API.Handler() }

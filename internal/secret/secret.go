@@ -115,3 +115,34 @@ func (b *Box) Open(sealed []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// LoadToken reads a bearer token from path, creating a random one with prefix (mode 0600) when
+// the file does not exist.
+func LoadToken(path, prefix string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(raw))
+		if len(tok) < 16 {
+			return "", fmt.Errorf("token file %s is too short", path)
+		}
+		return tok, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	tok := prefix + base64.RawURLEncoding.EncodeToString(b)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create token file: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		return "", err
+	}
+	return tok, nil
+}

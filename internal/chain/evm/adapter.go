@@ -183,8 +183,8 @@ func (a *Adapter) initCursor(ctx context.Context, allowReset bool) error {
 		err := tx.QueryRow(ctx, `SELECT genesis_hash FROM chain_cursors WHERE chain = ?`+tx.ForUpdate(), a.cfg.Name).Scan(&stored)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.Exec(ctx, `INSERT INTO chain_cursors (chain, genesis_hash, block_number, block_hash, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				a.cfg.Name, genesis, head.Number.Int64(), head.Hash().Hex(), a.micros())
+			_, err = tx.Exec(ctx, `INSERT INTO chain_cursors (chain, genesis_hash, block_number, block_hash, updated_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (chain) DO NOTHING`, a.cfg.Name, genesis, head.Number.Int64(), head.Hash().Hex(), a.micros())
 			return err
 		case err != nil:
 			return err

@@ -124,7 +124,7 @@ func (a *Adapter) setDepositStatus(ctx context.Context, tx *store.Tx, d *chain.D
 }
 
 func (a *Adapter) notifyDeposit(ctx context.Context, tx *store.Tx, d chain.Deposit) error {
-	depositsTotal.WithLabelValues(a.cfg.Name, string(d.Status)).Inc()
+	tx.AfterCommit(func() { depositsTotal.WithLabelValues(a.cfg.Name, string(d.Status)).Inc() })
 	if a.onDeposit != nil {
 		return a.onDeposit(ctx, tx, d)
 	}

@@ -125,11 +125,8 @@ func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.Pa
 	}
 	p := chain.Payout{ID: id, Chain: a.cfg.Name, Key: req.Key, Asset: asset, Token: token, From: a.from.Hex(), To: to,
 		Amount: new(big.Int).Set(req.Amount), Status: chain.PayoutQueued, CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
-	payoutsTotal.WithLabelValues(a.cfg.Name, string(chain.PayoutQueued)).Inc()
-	if a.onPayout != nil {
-		if err := a.onPayout(ctx, tx, p); err != nil {
-			return chain.Payout{}, err
-		}
+	if err := a.notifyPayout(ctx, tx, p); err != nil {
+		return chain.Payout{}, err
 	}
 	return p, nil
 }
@@ -333,7 +330,6 @@ func (a *Adapter) signAndSend(ctx context.Context, st *passState, p *payoutRow) 
 		return err
 	}
 
-	var signed *types.Transaction
 	err = a.db.Tx(ctx, func(tx *store.Tx) error {
 		now := a.micros()
 		if _, err := tx.Exec(ctx, `INSERT INTO chain_nonces (chain, address, next_nonce, updated_at) VALUES (?, ?, ?, ?)
@@ -374,7 +370,6 @@ func (a *Adapter) signAndSend(ctx context.Context, st *passState, p *payoutRow) 
 		}
 		p.Status, p.Reason, p.LastError, p.TxHash, p.raw = chain.PayoutSigned, "", "", stx.Hash().Hex(), raw
 		p.Nonce, p.gasLimit, p.maxFee = &nonce, gasLimit, feeCap
-		signed = stx
 		return a.notifyPayout(ctx, tx, p.Payout)
 	})
 	if errors.Is(err, errClaimLost) {
@@ -389,11 +384,11 @@ func (a *Adapter) signAndSend(ctx context.Context, st *passState, p *payoutRow) 
 			return errors.Join(errCrash, err)
 		}
 	}
-	_ = signed
 	return a.broadcast(ctx, p)
 }
 
-// hold parks an unsigned payout as waiting with a reason; the next pass retries it.
+// hold parks a payout as waiting with a reason (a signed one keeps its transaction); the next
+// pass retries it.
 func (a *Adapter) hold(ctx context.Context, p *payoutRow, reason, detail string) error {
 	changed := p.Status != chain.PayoutWaiting || p.Reason != reason
 	return a.db.Tx(ctx, func(tx *store.Tx) error {
@@ -413,7 +408,7 @@ func (a *Adapter) hold(ctx context.Context, p *payoutRow, reason, detail string)
 }
 
 func (a *Adapter) notifyPayout(ctx context.Context, tx *store.Tx, p chain.Payout) error {
-	payoutsTotal.WithLabelValues(a.cfg.Name, string(p.Status)).Inc()
+	tx.AfterCommit(func() { payoutsTotal.WithLabelValues(a.cfg.Name, string(p.Status)).Inc() })
 	if a.onPayout != nil {
 		return a.onPayout(ctx, tx, p)
 	}
@@ -443,17 +438,13 @@ func (a *Adapter) broadcast(ctx context.Context, p *payoutRow) error {
 		if _, err := a.be.TransactionReceipt(ctx, stx.Hash()); err == nil {
 			return a.markBroadcast(ctx, p)
 		}
-		return a.holdSigned(ctx, p, chain.ReasonNonceConflict, sendErr.Error())
+		return a.hold(ctx, p, chain.ReasonNonceConflict, sendErr.Error())
 	case strings.Contains(msg, "insufficient funds"):
-		return a.holdSigned(ctx, p, chain.ReasonInsufficientFunds, sendErr.Error())
+		return a.hold(ctx, p, chain.ReasonInsufficientFunds, sendErr.Error())
 	}
 	_, err := a.db.Exec(ctx, `UPDATE chain_payouts SET last_error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`,
 		"broadcast: "+sendErr.Error(), a.micros(), p.ID)
 	return errors.Join(fmt.Errorf("broadcast: %w", sendErr), err)
-}
-
-func (a *Adapter) holdSigned(ctx context.Context, p *payoutRow, reason, detail string) error {
-	return a.hold(ctx, p, reason, detail)
 }
 
 func (a *Adapter) markBroadcast(ctx context.Context, p *payoutRow) error {

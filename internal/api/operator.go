@@ -1,0 +1,259 @@
+package api
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/pocketramp/pocketramp/internal/customer"
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/ledger"
+)
+
+// The operator API lives under /admin/api and shares the partner API's renderer and middleware;
+// it is authenticated with the operator token (Authorization: Bearer), not partner tokens.
+func (s *Server) operatorRoutes() {
+	s.operator("GET /admin/api/ledger/verify", s.ledgerVerify)
+	s.operator("GET /admin/api/kyc/transitions", func(r *http.Request) (any, error) { return customer.Transitions, nil })
+	s.operator("GET /admin/api/customers/review", s.reviewQueue)
+	s.operator("GET /admin/api/customers/{id}", s.reviewCustomer)
+	s.operator("POST /admin/api/customers/{id}/decision", s.decideCustomer)
+	s.mux.Handle("GET /admin/api/customers/{id}/documents/{doc}", s.requireOperator(http.HandlerFunc(s.customerDocument)))
+	s.operator("GET /admin/api/integrations/{id}", s.getIntegration)
+	s.operator("POST /admin/api/integrations", s.createIntegration)
+	s.operator("POST /admin/api/integrations/{id}", s.updateIntegration)
+	s.mux.HandleFunc("/admin/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
+}
+
+func (s *Server) operator(pattern string, h handler) {
+	s.mux.Handle(pattern, limitBody(DefaultMaxBody, s.requireOperator(s.serve(h))))
+}
+
+func (s *Server) requireOperator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		tok := ""
+		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			tok = strings.TrimSpace(h[7:])
+		}
+		if s.OperatorToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.OperatorToken)) != 1 {
+			s.renderError(w, r, &errcode.Error{Code: "authorization_incorrect", Status: http.StatusUnauthorized})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ledgerCheckJSON struct {
+	Name     string   `json:"name"`
+	Unit     string   `json:"unit"`
+	Checked  int64    `json:"checked"`
+	Failed   int64    `json:"failed"`
+	Problems []string `json:"problems"`
+}
+
+func (s *Server) ledgerVerify(r *http.Request) (any, error) {
+	rep, err := ledger.Verify(r.Context(), s.DB)
+	if err != nil {
+		return nil, err
+	}
+	checks := make([]ledgerCheckJSON, len(rep.Checks))
+	for i, c := range rep.Checks {
+		checks[i] = ledgerCheckJSON{Name: c.Name, Unit: c.Unit, Checked: c.Checked, Failed: c.Failed, Problems: c.Problems}
+		if checks[i].Problems == nil {
+			checks[i].Problems = []string{}
+		}
+	}
+	return map[string]any{"ok": rep.OK(), "checks": checks, "report": rep.String()}, nil
+}
+
+type reviewJSON struct {
+	Customer         customerJSON          `json:"customer"`
+	KYCReason        string                `json:"kyc_reason,omitempty"`
+	OnboardingStatus string                `json:"onboarding_status"`
+	BanReason        string                `json:"ban_reason,omitempty"`
+	IntegrationID    int64                 `json:"integration_id"`
+	Address          string                `json:"address,omitempty"`
+	DOB              string                `json:"dob,omitempty"`
+	Documents        []customer.Document   `json:"documents"`
+	Submissions      []customer.Submission `json:"submissions"`
+}
+
+func reviewView(it customer.ReviewItem) reviewJSON {
+	c := it.Customer
+	return reviewJSON{Customer: customerView(c), KYCReason: c.KYCReason, OnboardingStatus: c.OnboardingStatus, BanReason: c.BanReason,
+		IntegrationID: c.IntegrationID, Address: c.PII.Address, DOB: c.PII.DOB, Documents: it.Documents, Submissions: it.Submissions}
+}
+
+func (s *Server) reviewQueue(r *http.Request) (any, error) {
+	page, perPage, err := parsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	items, total, err := s.Customers.ReviewQueue(r.Context(), page, perPage)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reviewJSON, len(items))
+	for i, it := range items {
+		out[i] = reviewView(it)
+	}
+	return paginated(out, page, perPage, total), nil
+}
+
+func (s *Server) reviewCustomer(r *http.Request) (any, error) {
+	id, err := pathID(r, "id", errCustomerNotFound)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.Customers.Review(r.Context(), id)
+	if isCode(err, "user_not_found") {
+		return nil, errCustomerNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return reviewView(it), nil
+}
+
+func (s *Server) customerDocument(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", errcode.NotFound)
+	if err == nil {
+		var doc int64
+		if doc, err = pathID(r, "doc", errcode.NotFound); err == nil {
+			d, data, err := s.Customers.DocumentFile(r.Context(), id, doc)
+			if err == nil {
+				w.Header().Set("Content-Type", d.ContentType)
+				w.Header().Set("Content-Disposition", "attachment")
+				w.Header().Set("X-Content-Type-Options", "nosniff")
+				w.Write(data)
+				return
+			}
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.renderError(w, r, err)
+}
+
+type decisionRequest struct {
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+	Actor    string `json:"actor"`
+}
+
+func (s *Server) decideCustomer(r *http.Request) (any, error) {
+	id, err := pathID(r, "id", errCustomerNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var req decisionRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	actor := strings.TrimSpace(req.Actor)
+	if actor == "" {
+		actor = "operator"
+	}
+	c, err := s.Customers.Decide(r.Context(), id, customer.Decision(req.Decision), req.Reason, actor)
+	if isCode(err, "user_not_found") {
+		return nil, errCustomerNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.Customers.Review(r.Context(), c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return reviewView(it), nil
+}
+
+type integrationJSON struct {
+	ID          int64    `json:"id"`
+	Name        string   `json:"name"`
+	Sandbox     bool     `json:"sandbox"`
+	APIKey      string   `json:"api_key"`
+	IPAllowList []string `json:"ip_allowlist"`
+	TokenTTL    int64    `json:"token_ttl"`
+	TrustedKYC  bool     `json:"trusted_kyc"`
+	Disabled    bool     `json:"disabled"`
+	CreatedAt   string   `json:"created_at"`
+}
+
+func integrationView(in integration.Integration) integrationJSON {
+	list := make([]string, len(in.IPAllowList))
+	for i, p := range in.IPAllowList {
+		list[i] = p.String()
+	}
+	return integrationJSON{ID: in.ID, Name: in.Name, Sandbox: in.Sandbox, APIKey: in.APIKey, IPAllowList: list,
+		TokenTTL: int64(in.TokenTTL.Seconds()), TrustedKYC: in.TrustedKYC, Disabled: in.Disabled, CreatedAt: timestamp(in.CreatedAt)}
+}
+
+func (s *Server) getIntegration(r *http.Request) (any, error) {
+	id, err := pathID(r, "id", errcode.NotFound)
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.Integrations.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return integrationView(in), nil
+}
+
+type createIntegrationRequest struct {
+	Name        string `json:"name"`
+	Sandbox     bool   `json:"sandbox"`
+	IPAllowList string `json:"ip_allowlist"`
+}
+
+func (s *Server) createIntegration(r *http.Request) (any, error) {
+	var req createIntegrationRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	list, err := integration.ParseAllowList(req.IPAllowList)
+	if err != nil {
+		return nil, errcode.Field("ip_allowlist", "%s", err.Error())
+	}
+	return s.Integrations.Create(r.Context(), integration.NewParams{Name: req.Name, Sandbox: req.Sandbox, IPAllowList: list})
+}
+
+type updateIntegrationRequest struct {
+	TrustedKYC  *bool   `json:"trusted_kyc"`
+	IPAllowList *string `json:"ip_allowlist"`
+}
+
+func (s *Server) updateIntegration(r *http.Request) (any, error) {
+	id, err := pathID(r, "id", errcode.NotFound)
+	if err != nil {
+		return nil, err
+	}
+	var req updateIntegrationRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if _, err := s.Integrations.Get(r.Context(), id); err != nil {
+		return nil, err
+	}
+	var list []netip.Prefix
+	if req.IPAllowList != nil {
+		if list, err = integration.ParseAllowList(*req.IPAllowList); err != nil {
+			return nil, errcode.Field("ip_allowlist", "%s", err.Error())
+		}
+	}
+	if req.TrustedKYC != nil {
+		if err := s.Integrations.SetTrustedKYC(r.Context(), id, *req.TrustedKYC); err != nil {
+			return nil, err
+		}
+	}
+	if req.IPAllowList != nil {
+		if err := s.Integrations.SetAllowList(r.Context(), id, list); err != nil {
+			return nil, err
+		}
+	}
+	return s.getIntegration(r)
+}

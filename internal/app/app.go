@@ -16,6 +16,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/document"
+	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/secret"
@@ -45,6 +46,7 @@ type App struct {
 	Integrations *integration.Service
 	Assets       asset.Catalogue
 	Customers    *customer.Service
+	Events       *event.Log
 	API          *api.Server
 }
 
@@ -96,6 +98,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	a.Events = &event.Log{}
 	a.Integrations = &integration.Service{DB: db, Box: box, Now: cfg.Now}
 	a.Customers = &customer.Service{
 		DB:        db,
@@ -104,6 +107,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Blobs:     &document.Sealed{Store: document.NewDirStore(cfg.DataDir), Seal: box.Seal, Open: box.Open},
 		Now:       cfg.Now,
 		PublicURL: cfg.PublicURL,
+		Events:    a.Events,
 	}
 	a.API = api.New(api.Config{
 		DB:            db,

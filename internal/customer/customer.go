@@ -120,6 +120,7 @@ type Service struct {
 	Blobs     document.BlobStore // encrypted at rest by the caller's wrapping (document.Sealed)
 	Now       func() time.Time
 	PublicURL string // base of hosted-form links
+	Events    *event.Log
 }
 
 const columns = `id, uuid, integration_id, type, email, name, last_name, last_name2, company_name, phone, country,
@@ -269,7 +270,7 @@ func (s *Service) changeStatus(ctx context.Context, tx *store.Tx, c *Customer, s
 	if err != nil {
 		return err
 	}
-	_, err = event.Record(ctx, tx, now, c.IntegrationID, event.KYCStatusChanged, "customer", fmt.Sprint(c.ID), chk)
+	_, err = s.Events.Record(ctx, tx, now, c.IntegrationID, event.KYCStatusChanged, "customer", fmt.Sprint(c.ID), chk)
 	return err
 }
 

@@ -39,8 +39,14 @@ type Event struct {
 	Data          json.RawMessage `json:"data"`
 }
 
+// Log records events. Enqueue, when set, runs in the same transaction for every recorded event,
+// so delivery work (webhooks) is queued atomically with the change that caused it.
+type Log struct {
+	Enqueue func(ctx context.Context, tx *store.Tx, ev Event) error
+}
+
 // Record appends an event for integrationID inside tx. data is the object as the API shows it.
-func Record(ctx context.Context, tx *store.Tx, now time.Time, integrationID int64, typ, objectType, objectID string, data any) (Event, error) {
+func (l *Log) Record(ctx context.Context, tx *store.Tx, now time.Time, integrationID int64, typ, objectType, objectID string, data any) (Event, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return Event{}, fmt.Errorf("encode event data: %w", err)
@@ -59,6 +65,11 @@ func Record(ctx context.Context, tx *store.Tx, now time.Time, integrationID int6
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, integrationID, seq, typ, objectType, objectID, string(raw), store.Micros(ev.CreatedAt))
 	if err != nil {
 		return Event{}, fmt.Errorf("insert event: %w", err)
+	}
+	if l != nil && l.Enqueue != nil {
+		if err := l.Enqueue(ctx, tx, ev); err != nil {
+			return Event{}, fmt.Errorf("enqueue event %s: %w", ev.ID, err)
+		}
 	}
 	return ev, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,11 @@ func TestSequencesAreGapFreePerIntegration(t *testing.T) {
 			}
 		}
 		now := time.Now()
+		var enqueued atomic.Int64
+		log := &event.Log{Enqueue: func(ctx context.Context, tx *store.Tx, ev event.Event) error {
+			enqueued.Add(1)
+			return nil
+		}}
 		var wg sync.WaitGroup
 		for w := 0; w < 6; w++ {
 			wg.Add(1)
@@ -30,7 +36,7 @@ func TestSequencesAreGapFreePerIntegration(t *testing.T) {
 				for i := 0; i < 10; i++ {
 					integration := int64(1 + (w+i)%2)
 					err := db.Tx(ctx, func(tx *store.Tx) error {
-						_, err := event.Record(ctx, tx, now, integration, event.KYCStatusChanged, "customer", "1", map[string]int{"i": i})
+						_, err := log.Record(ctx, tx, now, integration, event.KYCStatusChanged, "customer", "1", map[string]int{"i": i})
 						return err
 					})
 					if err != nil {
@@ -42,13 +48,16 @@ func TestSequencesAreGapFreePerIntegration(t *testing.T) {
 		wg.Wait()
 		// A rolled-back recording leaves no gap.
 		db.Tx(ctx, func(tx *store.Tx) error {
-			event.Record(ctx, tx, now, 1, event.PayIn, "payment", "p", nil)
+			log.Record(ctx, tx, now, 1, event.PayIn, "payment", "p", nil)
 			return errors.New("rollback")
 		})
 		db.Tx(ctx, func(tx *store.Tx) error {
-			_, err := event.Record(ctx, tx, now, 1, event.PayIn, "payment", "p", nil)
+			_, err := log.Record(ctx, tx, now, 1, event.PayIn, "payment", "p", nil)
 			return err
 		})
+		if enqueued.Load() != 62 { // 61 committed + 1 rolled back: enqueue runs inside the transaction
+			t.Fatalf("enqueued %d", enqueued.Load())
+		}
 		for integration, want := range map[int64]int{1: 31, 2: 30} {
 			var all []event.Event
 			var after int64

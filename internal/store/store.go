@@ -109,6 +109,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // Engine reports which engine this is.
 func (db *DB) Engine() Engine { return db.engine }
 
+// SQL exposes the writer pool for libraries that need a *sql.DB (River).
+func (db *DB) SQL() *sql.DB { return db.write }
+
 // Close closes every connection.
 func (db *DB) Close() error {
 	err := db.write.Close()
@@ -185,6 +188,9 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return tx.tx.QueryRowContext(ctx, rebind(tx.engine, query), args...)
 }
+
+// SQL exposes the underlying transaction for libraries that insert in it (River jobs).
+func (tx *Tx) SQL() *sql.Tx { return tx.tx }
 
 // AfterCommit registers f to run once the transaction has committed (e.g. to wake a worker).
 func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }

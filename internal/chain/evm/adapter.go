@@ -75,6 +75,7 @@ type Config struct {
 // Adapter implements chain.Adapter for one EVM chain.
 type Adapter struct {
 	cfg     ChainConfig
+	network string // the chain's key in the store and metrics
 	db      *store.DB
 	be      Backend
 	key     *ecdsa.PrivateKey
@@ -118,8 +119,12 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 	if cc.ChainID != 0 && id.Int64() != cc.ChainID {
 		return nil, fmt.Errorf("evm: %s: node reports chain id %s, configured %d", cc.Name, id, cc.ChainID)
 	}
+	network := cc.Name
+	if cc.Network != "" {
+		network = cc.Network
+	}
 	a := &Adapter{
-		cfg: cc, db: cfg.DB, be: cfg.Backend, key: cfg.HotWallet, chainID: id,
+		cfg: cc, network: network, db: cfg.DB, be: cfg.Backend, key: cfg.HotWallet, chainID: id,
 		signer:    types.LatestSignerForChainID(id),
 		tokens:    map[string]Token{},
 		byAddr:    map[common.Address]Token{},
@@ -171,27 +176,27 @@ func (a *Adapter) micros() int64 { return a.now().UnixMicro() }
 func (a *Adapter) initCursor(ctx context.Context, allowReset bool) error {
 	g, err := a.be.HeaderByNumber(ctx, big.NewInt(0))
 	if err != nil {
-		return fmt.Errorf("evm: %s: genesis: %w", a.cfg.Name, err)
+		return fmt.Errorf("evm: %s: genesis: %w", a.network, err)
 	}
 	head, err := a.be.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("evm: %s: head: %w", a.cfg.Name, err)
+		return fmt.Errorf("evm: %s: head: %w", a.network, err)
 	}
 	genesis := g.Hash().Hex()
 	return a.db.Tx(ctx, func(tx *store.Tx) error {
 		var stored string
-		err := tx.QueryRow(ctx, `SELECT genesis_hash FROM chain_cursors WHERE chain = ?`+tx.ForUpdate(), a.cfg.Name).Scan(&stored)
+		err := tx.QueryRow(ctx, `SELECT genesis_hash FROM chain_cursors WHERE chain = ?`+tx.ForUpdate(), a.network).Scan(&stored)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.Exec(ctx, `INSERT INTO chain_cursors (chain, genesis_hash, block_number, block_hash, updated_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (chain) DO NOTHING`, a.cfg.Name, genesis, head.Number.Int64(), head.Hash().Hex(), a.micros())
+				ON CONFLICT (chain) DO NOTHING`, a.network, genesis, head.Number.Int64(), head.Hash().Hex(), a.micros())
 			return err
 		case err != nil:
 			return err
 		case stored == genesis:
 			return nil
 		case !allowReset:
-			return fmt.Errorf("evm: %s: node genesis %s differs from the recorded %s (wrong RPC endpoint?)", a.cfg.Name, genesis, stored)
+			return fmt.Errorf("evm: %s: node genesis %s differs from the recorded %s (wrong RPC endpoint?)", a.network, genesis, stored)
 		}
 		a.log.Warn("chain genesis changed: resetting chain state (sandbox restart)", "old", stored, "new", genesis)
 		return a.resetChain(ctx, tx, genesis, head)
@@ -210,18 +215,18 @@ func (a *Adapter) resetChain(ctx context.Context, tx *store.Tx, genesis string, 
 		{`UPDATE chain_payouts SET status = 'queued', reason = '', last_error = 'chain reset: re-signing for the new chain',
 			nonce = NULL, tx_hash = NULL, raw_tx = NULL, gas_limit = NULL, max_fee = NULL, max_tip = NULL,
 			block_number = NULL, block_hash = NULL, confirmations = 0, updated_at = ?
-			WHERE chain = ? AND status IN ('queued', 'waiting', 'signed', 'broadcast')`, []any{now, a.cfg.Name}},
-		{`DELETE FROM chain_nonces WHERE chain = ?`, []any{a.cfg.Name}},
-		{`DELETE FROM chain_blocks WHERE chain = ?`, []any{a.cfg.Name}},
+			WHERE chain = ? AND status IN ('queued', 'waiting', 'signed', 'broadcast')`, []any{now, a.network}},
+		{`DELETE FROM chain_nonces WHERE chain = ?`, []any{a.network}},
+		{`DELETE FROM chain_blocks WHERE chain = ?`, []any{a.network}},
 		{`UPDATE chain_cursors SET genesis_hash = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE chain = ?`,
-			[]any{genesis, head.Number.Int64(), head.Hash().Hex(), now, a.cfg.Name}},
+			[]any{genesis, head.Number.Int64(), head.Hash().Hex(), now, a.network}},
 	}
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s.q, s.args...); err != nil {
 			return err
 		}
 	}
-	ds, err := a.queryDeposits(ctx, tx, `WHERE chain = ? AND status = 'pending'`, a.cfg.Name)
+	ds, err := a.queryDeposits(ctx, tx, `WHERE chain = ? AND status = 'pending'`, a.network)
 	if err != nil {
 		return err
 	}
@@ -242,7 +247,7 @@ func (a *Adapter) asset(symbol string) (*Token, error) {
 	if s == strings.ToUpper(a.cfg.NativeSymbol) && s != "" {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%w: %s on %s", chain.ErrUnknownAsset, symbol, a.cfg.Name)
+	return nil, fmt.Errorf("%w: %s on %s", chain.ErrUnknownAsset, symbol, a.network)
 }
 
 // Confirmations returns the number of blocks confirming txHash (the block itself counts as 1).

@@ -64,7 +64,10 @@ type GasPolicy struct {
 
 // ChainConfig is the per-chain configuration.
 type ChainConfig struct {
-	Name           string // ethereum, polygon, bsc, arbitrum, base
+	Name string // ethereum, polygon, bsc, arbitrum, base
+	// Network names this chain's rows in the store and its metrics when it differs from Name:
+	// the sandbox runs "sandbox:polygon" beside a live "polygon" in the same database.
+	Network        string
 	RPCURL         string
 	ChainID        int64
 	NativeSymbol   string // ETH, POL, BNB

@@ -24,7 +24,7 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // child of the configured xpub on first use.
 func (a *Adapter) DepositAddress(ctx context.Context, ref string) (chain.DepositAddress, error) {
 	if a.deriver == nil {
-		return chain.DepositAddress{}, fmt.Errorf("evm: %s: no deposit xpub configured", a.cfg.Name)
+		return chain.DepositAddress{}, fmt.Errorf("evm: %s: no deposit xpub configured", a.network)
 	}
 	if ref == "" {
 		return chain.DepositAddress{}, errors.New("evm: deposit ref required")
@@ -36,9 +36,9 @@ func (a *Adapter) DepositAddress(ctx context.Context, ref string) (chain.Deposit
 			var id, idx int64
 			var addr string
 			err := tx.QueryRow(ctx, `SELECT id, hd_index, address FROM chain_deposit_addresses WHERE chain = ? AND ref = ?`,
-				a.cfg.Name, ref).Scan(&id, &idx, &addr)
+				a.network, ref).Scan(&id, &idx, &addr)
 			if err == nil {
-				out = chain.DepositAddress{ID: id, Chain: a.cfg.Name, Ref: ref, Address: addr, Index: uint32(idx)}
+				out = chain.DepositAddress{ID: id, Chain: a.network, Ref: ref, Address: addr, Index: uint32(idx)}
 				return nil
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
@@ -64,10 +64,10 @@ func (a *Adapter) DepositAddress(ctx context.Context, ref string) (chain.Deposit
 				break
 			}
 			if err := tx.QueryRow(ctx, `INSERT INTO chain_deposit_addresses (chain, ref, key_id, hd_index, address, created_at)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, a.cfg.Name, ref, a.deriver.ID(), idx, addr, a.micros()).Scan(&id); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, a.network, ref, a.deriver.ID(), idx, addr, a.micros()).Scan(&id); err != nil {
 				return err
 			}
-			out = chain.DepositAddress{ID: id, Chain: a.cfg.Name, Ref: ref, Address: addr, Index: uint32(idx)}
+			out = chain.DepositAddress{ID: id, Chain: a.network, Ref: ref, Address: addr, Index: uint32(idx)}
 			return nil
 		})
 		if !store.IsUniqueViolation(err) {
@@ -106,7 +106,7 @@ func (a *Adapter) queryDeposits(ctx context.Context, q queryer, where string, ar
 
 // Deposits lists the deposits seen for operation ref on this chain, oldest first.
 func (a *Adapter) Deposits(ctx context.Context, ref string) ([]chain.Deposit, error) {
-	return a.queryDeposits(ctx, a.db, `WHERE chain = ? AND ref = ? ORDER BY id`, a.cfg.Name, ref)
+	return a.queryDeposits(ctx, a.db, `WHERE chain = ? AND ref = ? ORDER BY id`, a.network, ref)
 }
 
 func (a *Adapter) setDepositStatus(ctx context.Context, tx *store.Tx, d *chain.Deposit, status chain.DepositStatus) error {
@@ -124,7 +124,7 @@ func (a *Adapter) setDepositStatus(ctx context.Context, tx *store.Tx, d *chain.D
 }
 
 func (a *Adapter) notifyDeposit(ctx context.Context, tx *store.Tx, d chain.Deposit) error {
-	tx.AfterCommit(func() { depositsTotal.WithLabelValues(a.cfg.Name, string(d.Status)).Inc() })
+	tx.AfterCommit(func() { depositsTotal.WithLabelValues(a.network, string(d.Status)).Inc() })
 	if a.onDeposit != nil {
 		return a.onDeposit(ctx, tx, d)
 	}
@@ -139,7 +139,7 @@ type cursor struct {
 func (a *Adapter) loadCursor(ctx context.Context) (cursor, error) {
 	var n int64
 	var h string
-	err := a.db.QueryRow(ctx, `SELECT block_number, block_hash FROM chain_cursors WHERE chain = ?`, a.cfg.Name).Scan(&n, &h)
+	err := a.db.QueryRow(ctx, `SELECT block_number, block_hash FROM chain_cursors WHERE chain = ?`, a.network).Scan(&n, &h)
 	return cursor{uint64(n), common.HexToHash(h)}, err
 }
 
@@ -155,7 +155,7 @@ func (a *Adapter) ScanDeposits(ctx context.Context) error {
 	for range 50 { // bounded catch-up per pass
 		head, err := a.be.BlockNumber(ctx)
 		if err != nil {
-			return fmt.Errorf("evm: %s: head: %w", a.cfg.Name, err)
+			return fmt.Errorf("evm: %s: head: %w", a.network, err)
 		}
 		cur, err := a.loadCursor(ctx)
 		if err != nil {
@@ -191,7 +191,7 @@ func (a *Adapter) ScanDeposits(ctx context.Context) error {
 // rewind finds the newest recorded block still canonical, marks deposits above it reorged and
 // moves the cursor there.
 func (a *Adapter) rewind(ctx context.Context, cur cursor) error {
-	rows, err := a.db.Query(ctx, `SELECT block_number, block_hash FROM chain_blocks WHERE chain = ? ORDER BY block_number DESC`, a.cfg.Name)
+	rows, err := a.db.Query(ctx, `SELECT block_number, block_hash FROM chain_blocks WHERE chain = ? ORDER BY block_number DESC`, a.network)
 	if err != nil {
 		return err
 	}
@@ -238,9 +238,9 @@ func (a *Adapter) rewind(ctx context.Context, cur cursor) error {
 		a.log.Error("reorg deeper than the reorg window", "window", a.cfg.ReorgWindow, "restart_at", ancestor)
 	}
 	a.log.Warn("reorg detected", "cursor", cur.number, "ancestor", ancestor)
-	reorgsTotal.WithLabelValues(a.cfg.Name).Inc()
+	reorgsTotal.WithLabelValues(a.network).Inc()
 	return a.db.Tx(ctx, func(tx *store.Tx) error {
-		ds, err := a.queryDeposits(ctx, tx, `WHERE chain = ? AND block_number > ? AND status IN ('pending', 'credited')`, a.cfg.Name, ancestor)
+		ds, err := a.queryDeposits(ctx, tx, `WHERE chain = ? AND block_number > ? AND status IN ('pending', 'credited')`, a.network, ancestor)
 		if err != nil {
 			return err
 		}
@@ -253,11 +253,11 @@ func (a *Adapter) rewind(ctx context.Context, cur cursor) error {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM chain_blocks WHERE chain = ? AND block_number > ?`, a.cfg.Name, ancestor); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM chain_blocks WHERE chain = ? AND block_number > ?`, a.network, ancestor); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE chain_cursors SET block_number = ?, block_hash = ?, updated_at = ? WHERE chain = ?`,
-			ancestor, ancestorHash.Hex(), a.micros(), a.cfg.Name)
+			ancestor, ancestorHash.Hex(), a.micros(), a.network)
 		return err
 	})
 }
@@ -383,20 +383,20 @@ func (a *Adapter) scanRange(ctx context.Context, from, to, head uint64) error {
 				continue
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO chain_blocks (chain, block_number, block_hash) VALUES (?, ?, ?)
-				ON CONFLICT (chain, block_number) DO UPDATE SET block_hash = excluded.block_hash`, a.cfg.Name, int64(n), h.Hex()); err != nil {
+				ON CONFLICT (chain, block_number) DO UPDATE SET block_hash = excluded.block_hash`, a.network, int64(n), h.Hex()); err != nil {
 				return err
 			}
 		}
 		if head > a.cfg.ReorgWindow {
-			if _, err := tx.Exec(ctx, `DELETE FROM chain_blocks WHERE chain = ? AND block_number < ?`, a.cfg.Name, int64(head-a.cfg.ReorgWindow)); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM chain_blocks WHERE chain = ? AND block_number < ?`, a.network, int64(head-a.cfg.ReorgWindow)); err != nil {
 				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE chain_cursors SET block_number = ?, block_hash = ?, updated_at = ? WHERE chain = ?`,
-			int64(to), hashes[to].Hex(), now, a.cfg.Name); err != nil {
+			int64(to), hashes[to].Hex(), now, a.network); err != nil {
 			return err
 		}
-		scannedBlock.WithLabelValues(a.cfg.Name).Set(float64(to))
+		scannedBlock.WithLabelValues(a.network).Set(float64(to))
 		return nil
 	})
 }
@@ -415,7 +415,7 @@ func (a *Adapter) matchAddresses(ctx context.Context, cands []candidate) (map[co
 	for len(list) > 0 {
 		chunk := list[:min(len(list), 400)]
 		list = list[len(chunk):]
-		args := append([]any{a.cfg.Name}, chunk...)
+		args := append([]any{a.network}, chunk...)
 		rows, err := a.db.Query(ctx, `SELECT id, ref, hd_index, address FROM chain_deposit_addresses WHERE chain = ? AND address IN (?`+
 			strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
 		if err != nil {
@@ -428,7 +428,7 @@ func (a *Adapter) matchAddresses(ctx context.Context, cands []candidate) (map[co
 				rows.Close()
 				return nil, err
 			}
-			d.Chain, d.Index = a.cfg.Name, uint32(idx)
+			d.Chain, d.Index = a.network, uint32(idx)
 			out[common.HexToAddress(d.Address)] = d
 		}
 		rows.Close()
@@ -440,19 +440,19 @@ func (a *Adapter) matchAddresses(ctx context.Context, cands []candidate) (map[co
 }
 
 func (a *Adapter) upsertDeposit(ctx context.Context, tx *store.Tx, da chain.DepositAddress, c candidate, head uint64, now int64) error {
-	existing, err := a.queryDeposits(ctx, tx, `WHERE chain = ? AND tx_hash = ? AND log_index = ?`, a.cfg.Name, c.tx.Hex(), c.logIndex)
+	existing, err := a.queryDeposits(ctx, tx, `WHERE chain = ? AND tx_hash = ? AND log_index = ?`, a.network, c.tx.Hex(), c.logIndex)
 	if err != nil {
 		return err
 	}
 	n := confs(head, c.block)
 	if len(existing) == 0 {
-		d := chain.Deposit{Chain: a.cfg.Name, Ref: da.Ref, Address: da.Address, Asset: c.asset, Token: c.token, From: c.from.Hex(),
+		d := chain.Deposit{Chain: a.network, Ref: da.Ref, Address: da.Address, Asset: c.asset, Token: c.token, From: c.from.Hex(),
 			Amount: c.value, TxHash: c.tx.Hex(), LogIndex: c.logIndex, BlockNumber: c.block, BlockHash: c.blockHash.Hex(),
 			Confirmations: n, Status: chain.DepositPending}
 		if err := tx.QueryRow(ctx, `INSERT INTO chain_deposits (chain, address_id, ref, address, asset, token, from_address, amount, tx_hash,
 			log_index, block_number, block_hash, confirmations, status, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`,
-			a.cfg.Name, da.ID, da.Ref, da.Address, d.Asset, d.Token, d.From, d.Amount.String(), d.TxHash, d.LogIndex,
+			a.network, da.ID, da.Ref, da.Address, d.Asset, d.Token, d.From, d.Amount.String(), d.TxHash, d.LogIndex,
 			int64(d.BlockNumber), d.BlockHash, int64(n), now, now).Scan(&d.ID); err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ func (a *Adapter) upsertDeposit(ctx context.Context, tx *store.Tx, da chain.Depo
 // confirmPending updates confirmations of pending deposits and credits those that reached the
 // configured count while their block is still canonical.
 func (a *Adapter) confirmPending(ctx context.Context, head uint64) error {
-	pending, err := a.queryDeposits(ctx, a.db, `WHERE chain = ? AND status = 'pending' ORDER BY block_number, id`, a.cfg.Name)
+	pending, err := a.queryDeposits(ctx, a.db, `WHERE chain = ? AND status = 'pending' ORDER BY block_number, id`, a.network)
 	if err != nil {
 		return err
 	}
@@ -516,16 +516,16 @@ func (a *Adapter) confirmPending(ctx context.Context, head uint64) error {
 			}
 			back := int64(d.BlockNumber) - 1
 			var bh string
-			if err := tx.QueryRow(ctx, `SELECT block_hash FROM chain_blocks WHERE chain = ? AND block_number = ?`, a.cfg.Name, back).Scan(&bh); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT block_hash FROM chain_blocks WHERE chain = ? AND block_number = ?`, a.network, back).Scan(&bh); err != nil {
 				if !errors.Is(err, sql.ErrNoRows) {
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM chain_blocks WHERE chain = ? AND block_number > ?`, a.cfg.Name, back); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM chain_blocks WHERE chain = ? AND block_number > ?`, a.network, back); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `UPDATE chain_cursors SET block_number = ?, block_hash = ?, updated_at = ? WHERE chain = ? AND block_number > ?`,
-				back, bh, a.micros(), a.cfg.Name, back)
+				back, bh, a.micros(), a.network, back)
 			return err
 		})
 		if err != nil {

@@ -84,7 +84,7 @@ func (a *Adapter) SubmitPayout(ctx context.Context, req chain.PayoutRequest) (ch
 // SubmitPayoutTx is SubmitPayout inside the caller's transaction.
 func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.PayoutRequest) (chain.Payout, error) {
 	if a.key == nil {
-		return chain.Payout{}, fmt.Errorf("evm: %s: no hot wallet configured", a.cfg.Name)
+		return chain.Payout{}, fmt.Errorf("evm: %s: no hot wallet configured", a.network)
 	}
 	if req.Key == "" {
 		return chain.Payout{}, errors.New("evm: payout key required")
@@ -104,7 +104,7 @@ func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.Pa
 	if tok != nil {
 		asset, token = tok.Symbol, tok.Address.Hex()
 	}
-	existing, err := a.queryPayouts(ctx, tx, `WHERE chain = ? AND idempotency_key = ?`, a.cfg.Name, req.Key)
+	existing, err := a.queryPayouts(ctx, tx, `WHERE chain = ? AND idempotency_key = ?`, a.network, req.Key)
 	if err != nil {
 		return chain.Payout{}, err
 	}
@@ -119,11 +119,11 @@ func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.Pa
 	var id int64
 	err = tx.QueryRow(ctx, `INSERT INTO chain_payouts (chain, idempotency_key, asset, token, from_address, to_address, amount,
 		status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
-		a.cfg.Name, req.Key, asset, token, a.from.Hex(), to, req.Amount.String(), now, now).Scan(&id)
+		a.network, req.Key, asset, token, a.from.Hex(), to, req.Amount.String(), now, now).Scan(&id)
 	if err != nil {
 		return chain.Payout{}, err
 	}
-	p := chain.Payout{ID: id, Chain: a.cfg.Name, Key: req.Key, Asset: asset, Token: token, From: a.from.Hex(), To: to,
+	p := chain.Payout{ID: id, Chain: a.network, Key: req.Key, Asset: asset, Token: token, From: a.from.Hex(), To: to,
 		Amount: new(big.Int).Set(req.Amount), Status: chain.PayoutQueued, CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
 	if err := a.notifyPayout(ctx, tx, p); err != nil {
 		return chain.Payout{}, err
@@ -133,7 +133,7 @@ func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.Pa
 
 // Payout reads a payout by id.
 func (a *Adapter) Payout(ctx context.Context, id int64) (chain.Payout, error) {
-	ps, err := a.queryPayouts(ctx, a.db, `WHERE id = ? AND chain = ?`, id, a.cfg.Name)
+	ps, err := a.queryPayouts(ctx, a.db, `WHERE id = ? AND chain = ?`, id, a.network)
 	if err != nil {
 		return chain.Payout{}, err
 	}
@@ -161,7 +161,7 @@ type passState struct {
 // recorded and broadcast in id order.
 func (a *Adapter) ProcessPayouts(ctx context.Context) error {
 	if a.key == nil {
-		return fmt.Errorf("evm: %s: no hot wallet configured", a.cfg.Name)
+		return fmt.Errorf("evm: %s: no hot wallet configured", a.network)
 	}
 	a.payoutMu.Lock()
 	defer a.payoutMu.Unlock()
@@ -169,10 +169,10 @@ func (a *Adapter) ProcessPayouts(ctx context.Context) error {
 
 	head, err := a.be.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("evm: %s: head: %w", a.cfg.Name, err)
+		return fmt.Errorf("evm: %s: head: %w", a.network, err)
 	}
 	open, err := a.queryPayouts(ctx, a.db, `WHERE chain = ? AND from_address = ? AND status IN ('queued', 'waiting', 'signed', 'broadcast')
-		ORDER BY CASE WHEN nonce IS NULL THEN 1 ELSE 0 END, nonce, id`, a.cfg.Name, a.from.Hex())
+		ORDER BY CASE WHEN nonce IS NULL THEN 1 ELSE 0 END, nonce, id`, a.network, a.from.Hex())
 	if err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func (st *passState) reserve(p *payoutRow) {
 func (a *Adapter) tipCap(ctx context.Context) (*big.Int, error) {
 	tip, err := a.be.SuggestGasTipCap(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("evm: %s: tip: %w", a.cfg.Name, err)
+		return nil, fmt.Errorf("evm: %s: tip: %w", a.network, err)
 	}
 	g := a.cfg.Gas
 	if g.MinTipPerGas != nil && tip.Cmp(g.MinTipPerGas) < 0 {
@@ -333,12 +333,12 @@ func (a *Adapter) signAndSend(ctx context.Context, st *passState, p *payoutRow) 
 	err = a.db.Tx(ctx, func(tx *store.Tx) error {
 		now := a.micros()
 		if _, err := tx.Exec(ctx, `INSERT INTO chain_nonces (chain, address, next_nonce, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (chain, address) DO NOTHING`, a.cfg.Name, a.from.Hex(), int64(pending), now); err != nil {
+			ON CONFLICT (chain, address) DO NOTHING`, a.network, a.from.Hex(), int64(pending), now); err != nil {
 			return err
 		}
 		var next int64
 		if err := tx.QueryRow(ctx, `SELECT next_nonce FROM chain_nonces WHERE chain = ? AND address = ?`+tx.ForUpdate(),
-			a.cfg.Name, a.from.Hex()).Scan(&next); err != nil {
+			a.network, a.from.Hex()).Scan(&next); err != nil {
 			return err
 		}
 		nonce := max(uint64(next), pending)
@@ -365,7 +365,7 @@ func (a *Adapter) signAndSend(ctx context.Context, st *passState, p *payoutRow) 
 			return errClaimLost
 		}
 		if _, err := tx.Exec(ctx, `UPDATE chain_nonces SET next_nonce = ?, updated_at = ? WHERE chain = ? AND address = ?`,
-			int64(nonce+1), now, a.cfg.Name, a.from.Hex()); err != nil {
+			int64(nonce+1), now, a.network, a.from.Hex()); err != nil {
 			return err
 		}
 		p.Status, p.Reason, p.LastError, p.TxHash, p.raw = chain.PayoutSigned, "", "", stx.Hash().Hex(), raw
@@ -408,7 +408,7 @@ func (a *Adapter) hold(ctx context.Context, p *payoutRow, reason, detail string)
 }
 
 func (a *Adapter) notifyPayout(ctx context.Context, tx *store.Tx, p chain.Payout) error {
-	tx.AfterCommit(func() { payoutsTotal.WithLabelValues(a.cfg.Name, string(p.Status)).Inc() })
+	tx.AfterCommit(func() { payoutsTotal.WithLabelValues(a.network, string(p.Status)).Inc() })
 	if a.onPayout != nil {
 		return a.onPayout(ctx, tx, p)
 	}
@@ -526,7 +526,7 @@ func (a *Adapter) updateWaitingGauge(ctx context.Context) {
 		chain.ReasonInsufficientFunds: 0, chain.ReasonFeeCapExceeded: 0,
 		chain.ReasonEstimateFailed: 0, chain.ReasonNonceConflict: 0,
 	}
-	rows, err := a.db.Query(ctx, `SELECT reason, COUNT(*) FROM chain_payouts WHERE chain = ? AND status = 'waiting' GROUP BY reason`, a.cfg.Name)
+	rows, err := a.db.Query(ctx, `SELECT reason, COUNT(*) FROM chain_payouts WHERE chain = ? AND status = 'waiting' GROUP BY reason`, a.network)
 	if err != nil {
 		return
 	}
@@ -539,6 +539,6 @@ func (a *Adapter) updateWaitingGauge(ctx context.Context) {
 		}
 	}
 	for reason, n := range counts {
-		payoutsWaiting.WithLabelValues(a.cfg.Name, reason).Set(n)
+		payoutsWaiting.WithLabelValues(a.network, reason).Set(n)
 	}
 }

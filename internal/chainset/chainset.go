@@ -1,0 +1,234 @@
+// Package chainset holds the chain adapters a running pocketramp uses: live EVM chains the
+// operator configured (JSON-RPC, hot wallet, deposit xpub) and, for sandbox integrations, one
+// in-process simulated chain per chain name, started on first use. Both kinds are the same
+// evm.Adapter; only the backend differs. The set also runs their background passes.
+package chainset
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/pocketramp/pocketramp/internal/chain"
+	"github.com/pocketramp/pocketramp/internal/chain/evm"
+	"github.com/pocketramp/pocketramp/internal/chain/simchain"
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/store"
+)
+
+// Live configures one production chain.
+type Live struct {
+	Chain       evm.ChainConfig // from evm.DefaultChains() with RPCURL set
+	HotWallet   *ecdsa.PrivateKey
+	DepositXpub string
+}
+
+// Config configures the set.
+type Config struct {
+	DB *store.DB
+	// SandboxSeed makes the sandbox chains' keys and contracts the same after every restart.
+	SandboxSeed []byte
+	Live        []Live
+	// OnPayout and OnDeposit run inside the transaction that changes a payout or deposit.
+	OnPayout  func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error
+	OnDeposit func(ctx context.Context, tx *store.Tx, sandbox bool, d chain.Deposit) error
+	// BlockInterval is how often sandbox chains mine a block; PassInterval how often adapters
+	// process payouts and scan deposits.
+	BlockInterval time.Duration
+	PassInterval  time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// Set is the chains of one pocketramp.
+type Set struct {
+	cfg  Config
+	mu   sync.Mutex
+	live map[string]*evm.Adapter
+	sim  map[string]*SandboxChain
+	ctx  context.Context // set by Start: background passes of chains started later use it
+	wg   sync.WaitGroup
+}
+
+// SandboxChain is a simulated chain with its adapter.
+type SandboxChain struct {
+	chain   *simchain.Chain
+	adapter *evm.Adapter
+	stop    func()
+}
+
+// SandboxChainIDs keep sandbox chains apart from the real networks they imitate.
+var SandboxChainIDs = map[string]int64{"ethereum": 900001, "bsc": 900056, "polygon": 900137, "arbitrum": 942161, "base": 908453}
+
+// New builds the set and connects the live chains.
+func New(ctx context.Context, cfg Config) (*Set, error) {
+	if cfg.BlockInterval == 0 {
+		cfg.BlockInterval = 500 * time.Millisecond
+	}
+	if cfg.PassInterval == 0 {
+		cfg.PassInterval = 250 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Set{cfg: cfg, live: map[string]*evm.Adapter{}, sim: map[string]*SandboxChain{}}
+	for _, l := range cfg.Live {
+		be, err := evm.Dial(ctx, l.Chain.RPCURL)
+		if err != nil {
+			return nil, err
+		}
+		a, err := evm.New(ctx, evm.Config{Chain: l.Chain, DB: cfg.DB, Backend: be, HotWallet: l.HotWallet, DepositXpub: l.DepositXpub,
+			OnPayout: s.onPayout(false), OnDeposit: s.onDeposit(false), Now: cfg.Now, Logger: cfg.Log})
+		if err != nil {
+			return nil, fmt.Errorf("chain %s: %w", l.Chain.Name, err)
+		}
+		s.live[l.Chain.Name] = a
+	}
+	return s, nil
+}
+
+func (s *Set) onPayout(sandbox bool) func(context.Context, *store.Tx, chain.Payout) error {
+	return func(ctx context.Context, tx *store.Tx, p chain.Payout) error {
+		if s.cfg.OnPayout == nil {
+			return nil
+		}
+		return s.cfg.OnPayout(ctx, tx, sandbox, p)
+	}
+}
+
+func (s *Set) onDeposit(sandbox bool) func(context.Context, *store.Tx, chain.Deposit) error {
+	return func(ctx context.Context, tx *store.Tx, d chain.Deposit) error {
+		if s.cfg.OnDeposit == nil {
+			return nil
+		}
+		return s.cfg.OnDeposit(ctx, tx, sandbox, d)
+	}
+}
+
+// ErrNotConfigured is a chain the operator has not configured for production.
+var ErrNotConfigured = errcode.New("coin_not_supported", "this chain is not configured on this server")
+
+// Adapter returns the adapter of chain name for sandbox or live use.
+func (s *Set) Adapter(ctx context.Context, sandbox bool, name string) (chain.Adapter, error) {
+	if !sandbox {
+		s.mu.Lock()
+		a, ok := s.live[name]
+		s.mu.Unlock()
+		if !ok {
+			return nil, ErrNotConfigured
+		}
+		return a, nil
+	}
+	sc, err := s.Sandbox(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return sc.adapter, nil
+}
+
+// Sandbox returns the simulated chain behind a sandbox chain name, starting it on first use:
+// deploys the test tokens, funds the hot wallet from the faucet and starts mining.
+func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc, ok := s.sim[name]; ok {
+		return sc, nil
+	}
+	id, ok := SandboxChainIDs[name]
+	if !ok {
+		return nil, ErrNotConfigured
+	}
+	cfg := evm.DefaultChains()[name]
+	tokens := simchain.Tokens6()
+	if name == "bsc" {
+		tokens = simchain.Tokens18()
+	}
+	mac := hmac.New(sha256.New, s.cfg.SandboxSeed)
+	mac.Write([]byte("sandbox chain " + name))
+	sim, err := simchain.New(simchain.Config{Seed: mac.Sum(nil), ChainID: id, Tokens: tokens})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox chain %s: %w", name, err)
+	}
+	cfg.ChainID, cfg.Network, cfg.Confirmations = id, "sandbox:"+name, 2
+	cfg.Tokens = nil
+	for _, t := range sim.Tokens() {
+		cfg.Tokens = append(cfg.Tokens, evm.Token{Symbol: t.Symbol, Address: t.Address, Decimals: t.Decimals})
+	}
+	cfg.Gas = evm.GasPolicy{}
+	_, xpub := sim.DepositKeys()
+	a, err := evm.New(ctx, evm.Config{Chain: cfg, DB: s.cfg.DB, Backend: sim.Client(), HotWallet: sim.HotWalletKey(), DepositXpub: xpub,
+		AllowChainReset: true, OnPayout: s.onPayout(true), OnDeposit: s.onDeposit(true), Now: s.cfg.Now, Logger: s.cfg.Log})
+	if err != nil {
+		sim.Close()
+		return nil, fmt.Errorf("sandbox chain %s: %w", name, err)
+	}
+	hot := a.HotWallet()
+	for _, t := range sim.Tokens() {
+		units := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Decimals)), nil)
+		if _, err := sim.Fund(ctx, hot, t.Symbol, new(big.Int).Mul(big.NewInt(10_000_000), units)); err != nil {
+			sim.Close()
+			return nil, fmt.Errorf("sandbox chain %s: fund hot wallet: %w", name, err)
+		}
+	}
+	if _, err := sim.Fund(ctx, hot, "native", new(big.Int).Exp(big.NewInt(10), big.NewInt(21), nil)); err != nil {
+		sim.Close()
+		return nil, fmt.Errorf("sandbox chain %s: fund hot wallet gas: %w", name, err)
+	}
+	sim.Commit()
+	sc := &SandboxChain{chain: sim, adapter: a, stop: sim.AutoMine(s.cfg.BlockInterval)}
+	s.sim[name] = sc
+	if s.ctx != nil {
+		s.run(a)
+	}
+	s.cfg.Log.Info("sandbox chain started", "chain", name, "chain_id", id, "hot_wallet", hot.Hex())
+	return sc, nil
+}
+
+// Chain is the simulated chain (faucet, balances) of a sandbox chain.
+func (sc *SandboxChain) Chain() *simchain.Chain { return sc.chain }
+
+// Adapter is the sandbox chain's adapter.
+func (sc *SandboxChain) Adapter() *evm.Adapter { return sc.adapter }
+
+// Start runs the adapters' payout and deposit passes until Stop.
+func (s *Set) Start(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ctx = ctx
+	for _, a := range s.live {
+		s.run(a)
+	}
+	for _, sc := range s.sim {
+		s.run(sc.adapter)
+	}
+}
+
+func (s *Set) run(a *evm.Adapter) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		a.Run(s.ctx, s.cfg.PassInterval)
+	}()
+}
+
+// Wait waits for the passes to end after Start's context is cancelled, then stops the sandbox
+// chains.
+func (s *Set) Wait() {
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sc := range s.sim {
+		sc.stop()
+		sc.chain.Close()
+	}
+	s.sim = map[string]*SandboxChain{}
+}

@@ -43,6 +43,8 @@ Environment:
   POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
   POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api (default: DATA_DIR/operator.token)
   POCKETRAMP_LOG_FORMAT     text (default) or json
+  POCKETRAMP_WEBHOOK_RETRY_BASE     first webhook retry delay, doubling up to 720x (default 30s; tests use e.g. 100ms)
+  POCKETRAMP_WEBHOOK_DISABLE_AFTER  failing time after which a webhook endpoint is disabled (default 72h)
 `
 
 func main() {
@@ -124,7 +126,24 @@ func (c *commonFlags) config(log *slog.Logger) app.Config {
 		PriceSources:  os.Getenv("POCKETRAMP_PRICE_SOURCES"),
 		Log:           log,
 		Version:       buildVersion(),
+
+		WebhookRetryBase:    envDuration(log, "POCKETRAMP_WEBHOOK_RETRY_BASE"),
+		WebhookDisableAfter: envDuration(log, "POCKETRAMP_WEBHOOK_DISABLE_AFTER"),
 	}
+}
+
+// envDuration reads a duration variable; unset or invalid (logged) is 0, the default.
+func envDuration(log *slog.Logger, name string) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		log.Warn("ignoring invalid duration", "var", name, "value", v)
+		return 0
+	}
+	return d
 }
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -178,7 +197,12 @@ Try:
 `, cred.APIKey, cred.APISecret, ln.Addr(), cred.APIKey, cred.APISecret)
 	}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	go a.RunJanitor(ctx, time.Hour)
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	a.StartBackground(bgCtx)
+	defer func() { stopBackground(); a.WaitBackground() }()
+	if err := a.Start(bgCtx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("pocketramp listening", "addr", ln.Addr().String(), "database", string(a.DB.Engine()), "public_url", cfg.PublicURL, "version", cfg.Version)
@@ -192,6 +216,10 @@ Try:
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("shutting down: finishing in-flight jobs")
+	if err := a.Stop(shutdownCtx); err != nil {
+		log.Warn("stop workers", "err", err)
 	}
 	log.Info("stopped")
 	return nil

@@ -65,9 +65,10 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnv(t *testing.T, engine store.Engine) *env {
 	t.Helper()
 	cfg := app.Config{
-		DataDir:      t.TempDir(),
-		PriceSources: "sandbox",
-		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		DataDir:              t.TempDir(),
+		PriceSources:         "sandbox",
+		SandboxBlockInterval: 100 * time.Millisecond,
+		Log:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if engine == store.Postgres {
 		cfg.DatabaseURL = storetest.PostgresURL(t)
@@ -79,6 +80,9 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
+	bg, stop := context.WithCancel(context.Background())
+	a.StartBackground(bg)
+	t.Cleanup(func() { stop(); a.WaitBackground() })
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, app: a, srv: srv, clock: clk, router: openAPIRouter(t, srv.URL)}

@@ -90,3 +90,5 @@ func isCode(err error, code string) bool {
 	var biz *errcode.Error
 	return errors.As(err, &biz) && biz.Code == code
 }
+
+func asInvalid(err error, target **errcode.Invalid) bool { return errors.As(err, target) }

@@ -19,9 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/openapi"
@@ -36,6 +38,8 @@ type Config struct {
 	Integrations *integration.Service
 	Assets       asset.Catalogue
 	Customers    *customer.Service
+	Onramp       *onramp.Service
+	Accounts     *banking.Accounts
 	// SandboxPrices serves sandbox integrations, LivePrices production ones.
 	SandboxPrices price.Provider
 	LivePrices    price.Provider
@@ -108,7 +112,9 @@ func (s *Server) routes() {
 	s.partner("GET /api/available-assets", s.availableAssets)
 	s.partner("GET /api/token-price", s.tokenPrice)
 	s.customerRoutes()
+	s.paymentRoutes()
 	s.operatorRoutes()
+	s.webhookRoutes()
 }
 
 // Mount serves h for pattern through the same middleware (request id, logs, metrics) as the

@@ -10,17 +10,27 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/banking"
+	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/price"
+	"github.com/pocketramp/pocketramp/internal/pricing"
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/web"
+	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
 // Config is pocketramp's configuration (flags and POCKETRAMP_* variables).
@@ -33,9 +43,18 @@ type Config struct {
 	OperatorToken string
 	PriceSources  string // comma-separated live feeds: kraken, bitstamp
 	PriceMaxAge   time.Duration
-	Log           *slog.Logger
-	Now           func() time.Time
-	Version       string
+	// WebhookRetryBase is the first webhook retry delay (default 30 s; tests shorten it, see
+	// POCKETRAMP_WEBHOOK_RETRY_BASE); WebhookDisableAfter is how long an endpoint may fail
+	// without a success before it is disabled (default 72 h; POCKETRAMP_WEBHOOK_DISABLE_AFTER).
+	// Chains are the live EVM chains (RPC, hot wallet, deposit xpub); sandbox chains need none.
+	Chains []chainset.Live
+	// SandboxBlockInterval is how often sandbox chains mine (default 500ms).
+	SandboxBlockInterval time.Duration
+	WebhookRetryBase     time.Duration
+	WebhookDisableAfter  time.Duration
+	Log                  *slog.Logger
+	Now                  func() time.Time
+	Version              string
 }
 
 // App is a running pocketramp.
@@ -47,7 +66,14 @@ type App struct {
 	Assets       asset.Catalogue
 	Customers    *customer.Service
 	Events       *event.Log
+	Pricer       *pricing.Pricer
+	Accounts     *banking.Accounts
+	Chains       *chainset.Set
+	Onramp       *onramp.Service
+	Webhooks     *webhook.Service
+	Registry     *prometheus.Registry
 	API          *api.Server
+	background   sync.WaitGroup
 }
 
 // New opens the database, applies migrations, seeds the catalogue and builds the services.
@@ -98,8 +124,18 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.Events = &event.Log{}
 	a.Integrations = &integration.Service{DB: db, Box: box, Now: cfg.Now}
+	a.Registry = prometheus.NewRegistry()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,
+		Box: box, Log: cfg.Log, Now: cfg.Now, Registry: a.Registry,
+		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// Every recorded event queues its webhook delivery in the recording transaction.
+	a.Events = &event.Log{Enqueue: a.Webhooks.Enqueue}
 	a.Customers = &customer.Service{
 		DB:        db,
 		Box:       box,
@@ -109,18 +145,37 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		PublicURL: cfg.PublicURL,
 		Events:    a.Events,
 	}
+	sandboxPrices := price.NewSandbox(cfg.Now)
+	livePrices := price.NewCache(live, cfg.PriceMaxAge, cfg.Now)
+	a.Pricer = &pricing.Pricer{DB: db, SandboxPrices: sandboxPrices, LivePrices: livePrices, Now: cfg.Now}
+	a.Accounts = &banking.Accounts{DB: db, Now: cfg.Now}
+	a.Onramp = &onramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
+		Events: a.Events, SandboxProvider: onramp.SandboxProvider{}, Now: cfg.Now, PublicURL: cfg.PublicURL}
+	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
+		Live: cfg.Chains, OnPayout: a.Onramp.OnPayout, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Onramp.Chains = a.Chains
 	a.API = api.New(api.Config{
 		DB:            db,
 		Integrations:  a.Integrations,
 		Assets:        a.Assets,
 		Customers:     a.Customers,
-		SandboxPrices: price.NewSandbox(cfg.Now),
-		LivePrices:    price.NewCache(live, cfg.PriceMaxAge, cfg.Now),
+		SandboxPrices: sandboxPrices,
+		LivePrices:    livePrices,
+		Onramp:        a.Onramp,
+		Accounts:      a.Accounts,
 		Log:           cfg.Log,
 		Now:           cfg.Now,
 		Version:       cfg.Version,
 		OperatorToken: cfg.OperatorToken,
+		Registry:      a.Registry,
 	})
+	a.API.SetWebhooks(a.Webhooks)
+	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
+	web.New(web.Config{Customers: a.Customers, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	return a, nil
 }
 
@@ -182,5 +237,31 @@ func (a *App) RunJanitor(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// StartBackground starts the work that runs beside requests: chain passes (payouts, deposit
+// scans), payment expiry and the janitor. It stops when ctx ends; WaitBackground waits for it.
+func (a *App) StartBackground(ctx context.Context) {
+	a.Chains.Start(ctx)
+	a.background.Add(2)
+	go func() { defer a.background.Done(); a.RunJanitor(ctx, time.Hour) }()
+	go func() { defer a.background.Done(); a.Onramp.RunExpiry(ctx, 30*time.Second) }()
+}
+
+// WaitBackground waits for StartBackground's work to end after its context was cancelled.
+func (a *App) WaitBackground() {
+	a.background.Wait()
+	a.Chains.Wait()
+}
+
+// Start starts the background workers (webhook delivery).
+func (a *App) Start(ctx context.Context) error { return a.Webhooks.Start(ctx) }
+
+// Stop stops the background workers, letting running jobs finish until ctx ends.
+func (a *App) Stop(ctx context.Context) error { return a.Webhooks.Stop(ctx) }
+
+// Close stops what still runs and releases the database.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.Webhooks.Stop(ctx)
+	return a.DB.Close()
+}

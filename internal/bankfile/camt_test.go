@@ -1,0 +1,327 @@
+package bankfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pocketramp/pocketramp/internal/money"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const ourIBAN = "ES1221000418461234567890"
+
+// csvCases are the CSV samples with the mapping each bank needs.
+var csvCases = map[string]CSVMapping{
+	"csv_es_signed.csv": func() CSVMapping {
+		m := SpanishBankCSV()
+		m.SkipLines = 1
+		return m
+	}(),
+	"csv_es_latin1_split.csv": {
+		Delimiter:        ';',
+		Latin1:           true,
+		BookingDate:      Column{Name: "Fecha operación"},
+		Credit:           Column{Name: "Abono"},
+		Debit:            Column{Name: "Cargo"},
+		Concept:          Column{Name: "concepto"},
+		CounterpartyName: Column{Name: "Ordenante"},
+		CounterpartyIBAN: Column{Name: "Cuenta ordenante"},
+		Reference:        Column{Name: "Referencia"},
+		DefaultCurrency:  "EUR",
+		DateLayout:       "02/01/2006",
+		DecimalSep:       ',',
+		ThousandsSep:     '.',
+	},
+	"csv_dh_noheader.csv": {
+		Delimiter:       '|',
+		NoHeader:        true,
+		BookingDate:     Column{Index: 1},
+		Amount:          Column{Index: 2},
+		Direction:       Column{Index: 3},
+		Concept:         Column{Index: 4},
+		DefaultCurrency: "EUR",
+		DecimalSep:      ',',
+	},
+}
+
+func parseFile(t testing.TB, name string) ([]*Statement, error) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if m, ok := csvCases[name]; ok {
+		st, err := ParseCSV(f, m, ourIBAN)
+		if err != nil {
+			return nil, err
+		}
+		return []*Statement{st}, nil
+	}
+	return ParseCAMT(f)
+}
+
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*")
+	n := 0
+	for _, path := range files {
+		name := filepath.Base(path)
+		if strings.HasPrefix(name, "bad_") || !(strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".csv")) {
+			continue
+		}
+		n++
+		t.Run(name, func(t *testing.T) {
+			sts, err := parseFile(t, name)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			checkInvariants(t, sts)
+			got, err := json.MarshalIndent(sts, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(name, filepath.Ext(name))+".json")
+			if *update {
+				os.MkdirAll(filepath.Dir(golden), 0o755)
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestGolden -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("parsed %s differs from %s; run with -update and review the diff.\n%s", name, golden, firstDiff(got, want))
+			}
+		})
+	}
+	if n < 7 {
+		t.Fatalf("only %d valid samples found", n)
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return "line " + strconv.Itoa(i+1) + ":\n got: " + x + "\nwant: " + y
+		}
+	}
+	return ""
+}
+
+
+// checkInvariants holds for every statement any parser accepts.
+func checkInvariants(t testing.TB, sts []*Statement) {
+	t.Helper()
+	for _, st := range sts {
+		seen := map[string]bool{}
+		for i, e := range st.Entries {
+			scale, ok := money.FiatScale(e.Currency)
+			if !ok || e.Amount.Scale() != scale {
+				t.Fatalf("entry %d: amount %s has scale %d for %q", i, e.Amount, e.Amount.Scale(), e.Currency)
+			}
+			if e.Fingerprint == "" || seen[e.Fingerprint] {
+				t.Fatalf("entry %d: fingerprint %q empty or repeated", i, e.Fingerprint)
+			}
+			seen[e.Fingerprint] = true
+			if (e.Amount.Sign() < 0) != (e.Direction == Debit) || (e.Direction != Debit && e.Direction != Credit) {
+				t.Fatalf("entry %d: amount %s with direction %q", i, e.Amount, e.Direction)
+			}
+			if e.BookingDate.IsZero() {
+				t.Fatalf("entry %d: no booking date", i)
+			}
+		}
+		if st.OpeningBalance != nil && st.ClosingBalance != nil && strings.HasPrefix(st.Format, "camt.053") {
+			if err := st.CheckBalances(); err != nil {
+				t.Errorf("%v", err)
+			}
+		}
+	}
+}
+
+func TestCAMTDetails(t *testing.T) {
+	sts, err := parseFile(t, "camt053_v08.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != 2 {
+		t.Fatalf("got %d statements, want 2", len(sts))
+	}
+	es := sts[0].Entries
+	if len(es) != 9 {
+		t.Fatalf("got %d entries, want 9 (the 2-transaction batch split)", len(es))
+	}
+	// The batch is split with each transaction's own amount and reference.
+	if es[1].Amount.String() != "-1200.00" || es[2].Amount.String() != "-800.00" ||
+		es[1].EntryRef != "TX-1001" || es[1].CounterpartyName != "María José Núñez" {
+		t.Errorf("batch split wrong: %+v / %+v", es[1], es[2])
+	}
+	// The reversal of a credit is a debit that lowers the balance.
+	if !es[5].Reversal || es[5].Amount.String() != "-20.00" {
+		t.Errorf("reversal: %+v", es[5])
+	}
+	if es[4].ReturnReason != "AC01" || es[4].Amount.String() != "1200.00" {
+		t.Errorf("return: %+v", es[4])
+	}
+	// Identical-looking entries stay distinct, and the pending one too.
+	if es[6].Fingerprint == es[7].Fingerprint || es[7].Fingerprint == es[8].Fingerprint {
+		t.Errorf("identical entries share a fingerprint")
+	}
+	if es[8].Status != StatusPending {
+		t.Errorf("status %q", es[8].Status)
+	}
+	// A date-time booking date keeps the bank's calendar day.
+	if got := es[0].BookingDate.Format("2006-01-02"); got != "2024-04-02" {
+		t.Errorf("booking date %s", got)
+	}
+	if sts[1].OpeningBalance.String() != "-12.34" {
+		t.Errorf("DBIT opening balance %s", sts[1].OpeningBalance)
+	}
+
+	// The camt.054 notification of the same movement has the same fingerprint
+	// as its statement entry: both carry AcctSvcrRef A1-0402-0001.
+	n, err := parseFile(t, "camt054_v08_latin1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n[0].Entries[0].Fingerprint != es[0].Fingerprint {
+		t.Errorf("notification and statement fingerprints differ")
+	}
+	if n[0].Entries[0].CounterpartyName != "José Muñoz Gómez" {
+		t.Errorf("latin-1 name %q", n[0].Entries[0].CounterpartyName)
+	}
+}
+
+func TestReimportStableFingerprints(t *testing.T) {
+	a, err := parseFile(t, "csv_es_signed.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := parseFile(t, "csv_es_signed.csv")
+	for i := range a[0].Entries {
+		if a[0].Entries[i].Fingerprint != b[0].Entries[i].Fingerprint {
+			t.Fatal("fingerprints differ between two parses of one file")
+		}
+	}
+	// Two identical Bizum credits on one day stay two movements.
+	es := a[0].Entries
+	if es[3].Fingerprint == es[4].Fingerprint {
+		t.Error("identical rows share a fingerprint")
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	const stmt = "Document/BkToCstmrStmt/Stmt[1]"
+	tests := []struct {
+		file string
+		want string
+	}{
+		{"bad_truncated.xml", stmt + "/Ntry[3] line 39: malformed XML: unexpected EOF"},
+		{"bad_missing_amt.xml", stmt + "/Ntry[3]: required element Amt is missing"},
+		{"bad_cdtdbtind.xml", stmt + `/Ntry[3]/CdtDbtInd: "DEBIT" is not CRDT or DBIT`},
+		{"bad_negative_amount.xml", stmt + `/Ntry[3]/Amt: "-12.50" is negative; the direction belongs in CdtDbtInd`},
+		{"bad_too_many_decimals.xml", stmt + `/Ntry[3]/Amt: "12.505" has more than the 2 decimals of EUR`},
+		{"bad_comma_amount.xml", stmt + `/Ntry[3]/Amt: "12,50" is not a decimal amount`},
+		{"bad_currency.xml", stmt + `/Ntry[3]/Amt: currency "XAU" is not supported`},
+		{"bad_missing_ccy.xml", stmt + `/Ntry[3]/Amt: required attribute Ccy is missing`},
+		{"bad_unknown_namespace.xml", `Document: unsupported namespace "urn:iso:std:iso:20022:tech:xsd:camt.053.001.04" (supported: camt.053.001.02, camt.053.001.08, camt.054.001.02, camt.054.001.08)`},
+		{"bad_date.xml", stmt + `/Ntry[3]/BookgDt/Dt: "2024-02-30" is not a valid date (YYYY-MM-DD)`},
+		{"bad_missing_iban.xml", stmt + "/Acct/Id: required element IBAN is missing (only IBAN accounts are supported)"},
+		{"bad_missing_bookgdt.xml", stmt + "/Ntry[3]: required element BookgDt is missing"},
+		{"bad_batch_sum.xml", stmt + "/Ntry[3]: transaction amounts sum to -12.00 but the entry amount is -12.50"},
+		{"bad_not_camt.xml", "html: root element must be Document"},
+		{"bad_csv_amount.csv", `line 3, column "Importe": "1,234.56" is not an amount (decimal separator ',')`},
+		{"bad_csv_date.csv", `line 2, column "Fecha": "30/02/2024" is not a valid date in the layout "02/01/2006"`},
+		{"bad_csv_quote.csv", `line 3, column 58: extraneous or missing " in quoted-field`},
+		{"bad_csv_short.csv", "line 3: has 3 fields, the mapping needs at least 6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var sts any
+			if strings.HasSuffix(tt.file, ".csv") {
+				sts, err = ParseCSV(f, SpanishBankCSV(), ourIBAN)
+			} else {
+				sts, err = ParseCAMT(f)
+			}
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("got %v, %v; want a *FormatError", sts, err)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error\n got: %s\nwant: %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCSVMappingErrors(t *testing.T) {
+	tests := []struct {
+		m    CSVMapping
+		want string
+	}{
+		{CSVMapping{}, "CSV mapping: BookingDate column is required"},
+		{CSVMapping{BookingDate: Column{Index: 1}}, "CSV mapping: an Amount column (or Credit and Debit columns) is required"},
+		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}}, `CSV mapping: no Currency column and DefaultCurrency "" is not a supported currency`},
+		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", DecimalSep: ',', ThousandsSep: ','}, "CSV mapping: thousands separator ',' is ambiguous"},
+		{CSVMapping{BookingDate: Column{Name: "x"}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", NoHeader: true}, "CSV mapping: BookingDate is mapped by name but the file has no header"},
+	}
+	for _, tt := range tests {
+		_, err := ParseCSV(strings.NewReader("a,b\n"), tt.m, ourIBAN)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("got %v, want %s", err, tt.want)
+		}
+	}
+	if _, err := ParseCSV(strings.NewReader("a\n"), SpanishBankCSV(), "ES00"); err == nil {
+		t.Error("bad account IBAN accepted")
+	}
+	m := SpanishBankCSV()
+	m.Concept = Column{Name: "Concept"}
+	if _, err := ParseCSV(strings.NewReader("Fecha;Fecha valor;Importe;Divisa\n"), m, ourIBAN); err == nil ||
+		err.Error() != `line 1: Concept column "Concept" is not in the header` {
+		t.Errorf("missing column: %v", err)
+	}
+}
+
+func TestCSVAmounts(t *testing.T) {
+	p := &csvParser{m: CSVMapping{DecimalSep: ',', ThousandsSep: '.'}}
+	for in, want := range map[string]string{
+		"1.234.567,89": "1234567.89", "-0,5": "-0.50", "12,50-": "-12.50", "+3": "3.00", "999": "999.00",
+	} {
+		got, err := p.amountOf(in, 2, true)
+		if err != nil || got.String() != want {
+			t.Errorf("%q = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"1.23,00", "12.5", "1,2,3", "1,005", "", "--1", "1e5", "12,", ",5"} {
+		if got, err := p.amountOf(in, 2, true); err == nil {
+			t.Errorf("%q accepted as %s", in, got)
+		}
+	}
+	if _, err := p.amountOf("-1,00", 2, false); err == nil {
+		t.Error("negative accepted in an unsigned column")
+	}
+}

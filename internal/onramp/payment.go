@@ -1,0 +1,258 @@
+// Package onramp is the buy flow: payment methods, quotes, payment intents (direct and guided),
+// their state machine, and settlement — fiat received, ledger postings, the chain payout, and
+// coins_sent with the real transaction hash. Every change that moves value posts balanced ledger
+// transactions and records its event in the same database transaction.
+package onramp
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/store"
+)
+
+// Statuses (REFERENCE §4.5).
+const (
+	StatusStarted         = "started"
+	StatusPendingBank     = "pending_bank"
+	StatusPaymentReceived = "payment_received"
+	StatusCoinsSent       = "coins_sent"
+	StatusExpired         = "expired"
+	StatusFailed          = "failed"
+	StatusRefunded        = "refunded"
+)
+
+// Transitions is the payment state machine. Expired payments may still receive a late bank
+// transfer through reconciliation (REFERENCE §6).
+var Transitions = map[string][]string{
+	StatusStarted:         {StatusPendingBank, StatusPaymentReceived, StatusExpired, StatusFailed},
+	StatusPendingBank:     {StatusPaymentReceived, StatusExpired, StatusFailed},
+	StatusExpired:         {StatusPaymentReceived},
+	StatusPaymentReceived: {StatusCoinsSent, StatusFailed, StatusRefunded},
+	StatusFailed:          {StatusRefunded},
+}
+
+// CanTransition reports whether a payment may move from one status to another.
+func CanTransition(from, to string) bool { return slices.Contains(Transitions[from], to) }
+
+// Errors of the contract (REFERENCE §4.3), in the documented order of checks.
+var (
+	ErrMandatory         = errcode.New("fail_mandatory_field", "The user_id field is required.")
+	ErrUserNotFound      = errcode.New("user_not_found", "")
+	ErrUserBanned        = errcode.New("user_banned", "")
+	ErrRequireKYC        = errcode.New("require_kyc", "")
+	ErrReinforced        = errcode.New("kyc_reinforced_required", "")
+	ErrLimit             = errcode.New("limit_exceded", "")
+	ErrCoinNotSupported  = errcode.CoinNotSupported
+	ErrMinPurchase       = errcode.New("min_purchase", "")
+	ErrMethodNotAllowed  = errcode.New("method_not_allowed", "")
+	ErrExternalIDUsed    = errcode.New("external_id_already_used", "")
+	ErrPaymentCreation   = errcode.New("error_payment_creation", "")
+	ErrGuidedEUROnly     = errcode.New("guided_payment_eur_only", "Guided payments are in EUR only.")
+	ErrPaymentNotFound   = errcode.New("payment_not_found", "")
+	ErrNotReconcilable   = errcode.New("payment_not_reconcilable", "")
+	ErrInvalidTransition = errcode.New("invalid_payment_transition", "")
+)
+
+// Payment is an on-ramp payment.
+type Payment struct {
+	ID             string
+	IntegrationID  int64
+	UserID         int64
+	Sandbox        bool
+	ExternalID     string
+	Guided         bool
+	PaymentType    string
+	Fiat           string
+	FiatAmount     money.Amount
+	EUREquivalent  money.Amount
+	Coin           string
+	Chain          string
+	CoinAmount     money.Amount
+	Price          money.Rate
+	Fees           json.RawMessage
+	QuoteID        string
+	Wallet         string
+	Status         string
+	FailureReason  string
+	HoldReason     string
+	Holder         string
+	Concept        string
+	BankIBAN       string
+	CallbackURL    string
+	PayoutID       int64
+	TxID           string
+	ReceivedAmount *money.Amount
+	ReceivedAt     time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ExpiresAt      time.Time
+}
+
+const columns = `id, integration_id, user_id, sandbox, external_id, guided, payment_type, fiat_symbol, fiat_scale, fiat_amount,
+	eur_equivalent, coin_symbol, coin_chain, coin_decimals, coin_amount, price, fees, quote_id, wallet, status, failure_reason,
+	hold_reason, holder, concept, bank_iban, callback_url, payout_id, txid, received_amount, received_at, created_at, updated_at, expires_at`
+
+func scan(row interface{ Scan(...any) error }) (Payment, error) {
+	var p Payment
+	var ext, quote, holder, concept, iban, txid sql.NullString
+	var payout, received, receivedAt sql.NullInt64
+	var fiatScale, coinDecimals int
+	var fiatUnits, eurUnits int64
+	var coinUnits, priceS, fees string
+	var created, updated, expires int64
+	err := row.Scan(&p.ID, &p.IntegrationID, &p.UserID, &p.Sandbox, &ext, &p.Guided, &p.PaymentType, &p.Fiat, &fiatScale, &fiatUnits,
+		&eurUnits, &p.Coin, &p.Chain, &coinDecimals, &coinUnits, &priceS, &fees, &quote, &p.Wallet, &p.Status, &p.FailureReason,
+		&p.HoldReason, &holder, &concept, &iban, &p.CallbackURL, &payout, &txid, &received, &receivedAt, &created, &updated, &expires)
+	if err != nil {
+		return Payment{}, err
+	}
+	p.ExternalID, p.QuoteID, p.Holder, p.Concept, p.BankIBAN, p.TxID = ext.String, quote.String, holder.String, concept.String, iban.String, txid.String
+	p.PayoutID = payout.Int64
+	p.FiatAmount = money.FromInt64(fiatUnits, fiatScale)
+	p.EUREquivalent = money.FromInt64(eurUnits, 2)
+	if p.CoinAmount, err = money.ParseUnits(coinUnits, coinDecimals, money.ParseOptions{}); err != nil {
+		return Payment{}, fmt.Errorf("payment %s coin amount: %w", p.ID, err)
+	}
+	if p.Price, err = money.ParseRate(priceS); err != nil {
+		return Payment{}, fmt.Errorf("payment %s price: %w", p.ID, err)
+	}
+	p.Fees = json.RawMessage(fees)
+	if received.Valid {
+		a := money.FromInt64(received.Int64, fiatScale)
+		p.ReceivedAmount = &a
+		p.ReceivedAt = store.Time(receivedAt.Int64)
+	}
+	p.CreatedAt, p.UpdatedAt, p.ExpiresAt = store.Time(created), store.Time(updated), store.Time(expires)
+	return p, nil
+}
+
+// View is a payment as GET /payment/{id} shows it; webhooks carry the same object.
+type View struct {
+	ID            string          `json:"id"`
+	ExternalID    *string         `json:"external_id"`
+	UserID        string          `json:"user_id"`
+	Status        string          `json:"status"`
+	FiatAmount    int64           `json:"fiat_amount"`
+	FiatSymbol    string          `json:"fiat_symbol"`
+	CoinSymbol    string          `json:"coin_symbol"`
+	CoinAmount    json.Number     `json:"coin_amount"`
+	CreatedAt     string          `json:"created_at"`
+	Holder        *string         `json:"holder"`
+	TxID          *string         `json:"txid,omitempty"`
+	PaymentType   string          `json:"payment_type"`
+	CoinChain     string          `json:"coin_chain"`
+	Wallet        *string         `json:"wallet"`
+	UpdatedAt     string          `json:"updated_at"`
+	FailureReason *string         `json:"failure_reason"`
+	HoldReason    *string         `json:"hold_reason,omitempty"`
+	Fees          json.RawMessage `json:"fees,omitempty"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Timestamp is the contract's time format.
+func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// decimalNumber shows an amount as a JSON number without trailing zeros ("92.13").
+func decimalNumber(a money.Amount) json.Number {
+	s := a.String()
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return json.Number(s)
+}
+
+// View returns the API object of the payment.
+func (p Payment) View() View {
+	v := View{ID: p.ID, ExternalID: nullable(p.ExternalID), UserID: fmt.Sprint(p.UserID), Status: p.Status,
+		FiatAmount: p.FiatAmount.Units().Int64(), FiatSymbol: p.Fiat, CoinSymbol: p.Coin, CoinAmount: decimalNumber(p.CoinAmount),
+		CreatedAt: Timestamp(p.CreatedAt), Holder: nullable(p.Holder), PaymentType: p.PaymentType, CoinChain: p.Chain,
+		Wallet: nullable(p.Wallet), UpdatedAt: Timestamp(p.UpdatedAt), FailureReason: nullable(p.FailureReason),
+		HoldReason: nullable(p.HoldReason), Fees: p.Fees}
+	if p.Status == StatusCoinsSent {
+		v.TxID = nullable(p.TxID)
+	}
+	return v
+}
+
+// Get returns a payment of integrationID; another integration's is ErrPaymentNotFound.
+func (s *Service) Get(ctx context.Context, integrationID int64, id string) (Payment, error) {
+	p, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM payments WHERE id = ? AND integration_id = ?", id, integrationID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Payment{}, ErrPaymentNotFound
+	}
+	return p, err
+}
+
+func getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Payment, error) {
+	p, err := scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM payments WHERE "+where+tx.ForUpdate(), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Payment{}, ErrPaymentNotFound
+	}
+	return p, err
+}
+
+// Filter narrows List.
+type Filter struct {
+	Status     string
+	UserID     int64
+	ExternalID string
+	From, To   time.Time // created_at in [From, To)
+}
+
+// List returns one page of an integration's payments, newest first, and the total.
+func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Payment, int, error) {
+	where := []string{"integration_id = ?"}
+	args := []any{integrationID}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	if f.UserID != 0 {
+		where, args = append(where, "user_id = ?"), append(args, f.UserID)
+	}
+	if f.ExternalID != "" {
+		where, args = append(where, "external_id = ?"), append(args, f.ExternalID)
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, store.Micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, store.Micros(f.To))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM payments WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.DB.Query(ctx, "SELECT "+columns+" FROM payments WHERE "+cond+" ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+		append(args, perPage, (page-1)*perPage)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []Payment{}
+	for rows.Next() {
+		p, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, p)
+	}
+	return out, total, rows.Err()
+}
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

@@ -1,0 +1,135 @@
+package onramp
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/store"
+)
+
+// Settings are an integration's commercial rules; the zero value of a field means the default.
+// Amounts are decimal strings in EUR.
+type Settings struct {
+	Methods             []string `json:"methods,omitempty"` // enabled codes; empty: all
+	Assets              []string `json:"assets,omitempty"`  // enabled "SYMBOL:chain"; empty: all active
+	MinPurchaseEUR      string   `json:"min_purchase_eur,omitempty"`
+	BasicLimitEUR       string   `json:"basic_limit_eur,omitempty"`      // per rolling 30 days
+	ReinforcedLimitEUR  string   `json:"reinforced_limit_eur,omitempty"` // per rolling 30 days
+	CardQuarterLimitEUR string   `json:"card_quarter_limit_eur,omitempty"`
+	MarkupBps           int64    `json:"markup_bps,omitempty"`
+	SpreadBps           int64    `json:"spread_bps,omitempty"`
+	QuoteTTLSeconds     int64    `json:"quote_ttl_seconds,omitempty"`
+	// A bank transfer arriving within HonourHours of creation gets the quoted price; later it
+	// is re-priced, and delivered only if the price moved less than TolerancePercent.
+	HonourHours      int64  `json:"honour_hours,omitempty"`
+	TolerancePercent string `json:"tolerance_percent,omitempty"`
+}
+
+// Defaults (REFERENCE §1, defaults of a new sandbox integration).
+var Defaults = Settings{MinPurchaseEUR: "10", BasicLimitEUR: "1000", ReinforcedLimitEUR: "50000", CardQuarterLimitEUR: "5000",
+	MarkupBps: 0, SpreadBps: 50, QuoteTTLSeconds: 120, HonourHours: 24, TolerancePercent: "2"}
+
+func (s Settings) withDefaults() Settings {
+	d := Defaults
+	if s.Methods != nil {
+		d.Methods = s.Methods
+	}
+	if s.Assets != nil {
+		d.Assets = s.Assets
+	}
+	for dst, src := range map[*string]string{&d.MinPurchaseEUR: s.MinPurchaseEUR, &d.BasicLimitEUR: s.BasicLimitEUR,
+		&d.ReinforcedLimitEUR: s.ReinforcedLimitEUR, &d.CardQuarterLimitEUR: s.CardQuarterLimitEUR, &d.TolerancePercent: s.TolerancePercent} {
+		if src != "" {
+			*dst = src
+		}
+	}
+	for dst, src := range map[*int64]int64{&d.MarkupBps: s.MarkupBps, &d.SpreadBps: s.SpreadBps, &d.QuoteTTLSeconds: s.QuoteTTLSeconds, &d.HonourHours: s.HonourHours} {
+		if src != 0 {
+			*dst = src
+		}
+	}
+	return d
+}
+
+// Validate checks operator-provided settings.
+func (s Settings) Validate() error {
+	f := errcode.Fields{}
+	for field, v := range map[string]string{"min_purchase_eur": s.MinPurchaseEUR, "basic_limit_eur": s.BasicLimitEUR,
+		"reinforced_limit_eur": s.ReinforcedLimitEUR, "card_quarter_limit_eur": s.CardQuarterLimitEUR} {
+		if v != "" {
+			if _, err := money.Parse(v, 2, money.ParseOptions{}); err != nil {
+				f.Add(field, "%s", err.Error())
+			}
+		}
+	}
+	for _, m := range s.Methods {
+		if _, ok := MethodByCode(m); !ok {
+			f.Add("methods", "Unknown payment method %q.", m)
+		}
+	}
+	if s.MarkupBps < 0 || s.MarkupBps > 2000 {
+		f.Add("markup_bps", "The markup must be between 0 and 2000 basis points.")
+	}
+	if s.SpreadBps < 0 || s.SpreadBps > 2000 {
+		f.Add("spread_bps", "The spread must be between 0 and 2000 basis points.")
+	}
+	if s.TolerancePercent != "" {
+		if _, err := money.Parse(s.TolerancePercent, 2, money.ParseOptions{}); err != nil {
+			f.Add("tolerance_percent", "%s", err.Error())
+		}
+	}
+	if s.QuoteTTLSeconds < 0 || s.HonourHours < 0 {
+		f.Add("quote_ttl_seconds", "Durations must not be negative.")
+	}
+	return f.Err()
+}
+
+func (s Settings) eur(v string) money.Amount { return money.MustParse(v, 2) }
+
+// MethodEnabled reports whether the integration may use a method.
+func (s Settings) MethodEnabled(code string) bool {
+	return len(s.Methods) == 0 || slices.ContainsFunc(s.Methods, func(m string) bool { return strings.EqualFold(m, code) })
+}
+
+// AssetEnabled reports whether the integration may buy symbol on chain.
+func (s Settings) AssetEnabled(symbol, chain string) bool {
+	return len(s.Assets) == 0 || slices.Contains(s.Assets, symbol+":"+chain)
+}
+
+// SettingsOf returns an integration's settings with defaults filled in.
+func SettingsOf(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) *sql.Row
+}, integrationID int64) (Settings, error) {
+	var raw string
+	err := q.QueryRow(ctx, "SELECT data FROM integration_settings WHERE integration_id = ?", integrationID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Defaults, nil
+	}
+	if err != nil {
+		return Settings{}, err
+	}
+	var s Settings
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return Settings{}, fmt.Errorf("settings of integration %d: %w", integrationID, err)
+	}
+	return s.withDefaults(), nil
+}
+
+// SaveSettings validates and stores an integration's settings.
+func SaveSettings(ctx context.Context, db *store.DB, integrationID int64, s Settings, now time.Time) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(s)
+	_, err := db.Exec(ctx, `INSERT INTO integration_settings (integration_id, data, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (integration_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, integrationID, string(raw), store.Micros(now))
+	return err
+}

@@ -1,0 +1,500 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/riverqueue/river"
+
+	"github.com/pocketramp/pocketramp/internal/document"
+	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/store"
+)
+
+// Delivery statuses.
+const (
+	StatusPending   = "pending"   // queued, not attempted yet (or queued again by retry/replay)
+	StatusRetrying  = "retrying"  // failed at least once; River will try again
+	StatusSucceeded = "succeeded" // a 2xx answered
+	StatusFailed    = "failed"    // gave up: attempts exhausted, endpoint disabled or unsubscribed
+)
+
+// Payload is the body of a delivery (REFERENCE §7).
+type Payload struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	CreatedAt string          `json:"created_at"`
+	Sequence  int64           `json:"sequence"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Timestamp is the contract's time format.
+func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// Body returns the exact bytes delivered for ev.
+func Body(ev event.Event) []byte {
+	b, _ := json.Marshal(Payload{ID: ev.ID, Type: ev.Type, CreatedAt: Timestamp(ev.CreatedAt), Sequence: ev.Sequence, Data: ev.Data})
+	return b
+}
+
+// Enqueue is the event.Log hook: inside the transaction recording ev it creates a delivery and
+// inserts its River job when the integration has an enabled subscription for ev's type.
+// Events without one are not delivered (they stay in GET /events).
+func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, ev event.Event) error {
+	var subID int64
+	err := tx.QueryRow(ctx, "SELECT id FROM webhook_subscriptions WHERE integration_id = ? AND type = ? AND disabled_at IS NULL",
+		ev.IntegrationID, ev.Type).Scan(&subID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = s.createDeliveryTx(ctx, tx, ev)
+	return err
+}
+
+func newDeliveryID() string { return "whd_" + event.RandomAlnum(24) }
+
+func (s *Service) createDeliveryTx(ctx context.Context, tx *store.Tx, ev event.Event) (string, error) {
+	id := newDeliveryID()
+	res, err := s.river.InsertTx(ctx, tx.SQL(), deliverArgs{DeliveryID: id}, nil)
+	if err != nil {
+		return "", fmt.Errorf("insert webhook job: %w", err)
+	}
+	now := store.Micros(s.cfg.Now())
+	_, err = tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, integration_id, event_id, type, seq, body, test, status, job_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, ev.IntegrationID, ev.ID, ev.Type, ev.Sequence, string(Body(ev)), false,
+		StatusPending, res.Job.ID, now, now)
+	if err != nil {
+		return "", fmt.Errorf("insert webhook delivery: %w", err)
+	}
+	return id, nil
+}
+
+// requeueTx gives an existing delivery a fresh River job; the job it had, if still queued,
+// finds itself superseded and completes without sending.
+func (s *Service) requeueTx(ctx context.Context, tx *store.Tx, id string) error {
+	res, err := s.river.InsertTx(ctx, tx.SQL(), deliverArgs{DeliveryID: id}, nil)
+	if err != nil {
+		return fmt.Errorf("insert webhook job: %w", err)
+	}
+	_, err = tx.Exec(ctx, "UPDATE webhook_deliveries SET status = ?, job_id = ?, updated_at = ? WHERE id = ?",
+		StatusPending, res.Job.ID, store.Micros(s.cfg.Now()), id)
+	return err
+}
+
+// delivery is a row of webhook_deliveries.
+type delivery struct {
+	ID            string
+	IntegrationID int64
+	EventID       string
+	Type          string
+	Seq           int64
+	Body          string
+	Test          bool
+	Status        string
+	JobID         sql.NullInt64
+	Attempts      int
+	CreatedAt     time.Time
+}
+
+func (s *Service) loadDelivery(ctx context.Context, id string) (delivery, error) {
+	var d delivery
+	var created int64
+	err := s.cfg.DB.QueryRow(ctx, `SELECT id, integration_id, event_id, type, seq, body, test, status, job_id, attempts, created_at
+		FROM webhook_deliveries WHERE id = ?`, id).Scan(&d.ID, &d.IntegrationID, &d.EventID, &d.Type, &d.Seq, &d.Body, &d.Test,
+		&d.Status, &d.JobID, &d.Attempts, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrDeliveryNotFound
+	}
+	d.CreatedAt = store.Time(created)
+	return d, err
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[deliverArgs]
+	s *Service
+}
+
+// NextRetry is the retry schedule: see backoff and MaxAttempts.
+func (w *deliverWorker) NextRetry(job *river.Job[deliverArgs]) time.Time {
+	return time.Now().Add(backoff(w.s.cfg.RetryBase, len(job.Errors)+1))
+}
+
+func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
+	return w.s.cfg.Timeout + 15*time.Second
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	s := w.s
+	d, err := s.loadDelivery(ctx, job.Args.DeliveryID)
+	if errors.Is(err, ErrDeliveryNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if !d.JobID.Valid || d.JobID.Int64 != job.ID || d.Status == StatusSucceeded {
+		return nil // superseded by a retry/replay, or already delivered before a crash
+	}
+	sub, err := s.subscription(ctx, d.IntegrationID, d.Type)
+	if errors.Is(err, ErrSubscriptionNotFound) {
+		return s.giveUp(ctx, d, "no subscription for this event type any more")
+	}
+	if err != nil {
+		return err
+	}
+	if sub.DisabledAt != nil {
+		return s.giveUp(ctx, d, "the endpoint is disabled")
+	}
+	res, err := s.attempt(ctx, d, &sub)
+	if err != nil {
+		return err
+	}
+	final := job.Attempt >= job.MaxAttempts
+	disabled, err := s.record(ctx, d, &sub, res, final)
+	if err != nil {
+		return err
+	}
+	switch {
+	case res.Success:
+		return nil
+	case disabled:
+		return river.JobCancel(fmt.Errorf("webhook endpoint disabled: %s", res.Error))
+	}
+	return fmt.Errorf("webhook delivery %s: %s", d.ID, res.Error)
+}
+
+func (s *Service) giveUp(ctx context.Context, d delivery, why string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := s.cfg.DB.Exec(ctx, "UPDATE webhook_deliveries SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
+		StatusFailed, why, store.Micros(s.cfg.Now()), d.ID)
+	if err != nil {
+		return err
+	}
+	return river.JobCancel(errors.New(why))
+}
+
+// Result is the outcome of one attempt.
+type Result struct {
+	DeliveryID string
+	Attempt    int
+	URL        string
+	At         time.Time
+	Success    bool
+	StatusCode int // 0: no HTTP answer
+	Latency    time.Duration
+	Error      string
+	Excerpt    string // the first ≤ 1 KB of the answer
+}
+
+// attempt signs and posts d once to sub's URL.
+func (s *Service) attempt(ctx context.Context, d delivery, sub *Subscription) (Result, error) {
+	in, err := s.cfg.Integrations.Get(ctx, d.IntegrationID)
+	if err != nil {
+		return Result{}, err
+	}
+	apiSecret, err := s.cfg.Integrations.Secret(ctx, d.IntegrationID)
+	if err != nil {
+		return Result{}, err
+	}
+	whsec, err := s.SigningSecret(ctx, d.IntegrationID)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.post(ctx, in, apiSecret, whsec, sub.URL, d.EventID, []byte(d.Body)), nil
+}
+
+// SignCryptoPocket is X-Signature: lowercase hex HMAC-SHA256 keyed with the api_secret over the
+// body bytes followed by the timestamp string.
+func SignCryptoPocket(apiSecret string, body []byte, timestamp string) string {
+	mac := hmac.New(sha256.New, []byte(apiSecret))
+	mac.Write(body)
+	mac.Write([]byte(timestamp))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// SignStandard is webhook-signature: "v1," + base64 HMAC-SHA256 over "id.timestamp.body" keyed
+// with the decoded whsec_ secret.
+func SignStandard(whsec, msgID string, timestamp int64, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(whsec, "whsec_"))
+	if err != nil {
+		return "", fmt.Errorf("webhook signing secret: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(msgID + "." + strconv.FormatInt(timestamp, 10) + "."))
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// httpClient is the delivery client of sandbox or production integrations: the guarded dialer
+// with the integration's address policy (checked at connect time, so DNS rebinding after the
+// subscription was validated gets nowhere), no proxy, no redirects.
+func (s *Service) httpClient(sandbox bool) *http.Client {
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            document.GuardedDialer(s.cfg.Resolver, allowFor(sandbox)),
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    s.cfg.Timeout,
+		ResponseHeaderTimeout:  s.cfg.Timeout,
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// post makes one signed attempt. Every failure is described in Result, never returned.
+func (s *Service) post(ctx context.Context, in integration.Integration, apiSecret, whsec, rawURL, msgID string, body []byte) Result {
+	res := Result{URL: rawURL, At: s.cfg.Now()}
+	u, why := checkURL(in.Sandbox, rawURL)
+	if why != "" {
+		res.Error = why
+		return res
+	}
+	now := time.Now() // the wall clock: receivers compare it with theirs
+	ts := strconv.FormatInt(now.Unix(), 10)
+	stdSig, err := SignStandard(whsec, msgID, now.Unix(), body)
+	if err != nil {
+		res.Error = "signing failed"
+		return res
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(tctx, http.MethodPost, u.String(), strings.NewReader(string(body)))
+	if err != nil {
+		res.Error = "invalid url"
+		return res
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "pocketramp-webhooks/1")
+	h.Set("X-API-Key", in.APIKey)
+	h.Set("X-Timestamp", ts)
+	h.Set("X-Signature", SignCryptoPocket(apiSecret, body, ts))
+	h["webhook-id"] = []string{msgID}
+	h["webhook-timestamp"] = []string{ts}
+	h["webhook-signature"] = []string{stdSig}
+	start := time.Now()
+	resp, err := s.clients[in.Sandbox].Do(req)
+	if err != nil {
+		res.Latency = time.Since(start)
+		res.Error = describe(err, tctx, s.cfg.Timeout)
+		return res
+	}
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, ExcerptLimit))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+	resp.Body.Close()
+	res.Latency = time.Since(start)
+	res.StatusCode = resp.StatusCode
+	res.Excerpt = clean(excerpt)
+	res.Success = resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if !res.Success {
+		res.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	return res
+}
+
+func clean(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	for len(s) > ExcerptLimit {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return s
+}
+
+func describe(err error, tctx context.Context, timeout time.Duration) string {
+	var ne net.Error
+	switch {
+	case document.IsBlocked(err):
+		return "refused: the url resolves to an address this integration may not reach"
+	case errors.Is(tctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return "timeout after " + timeout.String()
+	case errors.Is(err, context.Canceled):
+		return "cancelled (server shutting down)"
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "the host name could not be resolved"
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return "connection refused"
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return "connection failed: " + opErr.Err.Error()
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}
+
+// record logs an attempt and updates the delivery and, for real deliveries, the endpoint's
+// health: a success clears the failure run; a failure that extends the run past DisableAfter
+// disables the subscription and raises an operator alert. It reports whether it disabled.
+func (s *Service) record(ctx context.Context, d delivery, sub *Subscription, res Result, final bool) (disabled bool, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := s.cfg.Now()
+	nowUS := store.Micros(now)
+	var reason string
+	err = s.cfg.DB.Tx(ctx, func(tx *store.Tx) error {
+		disabled, reason = false, ""
+		var attempt int
+		if err := tx.QueryRow(ctx, "UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", d.ID).Scan(&attempt); err != nil {
+			return err
+		}
+		res.Attempt = attempt
+		var code any
+		if res.StatusCode != 0 {
+			code = res.StatusCode
+		}
+		var errText any
+		if res.Error != "" {
+			errText = res.Error
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, url, started_at, latency_us, status_code, success, error, response_excerpt)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, attempt, res.URL, store.Micros(res.At), res.Latency.Microseconds(), code, res.Success, errText, res.Excerpt); err != nil {
+			return err
+		}
+		if sub != nil && !d.Test {
+			if res.Success {
+				if _, err := tx.Exec(ctx, "UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ? WHERE id = ?", nowUS, sub.ID); err != nil {
+					return err
+				}
+			} else {
+				var since int64
+				var dis sql.NullInt64
+				err := tx.QueryRow(ctx, "UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since, disabled_at",
+					nowUS, sub.ID).Scan(&since, &dis)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				if err == nil && !dis.Valid && now.Sub(store.Time(since)) >= s.cfg.DisableAfter {
+					disabled = true
+					reason = fmt.Sprintf("every delivery failed since %s (last: %s)", Timestamp(store.Time(since)), res.Error)
+					if _, err := tx.Exec(ctx, "UPDATE webhook_subscriptions SET disabled_at = ?, disabled_reason = ? WHERE id = ?", nowUS, reason, sub.ID); err != nil {
+						return err
+					}
+					if _, err := tx.Exec(ctx, `INSERT INTO webhook_alerts (integration_id, subscription_id, type, url, reason, created_at)
+						VALUES (?, ?, ?, ?, ?, ?)`, sub.IntegrationID, sub.ID, sub.Type, sub.URL, reason, nowUS); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		status := StatusRetrying
+		var delivered any
+		switch {
+		case res.Success:
+			status, delivered = StatusSucceeded, nowUS
+		case final || disabled:
+			status = StatusFailed
+		}
+		_, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = ?, url = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?,
+			updated_at = ?, delivered_at = COALESCE(?, delivered_at) WHERE id = ?`, status, res.URL, store.Micros(res.At), code, errText, nowUS, delivered, d.ID)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record webhook attempt: %w", err)
+	}
+	result := "failure"
+	if res.Success {
+		result = "success"
+		if !d.Test && d.Attempts == 0 {
+			s.metrics.lag.Observe(now.Sub(d.CreatedAt).Seconds())
+		}
+	}
+	s.metrics.attempts.WithLabelValues(result).Inc()
+	s.metrics.latency.Observe(res.Latency.Seconds())
+	if disabled {
+		s.metrics.disabled.Inc()
+		s.cfg.Log.Error("webhook endpoint disabled after failing for too long; operator action needed",
+			slog.Int64("integration_id", sub.IntegrationID), slog.Int64("subscription_id", sub.ID),
+			slog.String("type", sub.Type), slog.String("url", sub.URL), slog.String("reason", reason))
+	}
+	return disabled, nil
+}
+
+// TestResult is what a test ping answers.
+type TestResult struct {
+	Result
+	EventID string
+}
+
+// SendTest posts a signed test delivery of typ to the subscribed URL now and returns the
+// result. It is logged like any delivery (test = true) but never affects the endpoint's health.
+func (s *Service) SendTest(ctx context.Context, in integration.Integration, typ string) (TestResult, error) {
+	typ, err := validateType(typ)
+	if err != nil {
+		return TestResult{}, err
+	}
+	sub, err := s.subscription(ctx, in.ID, typ)
+	if err != nil {
+		return TestResult{}, err
+	}
+	data, _ := json.Marshal(map[string]any{"test": true, "message": "This is a test delivery from pocketramp."})
+	ev := event.Event{ID: event.NewID(), IntegrationID: in.ID, Type: typ, CreatedAt: s.cfg.Now().UTC(), Data: data}
+	d := delivery{ID: newDeliveryID(), IntegrationID: in.ID, EventID: ev.ID, Type: typ, Body: string(Body(ev)), Test: true, CreatedAt: ev.CreatedAt}
+	now := store.Micros(s.cfg.Now())
+	_, err = s.cfg.DB.Exec(ctx, `INSERT INTO webhook_deliveries (id, integration_id, event_id, type, seq, body, test, status, url, created_at, updated_at)
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`, d.ID, in.ID, ev.ID, typ, d.Body, true, StatusPending, sub.URL, now, now)
+	if err != nil {
+		return TestResult{}, err
+	}
+	res, err := s.attempt(ctx, d, &sub)
+	if err != nil {
+		return TestResult{}, err
+	}
+	res.DeliveryID = d.ID
+	if _, err := s.record(ctx, d, &sub, res, true); err != nil {
+		return TestResult{}, err
+	}
+	res.Attempt = 1
+	return TestResult{Result: res, EventID: ev.ID}, nil
+}
+
+func quietLogger(s *Service) *slog.Logger {
+	return slog.New(levelHandler{min: slog.LevelWarn, Handler: s.cfg.Log.Handler()})
+}
+
+// levelHandler drops records below min (River is chatty at info).
+type levelHandler struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelHandler{h.min, h.Handler.WithAttrs(a)}
+}
+
+func (h levelHandler) WithGroup(n string) slog.Handler {
+	return levelHandler{h.min, h.Handler.WithGroup(n)}
+}

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,11 +15,16 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/bench"
+	"github.com/pocketramp/pocketramp/internal/chain/evm"
+	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 )
@@ -43,6 +49,9 @@ Environment:
   POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
   POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api (default: DATA_DIR/operator.token)
   POCKETRAMP_LOG_FORMAT     text (default) or json
+  POCKETRAMP_RPC_<CHAIN>    JSON-RPC URL enabling a live chain: ETHEREUM, POLYGON, BSC, ARBITRUM, BASE
+  POCKETRAMP_HOT_WALLET_KEY hex secp256k1 private key of the payout hot wallet (live chains)
+  POCKETRAMP_DEPOSIT_XPUB   account-level xpub (m/44'/60'/0') deposit addresses are derived from
   POCKETRAMP_WEBHOOK_RETRY_BASE     first webhook retry delay, doubling up to 720x (default 30s; tests use e.g. 100ms)
   POCKETRAMP_WEBHOOK_DISABLE_AFTER  failing time after which a webhook endpoint is disabled (default 72h)
 `
@@ -116,8 +125,13 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database and the generated master key")
 }
 
-func (c *commonFlags) config(log *slog.Logger) app.Config {
+func (c *commonFlags) config(log *slog.Logger) (app.Config, error) {
+	chains, err := liveChains()
+	if err != nil {
+		return app.Config{}, err
+	}
 	return app.Config{
+		Chains:        chains,
 		DataDir:       c.dataDir,
 		DatabaseURL:   os.Getenv("POCKETRAMP_DATABASE_URL"),
 		PublicURL:     os.Getenv("POCKETRAMP_PUBLIC_URL"),
@@ -129,7 +143,31 @@ func (c *commonFlags) config(log *slog.Logger) app.Config {
 
 		WebhookRetryBase:    envDuration(log, "POCKETRAMP_WEBHOOK_RETRY_BASE"),
 		WebhookDisableAfter: envDuration(log, "POCKETRAMP_WEBHOOK_DISABLE_AFTER"),
+	}, nil
+}
+
+// liveChains reads the live chain configuration: a chain is enabled by its RPC URL; payouts
+// need the hot wallet key, deposits the xpub.
+func liveChains() ([]chainset.Live, error) {
+	var key *ecdsa.PrivateKey
+	if hexKey := strings.TrimPrefix(os.Getenv("POCKETRAMP_HOT_WALLET_KEY"), "0x"); hexKey != "" {
+		k, err := crypto.HexToECDSA(hexKey)
+		if err != nil {
+			return nil, fmt.Errorf("POCKETRAMP_HOT_WALLET_KEY: %w", err)
+		}
+		key = k
 	}
+	xpub := os.Getenv("POCKETRAMP_DEPOSIT_XPUB")
+	var out []chainset.Live
+	for name, cfg := range evm.DefaultChains() {
+		url := os.Getenv("POCKETRAMP_RPC_" + strings.ToUpper(name))
+		if url == "" {
+			continue
+		}
+		cfg.RPCURL = url
+		out = append(out, chainset.Live{Chain: cfg, HotWallet: key, DepositXpub: xpub})
+	}
+	return out, nil
 }
 
 // envDuration reads a duration variable; unset or invalid (logged) is 0, the default.
@@ -163,7 +201,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return exitError(2)
 	}
 	log := newLogger(stderr)
-	cfg := common.config(log)
+	cfg, err := common.config(log)
+	if err != nil {
+		return err
+	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + *addr
 	}
@@ -233,7 +274,11 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	a, err := app.New(ctx, common.config(newLogger(stderr)))
+	cfg, err := common.config(newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -262,7 +307,11 @@ func integrationCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, common.config(newLogger(stderr)))
+	cfg, err := common.config(newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -296,7 +345,11 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	a, err := app.New(ctx, common.config(newLogger(stderr)))
+	cfg, err := common.config(newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -429,7 +429,7 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 			if err := p.decode(&n, el, np); err != nil {
 				return nil, err
 			}
-			entries, refs, err := p.convertEntry(&n, np, acctCcy)
+			entries, refs, err := p.convertEntry(&n, np, st.AccountIBAN, acctCcy)
 			if err != nil {
 				return nil, err
 			}
@@ -480,6 +480,9 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 		}
 	}
 	st.OpeningBalance, st.ClosingBalance = opening, closing
+	if st.Entries == nil {
+		st.Entries = []Entry{}
+	}
 	fingerprint(st, bankRefs)
 	return st, nil
 }
@@ -514,7 +517,7 @@ func parseBalance(b *xBal, path string) (money.Amount, string, error) {
 // convertEntry validates one <Ntry> and splits it into Entries, one per
 // transaction detail. It also returns each Entry's bank reference key for the
 // fingerprint.
-func (p *camtParser) convertEntry(n *xNtry, path, acctCcy string) ([]Entry, []string, error) {
+func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]Entry, []string, error) {
 	if n.Amt == nil {
 		return nil, nil, pathErr(path, "required element Amt is missing")
 	}
@@ -638,11 +641,7 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctCcy string) ([]Entry, []st
 		} else if add := clean(tx.AddtlTxInf); add != "" {
 			e.Remittance = add
 		}
-		if txNeg {
-			e.CounterpartyName, e.CounterpartyIBAN = tx.RltdPties.Cdtr.name(), tx.RltdPties.CdtrAcct.iban()
-		} else {
-			e.CounterpartyName, e.CounterpartyIBAN = tx.RltdPties.Dbtr.name(), tx.RltdPties.DbtrAcct.iban()
-		}
+		e.CounterpartyName, e.CounterpartyIBAN = counterparty(tx, txNeg, reversal, acctIBAN)
 		if tx.RtrInf != nil {
 			e.ReturnReason = clean(tx.RtrInf.Rsn.Cd)
 			if e.ReturnReason == "" {
@@ -758,6 +757,25 @@ func (p *camtParser) status(s *xSts, path string) (string, error) {
 		return "", pathErr(path+"/Sts", "%q is not BOOK, PDNG or INFO", v)
 	}
 	return v, nil
+}
+
+// counterparty picks the other party of a transaction: the debtor of a
+// credit, the creditor of a debit. A reversal undoes an operation of the
+// opposite direction and keeps that operation's parties, so the sides swap.
+// Banks fill RltdPties unevenly (returns especially), so when the expected
+// side is empty the other side is used unless it is our own account.
+func counterparty(tx *xTxDtls, debit, reversal bool, own string) (string, string) {
+	rp := &tx.RltdPties
+	cdtrName, cdtrIBAN := rp.Cdtr.name(), rp.CdtrAcct.iban()
+	dbtrName, dbtrIBAN := rp.Dbtr.name(), rp.DbtrAcct.iban()
+	if debit != reversal {
+		cdtrName, cdtrIBAN, dbtrName, dbtrIBAN = dbtrName, dbtrIBAN, cdtrName, cdtrIBAN
+	}
+	// Now dbtr* is the expected side.
+	if dbtrName == "" && dbtrIBAN == "" && cdtrIBAN != own {
+		return cdtrName, cdtrIBAN
+	}
+	return dbtrName, dbtrIBAN
 }
 
 func remittance(tx *xTxDtls) string {

@@ -128,7 +128,6 @@ func firstDiff(a, b []byte) string {
 	return ""
 }
 
-
 // checkInvariants holds for every statement any parser accepts.
 func checkInvariants(t testing.TB, sts []*Statement) {
 	t.Helper()

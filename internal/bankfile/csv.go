@@ -385,6 +385,9 @@ func (p *csvParser) parse(iban string) (*Statement, error) {
 	if st.Currency == "" {
 		st.Currency = strings.ToUpper(p.m.DefaultCurrency)
 	}
+	if st.Entries == nil {
+		st.Entries = []Entry{}
+	}
 	fingerprint(st, nil)
 	return st, nil
 }

@@ -53,11 +53,11 @@ type Statement struct {
 	Currency    string `json:"currency"` // Acct/Ccy, else the first entry's currency
 	// CreatedAt is Stmt/CreDtTm, else GrpHdr/CreDtTm. Date-times without a
 	// zone are taken as UTC.
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
 	// From and To are the reported period (FrToDt) when the file gives one;
 	// for CSV the first and last booking dates.
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
 	// OpeningBalance and ClosingBalance are the OPBD and CLBD balances of a
 	// camt.053, signed (DBIT negative); nil when absent.
 	OpeningBalance *money.Amount `json:"opening_balance"`
@@ -75,7 +75,7 @@ type Entry struct {
 	// the bank reported, in the bank's own zone when it sent a date-time).
 	// ValueDate is zero when absent.
 	BookingDate time.Time `json:"booking_date"`
-	ValueDate   time.Time `json:"value_date"`
+	ValueDate   time.Time `json:"value_date,omitzero"`
 	// Amount is signed: credits positive, debits negative. The sign always
 	// follows CdtDbtInd, also for reversals: ISO 20022 defines a CRDT entry
 	// with RvslInd=true as the reversal of an earlier debit, so it adds to the
@@ -172,7 +172,8 @@ func pathErr(path, format string, args ...any) *FormatError {
 // When the bank gave a reference (AcctSvcrRef, unique per account by the
 // standard) the fingerprint is derived from it, so the same movement seen in
 // a camt.054 notification and later in the camt.053 statement is one
-// movement. Otherwise it hashes what the movement looks like plus its
+// movement. The booking date and signed amount are hashed with it because
+// some banks number references per day and restart the sequence. Otherwise it hashes what the movement looks like plus its
 // ordinal among identical-looking entries of the same booking date: two
 // genuine 10.00 EUR transfers from the same payer on one day stay distinct,
 // and a statement overlapping the previous one by a day reproduces the same
@@ -191,7 +192,15 @@ func fingerprint(s *Statement, bankRefs []string) {
 			status = e.Status
 		}
 		if i < len(bankRefs) && bankRefs[i] != "" {
-			e.Fingerprint = "ref:" + digest("ref", s.AccountIBAN, bankRefs[i], status)
+			// A repeated reference is a bank bug, not a reason to lose a
+			// movement: repeats get their ordinal.
+			key := digest("ref", s.AccountIBAN, bankRefs[i], day(e.BookingDate), e.Amount.String(), e.Currency, status)
+			n := seen[key]
+			seen[key] = n + 1
+			if n > 0 {
+				key = digest(key, strconv.Itoa(n))
+			}
+			e.Fingerprint = "ref:" + key
 			continue
 		}
 		key := digest("hash", s.AccountIBAN, day(e.BookingDate), day(e.ValueDate), e.Amount.String(),

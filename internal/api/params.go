@@ -105,3 +105,28 @@ func paginated(items any, page, perPage, total int) pageOf {
 	}
 	return pageOf{Items: items, Pagination: Pagination{Page: page, PerPage: perPage, Total: total, LastPage: last}}
 }
+
+// flexStr is a string that may also arrive as a JSON number (ids and amounts); numbers are kept
+// verbatim, never through float64.
+type flexStr string
+
+func (f *flexStr) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexStr(strings.TrimSpace(s))
+		return nil
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return &json.UnmarshalTypeError{Value: "value", Type: reflect.TypeFor[string]()}
+	}
+	*f = flexStr(n.String())
+	return nil
+}

@@ -40,6 +40,7 @@ type Config struct {
 	Customers    *customer.Service
 	Onramp       *onramp.Service
 	Accounts     *banking.Accounts
+	Banking      *banking.Service
 	// SandboxPrices serves sandbox integrations, LivePrices production ones.
 	SandboxPrices price.Provider
 	LivePrices    price.Provider
@@ -113,6 +114,7 @@ func (s *Server) routes() {
 	s.partner("GET /api/token-price", s.tokenPrice)
 	s.customerRoutes()
 	s.paymentRoutes()
+	s.bankingRoutes()
 	s.operatorRoutes()
 	s.webhookRoutes()
 }

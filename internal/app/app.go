@@ -24,6 +24,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/pricing"
@@ -70,6 +71,7 @@ type App struct {
 	Accounts     *banking.Accounts
 	Chains       *chainset.Set
 	Onramp       *onramp.Service
+	Banking      *banking.Service
 	Webhooks     *webhook.Service
 	Registry     *prometheus.Registry
 	API          *api.Server
@@ -158,6 +160,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Onramp.Chains = a.Chains
+	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
+		ValidReference: onramp.ValidConcept, Now: cfg.Now}
+	a.Onramp.BankArrival = func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {
+		_, err := a.Banking.SandboxTransfer(ctx, p.IntegrationID, banking.SandboxTransferIn{IBAN: p.BankIBAN, Amount: amount.String(),
+			Currency: p.Fiat, Concept: "Compra cripto ref " + p.Concept, CounterpartyName: payer, CounterpartyIBAN: banking.SandboxIBAN()})
+		return err
+	}
 	a.API = api.New(api.Config{
 		DB:            db,
 		Integrations:  a.Integrations,
@@ -167,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		LivePrices:    livePrices,
 		Onramp:        a.Onramp,
 		Accounts:      a.Accounts,
+		Banking:       a.Banking,
 		Log:           cfg.Log,
 		Now:           cfg.Now,
 		Version:       cfg.Version,
@@ -241,7 +251,8 @@ func (a *App) RunJanitor(ctx context.Context, interval time.Duration) {
 // scans), payment expiry and the janitor. It stops when ctx ends; WaitBackground waits for it.
 func (a *App) StartBackground(ctx context.Context) {
 	a.Chains.Start(ctx)
-	a.background.Add(2)
+	a.background.Add(3)
+	go func() { defer a.background.Done(); a.Banking.RunSandboxBank(ctx, time.Second, a.Log) }()
 	go func() { defer a.background.Done(); a.RunJanitor(ctx, time.Hour) }()
 	go func() { defer a.background.Done(); a.Onramp.RunExpiry(ctx, 30*time.Second) }()
 }

@@ -89,25 +89,31 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(name, filepath.Ext(name))+".json")
-			if *update {
-				os.MkdirAll(filepath.Dir(golden), 0o755)
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("parsed %s differs from %s; run with -update and review the diff.\n%s", name, golden, firstDiff(got, want))
-			}
+			compareGolden(t, got, filepath.Join("testdata", "golden", strings.TrimSuffix(name, filepath.Ext(name))+".json"))
 		})
 	}
 	if n < 7 {
 		t.Fatalf("only %d valid samples found", n)
+	}
+}
+
+// compareGolden compares got with the golden file, or rewrites it under
+// -update.
+func compareGolden(t *testing.T, got []byte, golden string) {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(golden), 0o755)
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s; run with -update and review the diff.\n%s", golden, firstDiff(got, want))
 	}
 }
 
@@ -322,5 +328,79 @@ func TestCSVAmounts(t *testing.T) {
 	}
 	if _, err := p.amountOf("-1,00", 2, false); err == nil {
 		t.Error("negative accepted in an unsigned column")
+	}
+}
+
+// camtDoc wraps one <Ntry> body in a minimal statement of the given version.
+func camtDoc(version, ntry string) string {
+	return `<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.` + version + `"><BkToCstmrStmt>
+<GrpHdr><MsgId>M</MsgId><CreDtTm>2024-01-01T00:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>S</Id><CreDtTm>2024-01-01T00:00:00</CreDtTm><Acct><Id><IBAN>` + ourIBAN + `</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Ntry>` + ntry + `</Ntry></Stmt></BkToCstmrStmt></Document>`
+}
+
+func TestCAMTEntryRules(t *testing.T) {
+	const head = `<Amt Ccy="EUR">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>`
+	const sts02, sts08 = `<Sts>BOOK</Sts>`, `<Sts><Cd>BOOK</Cd></Sts>`
+	const bookg = `<BookgDt><Dt>2024-01-02</Dt></BookgDt>`
+	const p = "Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"
+	tests := []struct {
+		name, version, ntry, want string
+	}{
+		{"ok 02", "02", head + sts02 + bookg, ""},
+		{"ok 08", "08", head + sts08 + bookg, ""},
+		{"02 status", "02", head + `<Sts>BOOKED</Sts>` + bookg, p + `/Sts: "BOOKED" is not BOOK, PDNG or INFO`},
+		{"08 status text", "08", head + sts02 + bookg, p + "/Sts: required element Cd is missing"},
+		{"no status", "08", head + bookg, p + ": required element Sts is missing"},
+		{"rvslind", "02", head + `<RvslInd>yes</RvslInd>` + sts02 + bookg, p + `/RvslInd: "yes" is not true or false`},
+		{"dt and dttm", "02", head + sts02 + `<BookgDt><Dt>2024-01-02</Dt><DtTm>2024-01-02T10:00:00</DtTm></BookgDt>`, p + "/BookgDt: only one of Dt and DtTm may be given"},
+		{"bad dttm", "02", head + sts02 + `<BookgDt><DtTm>2024-01-02 10:00</DtTm></BookgDt>`, p + `/BookgDt/DtTm: "2024-01-02 10:00" is not a valid date-time (YYYY-MM-DDThh:mm:ss)`},
+		{"empty bookg", "02", head + sts02 + `<BookgDt></BookgDt>`, p + "/BookgDt: required element Dt or DtTm is missing"},
+		{"other ccy", "02", `<Amt Ccy="USD">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + "/Amt: entry currency USD differs from the account currency EUR"},
+		{"lower ccy", "02", `<Amt Ccy="eur">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + `/Amt: currency "eur" is not supported`},
+		{"empty amt", "02", `<Amt Ccy="EUR"> </Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + "/Amt: amount is empty"},
+		{"plus amt", "02", `<Amt Ccy="EUR">+1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + `/Amt: "+1.00" is not a decimal amount`},
+		{"02 tx amt", "02", head + sts02 + bookg + `<NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls></NtryDtls>`, p + "/NtryDtls[1]/TxDtls[1]/Amt: TxDtls/Amt does not exist in camt.053.001.02"},
+		{"batch no amount", "08", head + sts08 + bookg + `<NtryDtls><TxDtls><Amt Ccy="EUR">4.00</Amt></TxDtls><TxDtls/></NtryDtls>`,
+			p + "/NtryDtls[1]/TxDtls[2]: batch entry with 2 transactions: this transaction has no amount in EUR (Amt or AmtDtls/TxAmt/Amt)"},
+		{"bad instd amt", "02", head + sts02 + bookg + `<NtryDtls><TxDtls><AmtDtls><InstdAmt><Amt Ccy="EUR">1.234</Amt></InstdAmt></AmtDtls></TxDtls></NtryDtls>`,
+			p + `/NtryDtls[1]/TxDtls[1]/AmtDtls/InstdAmt/Amt: "1.234" has more than the 2 decimals of EUR`},
+		{"tx cdtdbt", "08", head + sts08 + bookg + `<NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>X</CdtDbtInd></TxDtls></NtryDtls>`,
+			p + `/NtryDtls[1]/TxDtls[1]/CdtDbtInd: "X" is not CRDT or DBIT`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sts, err := ParseCAMT(strings.NewReader(camtDoc(tt.version, tt.ntry)))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := sts[0].Entries[0]; e.Amount.String() != "10.00" || e.Status != StatusBooked {
+					t.Errorf("entry %+v", e)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got  %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCAMTDocumentRules(t *testing.T) {
+	ok := camtDoc("02", `<Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2024-01-02</Dt></BookgDt>`)
+	for name, tt := range map[string]struct{ in, want string }{
+		"empty":      {"", "empty file: no XML document"},
+		"no ns":      {strings.Replace(ok, ` xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"`, "", 1), "Document: no namespace: cannot tell the camt message and version"},
+		"wrong root": {strings.ReplaceAll(ok, "BkToCstmrStmt", "BkToCstmrDbtCdtNtfctn"), "Document: camt.053.001.02 must contain BkToCstmrStmt"},
+		"no msgid":   {strings.Replace(ok, "<MsgId>M</MsgId>", "", 1), "Document/BkToCstmrStmt/GrpHdr: required element MsgId is missing"},
+		"trailing":   {ok + "<Document/>", "content after the end of Document"},
+		"bad iban":   {strings.Replace(ok, ourIBAN, "ES1221000418461234567891", 1), `Document/BkToCstmrStmt/Stmt[1]/Acct/Id/IBAN: "ES1221000418461234567891" is not a valid IBAN: IBAN check digits are wrong (mod 97)`},
+		"encoding":   {strings.Replace(ok, `<?xml version="1.0"?>`, `<?xml version="1.0" encoding="EBCDIC"?>`, 1), `cannot read XML: xml: opening charset "EBCDIC": unsupported XML encoding "EBCDIC" (use UTF-8 or ISO-8859-1)`},
+	} {
+		_, err := ParseCAMT(strings.NewReader(tt.in))
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s: got %v\nwant %s", name, err, tt.want)
+		}
 	}
 }

@@ -114,7 +114,8 @@ func WritePain001(w io.Writer, b Batch, version string) error {
 	}
 
 	bw.WriteString(xml.Header)
-	x.raw(`<Document xmlns="` + isoNS + version + `">`)
+	bw.WriteString(`<Document xmlns="` + isoNS + version + `">`)
+	x.depth = 1
 	x.open("CstmrCdtTrfInitn")
 	x.open("GrpHdr")
 	x.leaf("MsgId", v.MessageID)
@@ -152,7 +153,7 @@ func WritePain001(w io.Writer, b Batch, version string) error {
 		x.leaf("EndToEndId", p.EndToEndID)
 		x.close("PmtId")
 		x.open("Amt")
-		x.raw(`<InstdAmt Ccy="EUR">` + p.Amount.String() + `</InstdAmt>`)
+		x.line(`<InstdAmt Ccy="EUR">` + p.Amount.String() + `</InstdAmt>`)
 		x.close("Amt")
 		if p.CreditorBIC != "" {
 			agent("CdtrAgt", p.CreditorBIC)
@@ -168,7 +169,8 @@ func WritePain001(w io.Writer, b Batch, version string) error {
 	}
 	x.close("PmtInf")
 	x.close("CstmrCdtTrfInitn")
-	x.raw("</Document>\n")
+	x.depth = 0
+	x.line("</Document>\n")
 	if x.err != nil {
 		return x.err
 	}
@@ -343,22 +345,17 @@ func sepaID(field, s string, required bool) (string, error) {
 }
 
 // xmlWriter writes indented XML; texts are escaped, the first error sticks.
+// depth is the number of open elements.
 type xmlWriter struct {
 	w     *bufio.Writer
 	depth int
 	err   error
 }
 
-func (x *xmlWriter) indent() {
+func (x *xmlWriter) line(s string) {
 	x.w.WriteByte('\n')
 	for i := 0; i < x.depth; i++ {
 		x.w.WriteString("  ")
-	}
-}
-
-func (x *xmlWriter) raw(s string) {
-	if x.depth > 0 {
-		x.indent()
 	}
 	if _, err := x.w.WriteString(s); err != nil && x.err == nil {
 		x.err = err
@@ -366,24 +363,21 @@ func (x *xmlWriter) raw(s string) {
 }
 
 func (x *xmlWriter) open(name string) {
+	x.line("<" + name + ">")
 	x.depth++
-	x.raw("<" + name + ">")
 }
 
 func (x *xmlWriter) close(name string) {
 	x.depth--
-	x.indent()
-	x.w.WriteString("</" + name + ">")
+	x.line("</" + name + ">")
 }
 
 func (x *xmlWriter) leaf(name, text string) {
-	x.depth++
-	x.raw("<" + name + ">")
+	x.line("<" + name + ">")
 	if err := xml.EscapeText(x.w, []byte(text)); err != nil && x.err == nil {
 		x.err = err
 	}
 	x.w.WriteString("</" + name + ">")
-	x.depth--
 }
 
 // ParsePain001 reads back a pain.001.001.03 or .09 message with one PmtInf,

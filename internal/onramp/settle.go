@@ -52,7 +52,9 @@ type Receipt struct {
 	Amount money.Amount
 	Holder string // payer name, when the bank or provider says
 	Source string // "bank", "provider", "sandbox"
-	Ref    string // the bank transaction or provider reference, for the ledger reference
+	// LedgerFrom is the ledger account holding the funds when they were booked elsewhere first
+	// (a bank credit sits in the account's suspense until matched); empty: the bank or provider.
+	LedgerFrom string
 }
 
 // ErrAmountMismatch is fiat that does not equal the payment's amount.
@@ -78,9 +80,12 @@ func (s *Service) ReceiveTx(ctx context.Context, tx *store.Tx, id string, r Rece
 		return Payment{}, err
 	}
 	var receiving ledger.AccountID
-	if p.BankIBAN != "" {
+	switch {
+	case r.LedgerFrom != "":
+		receiving, err = ledger.EnsureAccount(ctx, tx, ledger.Account{Key: r.LedgerFrom, Kind: ledger.KindSuspense, Asset: p.Fiat})
+	case p.BankIBAN != "":
 		receiving, err = account(ctx, tx, p.Sandbox, ledger.KindBank, p.Fiat, "bank", p.BankIBAN, p.Fiat)
-	} else {
+	default:
 		receiving, err = account(ctx, tx, p.Sandbox, ledger.KindProvider, p.Fiat, "provider", p.PaymentType, p.Fiat)
 	}
 	if err != nil {

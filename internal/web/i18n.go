@@ -65,7 +65,7 @@ var text = map[string][2]string{
 	"optional":       {"opcional", "optional"},
 	"choose":         {"Elige una opción", "Choose an option"},
 	"choose.country": {"Elige primero el país", "Choose the country first"},
-	"footer":         {"Tus datos viajan cifrados y solo se usan para verificar tu identidad.", "Your data travels encrypted and is only used to verify your identity."},
+	"footer":         {"Tus datos viajan cifrados y solo se usan para la verificación.", "Your data travels encrypted and is only used for the verification."},
 
 	"err.summary":     {"Revisa los campos marcados", "Please check the highlighted fields"},
 	"err.refile":      {"Por seguridad, los archivos no se conservan: vuelve a adjuntarlos.", "For your security files are not kept: please attach them again."},
@@ -155,7 +155,8 @@ var text = map[string][2]string{
 
 	"ob.title":       {"Verificación reforzada", "Enhanced verification"},
 	"ob.intro":       {"Para ampliar tus límites necesitamos saber de dónde procede tu dinero y cómo usarás el servicio.", "To raise your limits we need to know where your money comes from and how you will use the service."},
-	"ob.funds":       {"Origen de los fondos", "Source of funds"},
+	"ob.funds":       {"Tu actividad y tus fondos", "Your activity and funds"},
+	"ob.declaration": {"Declaración", "Declaration"},
 	"ob.docs":        {"Justificantes", "Evidence"},
 	"ob.submit":      {"Enviar declaración", "Submit declaration"},
 	"f.source":       {"Origen de los fondos", "Source of funds"},

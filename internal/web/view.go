@@ -161,6 +161,8 @@ var onboardingForm = []formSection{
 	}},
 	{Title: "ob.docs", Fields: []spec{
 		{Name: "documents", Kind: "files", Label: "f.support_docs", Help: "h.support_docs", Optional: true},
+	}},
+	{Title: "ob.declaration", Fields: []spec{
 		{Name: "declaration", Kind: "checkbox", Label: "f.declaration"},
 	}},
 }
@@ -234,8 +236,12 @@ func (v *view) buildForm(sections []formSection, kind nationalid.Kind, fv formVa
 				f.ChooseCountry = tr(lang, "choose.country")
 				f.Groups = idGroups(lang, kind, fv.Values["country_code"], f.Value)
 			}
+			label := f.Label
+			if sp.Kind == "checkbox" { // its label is a whole sentence; the section names it
+				label = s.Title
+			}
 			for _, m := range f.Errors {
-				v.Summary = append(v.Summary, summaryItem{Anchor: f.ID, Label: f.Label, Message: m})
+				v.Summary = append(v.Summary, summaryItem{Anchor: f.ID, Label: label, Message: m})
 			}
 			s.Fields = append(s.Fields, f)
 		}

@@ -151,7 +151,7 @@ func TestKYCSubmission(t *testing.T) {
 		want   []string
 	}{
 		{name: "no csrf", form: form{fields: without(kycFields(csrf), "csrf"), files: kycFiles()}, status: 403, want: []string{"La página ha caducado"}},
-		{name: "wrong csrf", form: form{fields: without(kycFields("x"+csrf[1:])), files: kycFiles()}, status: 403},
+		{name: "wrong csrf", form: form{fields: without(kycFields("x" + csrf[1:])), files: kycFiles()}, status: 403},
 		{name: "missing fields kept values", form: form{fields: without(kycFields(csrf), "last_name", "dob", "consent"), files: kycFiles()}, status: 422,
 			want: []string{"Revisa los campos marcados", "Este campo es obligatorio.", "Debes aceptar el tratamiento de tus datos", `value="Lucía"`,
 				`value="Calle Mayor 1"`, `aria-invalid="true"`, `href="#dob"`, "vuelve a adjuntarlos"}},

@@ -23,7 +23,7 @@ import (
 )
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	db   *store.DB
 	ins  *integration.Service
 	svc  *webhook.Service
@@ -33,7 +33,7 @@ type env struct {
 	rcv  *receiver
 }
 
-func newEnv(t *testing.T, db *store.DB, cfg webhook.Config, sandbox bool) *env {
+func newEnv(t testing.TB, db *store.DB, cfg webhook.Config, sandbox bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	key := make([]byte, 32)
@@ -269,18 +269,18 @@ func TestProductionGuard(t *testing.T) {
 	e := newEnv(t, db, webhook.Config{Resolver: res}, false)
 	ctx := context.Background()
 	for _, u := range []string{
-		"http://93.184.215.14/hook",        // production needs https
-		"https://127.0.0.1/hook",           // loopback
-		"https://10.1.2.3/hook",            // private
-		"https://169.254.169.254/latest",   // link-local metadata
-		"https://[::1]/hook",               // IPv6 loopback
-		"https://localhost/hook",           // name of loopback
-		"https://user:pw@93.184.215.14/",   // credentials
-		"ftp://93.184.215.14/hook",         // scheme
-		"not a url",                        // syntax
-		"https://[::ffff:127.0.0.1]/hook",  // mapped loopback
-		"https://0.0.0.0/hook",             // this host
-		"https://100.64.0.1/hook",          // CGNAT
+		"http://93.184.215.14/hook",       // production needs https
+		"https://127.0.0.1/hook",          // loopback
+		"https://10.1.2.3/hook",           // private
+		"https://169.254.169.254/latest",  // link-local metadata
+		"https://[::1]/hook",              // IPv6 loopback
+		"https://localhost/hook",          // name of loopback
+		"https://user:pw@93.184.215.14/",  // credentials
+		"ftp://93.184.215.14/hook",        // scheme
+		"not a url",                       // syntax
+		"https://[::ffff:127.0.0.1]/hook", // mapped loopback
+		"https://0.0.0.0/hook",            // this host
+		"https://100.64.0.1/hook",         // CGNAT
 		"https://" + strings.Repeat("a", 2100) + ".com/",
 	} {
 		if err := e.svc.Subscribe(ctx, e.in, "PAY_IN", u); !errors.Is(err, webhook.ErrInvalidURL) {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/bench"
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chainset"
@@ -39,6 +41,7 @@ Usage:
   pocketramp migrate [--data-dir ./data]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
+  pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
   pocketramp bench [--duration 5s] [--concurrency 16]
   pocketramp version
 
@@ -49,6 +52,7 @@ Environment:
   POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
   POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api (default: DATA_DIR/operator.token)
   POCKETRAMP_LOG_FORMAT     text (default) or json
+  POCKETRAMP_STATEMENT_DIR  watched folder: statement files dropped in DIR/<IBAN>/ are imported
   POCKETRAMP_RPC_<CHAIN>    JSON-RPC URL enabling a live chain: ETHEREUM, POLYGON, BSC, ARBITRUM, BASE
   POCKETRAMP_HOT_WALLET_KEY hex secp256k1 private key of the payout hot wallet (live chains)
   POCKETRAMP_DEPOSIT_XPUB   account-level xpub (m/44'/60'/0') deposit addresses are derived from
@@ -87,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return integrationCreate(ctx, args[2:], stdout, stderr)
+	case "import-statement":
+		return importStatement(ctx, args[1:], stdout, stderr)
 	case "ledger":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprint(stderr, usage)
@@ -138,6 +144,7 @@ func (c *commonFlags) config(log *slog.Logger) (app.Config, error) {
 		MasterKey:     os.Getenv("POCKETRAMP_MASTER_KEY"),
 		OperatorToken: os.Getenv("POCKETRAMP_OPERATOR_TOKEN"),
 		PriceSources:  os.Getenv("POCKETRAMP_PRICE_SOURCES"),
+		StatementDir:  os.Getenv("POCKETRAMP_STATEMENT_DIR"),
 		Log:           log,
 		Version:       buildVersion(),
 
@@ -362,5 +369,52 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !rep.OK() {
 		return exitError(1)
 	}
+	return nil
+}
+
+// importStatement imports a bank statement file (camt.053/.054 or CSV) for an operator account.
+func importStatement(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import-statement", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var common commonFlags
+	common.register(fs)
+	iban := fs.String("account", "", "IBAN of the operator account (required)")
+	mappingFile := fs.String("csv-mapping", "", "JSON file with the CSV column mapping (default: Spanish online-banking export)")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if *iban == "" || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE")
+		return exitError(2)
+	}
+	raw, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	var mapping *bankfile.CSVMapping
+	if *mappingFile != "" {
+		b, err := os.ReadFile(*mappingFile)
+		if err != nil {
+			return err
+		}
+		mapping = &bankfile.CSVMapping{}
+		if err := json.Unmarshal(b, mapping); err != nil {
+			return fmt.Errorf("%s: %w", *mappingFile, err)
+		}
+	}
+	cfg, err := common.config(newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	res, err := a.Banking.ImportFile(ctx, *iban, "cli:"+filepath.Base(fs.Arg(0)), raw, mapping)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, res)
 	return nil
 }

@@ -24,6 +24,7 @@ func (s *Server) operatorRoutes() {
 	s.operator("GET /admin/api/integrations/{id}", s.getIntegration)
 	s.operator("POST /admin/api/integrations", s.createIntegration)
 	s.operator("POST /admin/api/integrations/{id}", s.updateIntegration)
+	s.operatorBankingRoutes()
 	s.mux.HandleFunc("/admin/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
 }
 

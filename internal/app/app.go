@@ -44,6 +44,8 @@ type Config struct {
 	OperatorToken string
 	PriceSources  string // comma-separated live feeds: kraken, bitstamp
 	PriceMaxAge   time.Duration
+	// StatementDir is the watched folder for bank statements (empty: not watched).
+	StatementDir string
 	// WebhookRetryBase is the first webhook retry delay (default 30 s; tests shorten it, see
 	// POCKETRAMP_WEBHOOK_RETRY_BASE); WebhookDisableAfter is how long an endpoint may fail
 	// without a success before it is disabled (default 72 h; POCKETRAMP_WEBHOOK_DISABLE_AFTER).
@@ -253,6 +255,10 @@ func (a *App) StartBackground(ctx context.Context) {
 	a.Chains.Start(ctx)
 	a.background.Add(3)
 	go func() { defer a.background.Done(); a.Banking.RunSandboxBank(ctx, time.Second, a.Log) }()
+	if a.StatementDir != "" {
+		a.background.Add(1)
+		go func() { defer a.background.Done(); a.Banking.WatchFolder(ctx, a.StatementDir, 5*time.Second, a.Log) }()
+	}
 	go func() { defer a.background.Done(); a.RunJanitor(ctx, time.Hour) }()
 	go func() { defer a.background.Done(); a.Onramp.RunExpiry(ctx, 30*time.Second) }()
 }

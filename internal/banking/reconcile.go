@@ -110,13 +110,26 @@ func (s *Service) Exceptions(ctx context.Context, page, perPage int) ([]Transact
 // Reconcile matches a transaction to a payment by hand (POST /banking/reconcile). The transaction
 // row is locked, so of two concurrent reconciliations of one transaction exactly one succeeds.
 func (s *Service) Reconcile(ctx context.Context, integrationID int64, paymentID, transactionID string) (string, error) {
+	return s.reconcile(ctx, &integrationID, paymentID, transactionID)
+}
+
+// OperatorMatch is Reconcile by the operator, for a payment of any integration.
+func (s *Service) OperatorMatch(ctx context.Context, paymentID, transactionID string) (string, error) {
+	return s.reconcile(ctx, nil, paymentID, transactionID)
+}
+
+func (s *Service) reconcile(ctx context.Context, integrationID *int64, paymentID, transactionID string) (string, error) {
 	var status string
 	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
-		ibans, err := s.integrationIBANs(ctx, tx, integrationID)
-		if err != nil {
-			return err
+		owned := func(id int64) bool { return integrationID == nil || id == *integrationID }
+		var ibans map[string]bool
+		if integrationID != nil {
+			var err error
+			if ibans, err = s.integrationIBANs(ctx, tx, *integrationID); err != nil {
+				return err
+			}
 		}
-		p, ok, err := s.Payments.ByID(ctx, tx, func(id int64) bool { return id == integrationID }, paymentID)
+		p, ok, err := s.Payments.ByID(ctx, tx, owned, paymentID)
 		if err != nil {
 			return err
 		}
@@ -128,7 +141,7 @@ func (s *Service) Reconcile(ctx context.Context, integrationID int64, paymentID,
 			return ErrTransactionNotFound
 		}
 		t, err := scanTransaction(tx.QueryRow(ctx, "SELECT "+txColumns+" FROM bank_transactions WHERE id = ?"+tx.ForUpdate(), id))
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && !ibans[t.IBAN]) {
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && ibans != nil && !ibans[t.IBAN]) {
 			return ErrTransactionNotFound
 		}
 		if err != nil {

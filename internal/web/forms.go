@@ -397,6 +397,7 @@ func (p *Pages) statusView(r *http.Request, lang, icon, title, body, callback st
 // there after a few seconds (a meta refresh: no script needed, allowed by the CSP).
 func (p *Pages) doneView(r *http.Request, lang, body, callback string) *view {
 	v := p.view(r, lang, tr(lang, "done.title"))
+	v.LangURLs = nil // the link is used up: switching language would reload it as "not valid"
 	v.Icon, v.Body = "ok", tr(lang, body)
 	v.Callback, v.Host = callbackTarget(callback)
 	if v.Callback != "" {

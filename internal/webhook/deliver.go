@@ -209,19 +209,47 @@ type Result struct {
 
 // attempt signs and posts d once to sub's URL.
 func (s *Service) attempt(ctx context.Context, d delivery, sub *Subscription) (Result, error) {
-	in, err := s.cfg.Integrations.Get(ctx, d.IntegrationID)
+	k, err := s.keys(ctx, d.IntegrationID)
 	if err != nil {
 		return Result{}, err
 	}
-	apiSecret, err := s.cfg.Integrations.Secret(ctx, d.IntegrationID)
-	if err != nil {
-		return Result{}, err
+	return s.post(ctx, k.in, k.apiSecret, k.whsec, sub.URL, d.EventID, []byte(d.Body)), nil
+}
+
+// signingKeys are what signing needs of an integration, cached briefly: deliveries come in
+// bursts per integration, and these three look-ups (two decryptions) would otherwise be half
+// the database work of a delivery. A changed api_secret is picked up within keysTTL.
+type signingKeys struct {
+	in        integration.Integration
+	apiSecret string
+	whsec     string
+	loaded    time.Time
+}
+
+const keysTTL = 30 * time.Second
+
+func (s *Service) keys(ctx context.Context, integrationID int64) (signingKeys, error) {
+	s.keysMu.Lock()
+	k, ok := s.keyCache[integrationID]
+	s.keysMu.Unlock()
+	if ok && time.Since(k.loaded) < keysTTL {
+		return k, nil
 	}
-	whsec, err := s.SigningSecret(ctx, d.IntegrationID)
-	if err != nil {
-		return Result{}, err
+	var err error
+	if k.in, err = s.cfg.Integrations.Get(ctx, integrationID); err != nil {
+		return k, err
 	}
-	return s.post(ctx, in, apiSecret, whsec, sub.URL, d.EventID, []byte(d.Body)), nil
+	if k.apiSecret, err = s.cfg.Integrations.Secret(ctx, integrationID); err != nil {
+		return k, err
+	}
+	if k.whsec, err = s.SigningSecret(ctx, integrationID); err != nil {
+		return k, err
+	}
+	k.loaded = time.Now()
+	s.keysMu.Lock()
+	s.keyCache[integrationID] = k
+	s.keysMu.Unlock()
+	return k, nil
 }
 
 // SignCryptoPocket is X-Signature: lowercase hex HMAC-SHA256 keyed with the api_secret over the

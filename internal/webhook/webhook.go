@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -128,6 +129,9 @@ type Service struct {
 	clients  map[bool]*http.Client // by sandbox
 	metrics  metrics
 	started  bool
+
+	keysMu   sync.Mutex
+	keyCache map[int64]signingKeys
 }
 
 // Subscription is one integration's subscription to one event type.
@@ -171,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = time.Minute
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, keyCache: map[int64]signingKeys{}}
 	s.clients = map[bool]*http.Client{false: s.httpClient(false), true: s.httpClient(true)}
 	s.metrics = newMetrics(cfg.Registry)
 	rc, pool, err := newRiver(ctx, s)

@@ -26,6 +26,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/webhook"
 	"github.com/pocketramp/pocketramp/openapi"
 )
 
@@ -41,6 +42,7 @@ type Config struct {
 	Onramp       *onramp.Service
 	Accounts     *banking.Accounts
 	Banking      *banking.Service
+	Webhooks     *webhook.Service
 	// SandboxPrices serves sandbox integrations, LivePrices production ones.
 	SandboxPrices price.Provider
 	LivePrices    price.Provider

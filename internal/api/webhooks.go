@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -13,20 +12,11 @@ import (
 	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
-// webhookServices holds each Server's webhook service. It lives beside Server rather than in
-// Config only to keep this capability's wiring out of server.go while that file is shared; it
-// can move into Config as a plain field.
-var webhookServices sync.Map // *Server → *webhook.Service
-
-// SetWebhooks gives the server the webhook service its /webhooks routes use.
-func (s *Server) SetWebhooks(w *webhook.Service) { webhookServices.Store(s, w) }
-
 func (s *Server) webhooks() (*webhook.Service, error) {
-	w, _ := webhookServices.Load(s)
-	if svc, ok := w.(*webhook.Service); ok {
-		return svc, nil
+	if s.Webhooks == nil {
+		return nil, errors.New("api: webhook service not configured")
 	}
-	return nil, errors.New("api: webhook service not configured")
+	return s.Webhooks, nil
 }
 
 func (s *Server) webhookRoutes() {

@@ -179,13 +179,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Onramp:        a.Onramp,
 		Accounts:      a.Accounts,
 		Banking:       a.Banking,
+		Webhooks:      a.Webhooks,
 		Log:           cfg.Log,
 		Now:           cfg.Now,
 		Version:       cfg.Version,
 		OperatorToken: cfg.OperatorToken,
 		Registry:      a.Registry,
 	})
-	a.API.SetWebhooks(a.Webhooks)
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	return a, nil

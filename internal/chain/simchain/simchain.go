@@ -91,9 +91,13 @@ type Chain struct {
 	tokens  map[string]Token
 	genesis common.Hash
 
-	mu     sync.Mutex // serialises faucet transactions and Commit
-	mining chan struct{}
-	minewg sync.WaitGroup
+	mu sync.Mutex // serialises faucet transactions and Commit
+	// nonces are the next nonces this process handed out per sender: PendingNonceAt lags while
+	// the pool admits transactions asynchronously, and two sends must never share a nonce.
+	nonceMu sync.Mutex
+	nonces  map[common.Address]uint64
+	mining  chan struct{}
+	minewg  sync.WaitGroup
 }
 
 // faucetBalance is the deployer's genesis balance: 10^12 ETH.
@@ -142,6 +146,7 @@ func New(cfg Config) (*Chain, error) {
 		client:  backend.Client(),
 		chainID: chainID,
 		seed:    seed,
+		nonces:  map[common.Address]uint64{},
 		faucet:  faucet,
 		tokens:  map[string]Token{},
 	}
@@ -169,14 +174,23 @@ func New(cfg Config) (*Chain, error) {
 		c.tokens[s.Symbol] = Token{Symbol: s.Symbol, Decimals: s.Decimals, Address: addr}
 		txs = append(txs, tx)
 	}
-	backend.Commit()
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	c.nonces[crypto.PubkeyToAddress(faucet.PublicKey)] = uint64(len(specs))
+	// The pool admits transactions asynchronously, so a block may be sealed before they are
+	// pending: keep committing until every deployment has its receipt.
+	deadline := time.Now().Add(2 * time.Minute)
 	for _, tx := range txs {
-		r, err := c.WaitMined(wctx, tx.Hash())
-		if err != nil || r.Status != types.ReceiptStatusSuccessful {
-			backend.Close()
-			return nil, fmt.Errorf("simchain: token deployment failed: %v", err)
+		for {
+			backend.Commit()
+			wctx, cancel := context.WithTimeout(ctx, time.Second)
+			r, err := c.WaitMined(wctx, tx.Hash())
+			cancel()
+			if err == nil && r.Status == types.ReceiptStatusSuccessful {
+				break
+			}
+			if err == nil || time.Now().After(deadline) {
+				backend.Close()
+				return nil, fmt.Errorf("simchain: token deployment failed: %v", err)
+			}
 		}
 	}
 	return c, nil
@@ -250,11 +264,6 @@ func (c *Chain) WalletKey(i uint32) *ecdsa.PrivateKey {
 func (c *Chain) Fund(ctx context.Context, to common.Address, asset string, amount *big.Int) (common.Hash, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	from := c.FaucetAddress()
-	nonce, err := c.client.PendingNonceAt(ctx, from)
-	if err != nil {
-		return common.Hash{}, err
-	}
 	var dest common.Address
 	var data []byte
 	value := new(big.Int)
@@ -268,25 +277,20 @@ func (c *Chain) Fund(ctx context.Context, to common.Address, asset string, amoun
 		}
 		dest, data, gas = t.Address, contracts.PackMint(to, amount), 0
 	}
-	return c.send(ctx, c.faucet, nonce, dest, value, data, gas)
+	return c.sendFrom(ctx, c.faucet, dest, value, data, gas)
 }
 
 // Transfer sends a token (or the native coin when asset is "" or "native") from key to to, as a
 // customer wallet would. Mined by the next Commit.
 func (c *Chain) Transfer(ctx context.Context, key *ecdsa.PrivateKey, to common.Address, asset string, amount *big.Int) (common.Hash, error) {
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	nonce, err := c.client.PendingNonceAt(ctx, from)
-	if err != nil {
-		return common.Hash{}, err
-	}
 	if asset == "" || asset == "native" {
-		return c.send(ctx, key, nonce, to, amount, nil, 21000)
+		return c.sendFrom(ctx, key, to, amount, nil, 21000)
 	}
 	t, ok := c.tokens[asset]
 	if !ok {
 		return common.Hash{}, fmt.Errorf("simchain: no token %q", asset)
 	}
-	return c.send(ctx, key, nonce, t.Address, new(big.Int), contracts.PackTransfer(to, amount), 0)
+	return c.sendFrom(ctx, key, t.Address, new(big.Int), contracts.PackTransfer(to, amount), 0)
 }
 
 func (c *Chain) send(ctx context.Context, key *ecdsa.PrivateKey, nonce uint64, to common.Address, value *big.Int, data []byte, gas uint64) (common.Hash, error) {
@@ -334,7 +338,31 @@ func (c *Chain) Fork(parent common.Hash) error {
 		return err
 	}
 	c.backend.Rollback()
+	c.nonceMu.Lock()
+	c.nonces = map[common.Address]uint64{} // the dropped transactions' nonces are free again
+	c.nonceMu.Unlock()
 	return nil
+}
+
+// sendFrom sends a transaction from key with the next nonce: the node's pending nonce, or the
+// next one this process handed out if that is higher. The nonce advances only when the node
+// accepted the transaction, so a failed send leaves no gap.
+func (c *Chain) sendFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.Address, value *big.Int, data []byte, gas uint64) (common.Hash, error) {
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+	c.nonceMu.Lock()
+	defer c.nonceMu.Unlock()
+	n, err := c.client.PendingNonceAt(ctx, addr)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if local := c.nonces[addr]; local > n {
+		n = local
+	}
+	h, err := c.send(ctx, key, n, to, value, data, gas)
+	if err == nil {
+		c.nonces[addr] = n + 1
+	}
+	return h, err
 }
 
 // AutoMine commits a block every interval until the returned stop function is called.

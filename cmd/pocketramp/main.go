@@ -42,7 +42,7 @@ Usage:
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
   pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
-  pocketramp bench [--duration 5s] [--concurrency 16]
+  pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000]
   pocketramp version
 
 Environment:
@@ -336,8 +336,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	d := fs.Duration("duration", 5*time.Second, "load time per target")
 	c := fs.Int("concurrency", 16, "concurrent closed-loop clients")
+	lines := fs.Int("statement", 0, "instead: import and auto-match a statement of this many lines against as many open payments")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
+	}
+	if *lines > 0 {
+		_, err := bench.RunStatement(ctx, os.Getenv("POCKETRAMP_DATABASE_URL"), *lines, stdout)
+		return err
 	}
 	_, err := bench.Run(ctx, bench.Options{DatabaseURL: os.Getenv("POCKETRAMP_DATABASE_URL"), Duration: *d, Concurrency: *c}, stdout)
 	return err

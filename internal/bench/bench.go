@@ -6,12 +6,14 @@ package bench
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -19,11 +21,12 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/onramp"
 )
 
 // Options configure a run.
 type Options struct {
-	DatabaseURL string        // "" → SQLite in a temporary directory
+	DatabaseURL string        // "" → SQLite in a temporary directory; PostgreSQL gets a scratch schema
 	Duration    time.Duration // per target
 	Concurrency int           // closed-loop workers
 }
@@ -45,12 +48,11 @@ func Run(ctx context.Context, opt Options, out io.Writer) ([]Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	a, err := app.New(ctx, app.Config{DataDir: dir, DatabaseURL: opt.DatabaseURL, PriceSources: "sandbox",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a, cleanup, err := startApp(ctx, dir, opt.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	defer a.Close()
+	defer cleanup()
 	cred, _, err := a.EnsureSandboxIntegration(ctx)
 	if err != nil {
 		return nil, err
@@ -103,6 +105,19 @@ func Run(ctx context.Context, opt Options, out io.Writer) ([]Result, error) {
 			return r
 		}},
 	}
+	paymentBody, err := buyer(ctx, a, client, base, login.Data.Token, cred.ID)
+	if err != nil {
+		return nil, err
+	}
+	targets = append(targets, struct {
+		name string
+		req  func() *http.Request
+	}{"POST /api/createPayment", func() *http.Request {
+		r, _ := http.NewRequest("POST", base+"/api/createPayment", bytes.NewReader(paymentBody))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("auth", login.Data.Token)
+		return r
+	}})
 	var results []Result
 	for _, t := range targets {
 		res := load(ctx, client, t.name, t.req, opt)
@@ -172,4 +187,67 @@ func load(ctx context.Context, client *http.Client, name string, mk func() *http
 		r.P99 = all[len(all)*99/100]
 	}
 	return r
+}
+
+// startApp opens pocketramp for a benchmark: SQLite in dir, or a scratch schema of the given
+// PostgreSQL database (dropped by cleanup) so runs never see each other's rows.
+func startApp(ctx context.Context, dir, databaseURL string) (*app.App, func(), error) {
+	cfg := app.Config{DataDir: dir, PriceSources: "sandbox", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	drop := func() {}
+	if databaseURL != "" {
+		u, err := url.Parse(databaseURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		admin, err := sql.Open("pgx", databaseURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			admin.Close()
+			return nil, nil, err
+		}
+		drop = func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() }
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		cfg.DatabaseURL = u.String()
+	}
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return a, func() { a.Close(); drop() }, nil
+}
+
+// buyer registers a KYC-approved customer with limits high enough for a benchmark and returns a
+// createPayment body for it.
+func buyer(ctx context.Context, a *app.App, client *http.Client, base, token string, integrationID int64) ([]byte, error) {
+	if err := onramp.SaveSettings(ctx, a.DB, integrationID, onramp.Settings{BasicLimitEUR: "1000000000", ReinforcedLimitEUR: "1000000000"}, time.Now()); err != nil {
+		return nil, err
+	}
+	call := func(method, path string, body any, out any) error {
+		buf, _ := json.Marshal(body)
+		r, _ := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(buf))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("auth", token)
+		resp, err := client.Do(r)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	var reg struct{ Data struct{ ID int64 } }
+	if err := call("POST", "/api/registerUser", map[string]any{"name": "Bench", "email": "bench@example.com"}, &reg); err != nil || reg.Data.ID == 0 {
+		return nil, fmt.Errorf("bench customer: %v", err)
+	}
+	var kyc map[string]any
+	if err := call("POST", fmt.Sprintf("/api/sandbox/customers/%d/kyc", reg.Data.ID), map[string]any{"status": "valid"}, &kyc); err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"user_id": reg.Data.ID, "payment_type": "transfer", "fiat_symbol": "EUR", "fiat_amount": "25.00",
+		"coin_symbol": "USDC", "coin_chain": "polygon", "wallet": "0x52908400098527886E0F7030069857D2E4169EE7"})
 }

@@ -574,8 +574,13 @@ func TestSandboxChainReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		sim2.Commit()
-		e.process(b)
-		sim2.Mine(3)
+		// Mine and process until confirmed: under load the node may take a few blocks to
+		// include the re-signed transaction.
+		for i := 0; i < 40 && e.payout(b, p.ID).Status != chain.PayoutConfirmed; i++ {
+			e.process(b)
+			sim2.Mine(1)
+			time.Sleep(25 * time.Millisecond)
+		}
 		e.process(b)
 		if got := e.payout(b, p.ID); got.Status != chain.PayoutConfirmed || *got.Nonce != 0 {
 			t.Fatalf("on the new chain: %+v", got)

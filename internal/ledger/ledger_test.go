@@ -587,3 +587,25 @@ func TestConcurrentDuplicates(t *testing.T) {
 		mustVerify(t, db)
 	})
 }
+
+func TestAccountsByPrefix(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			for _, k := range []string{"sb:a_1", "sb:b", "sbx:c", "live:d"} {
+				if _, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: k, Kind: ledger.KindClearing, Asset: "EUR"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for prefix, want := range map[string]int{"sb:": 2, "sb:a_": 1, "sb:a%": 0, "": 4} {
+			got, err := ledger.Accounts(ctx, db, prefix)
+			if err != nil || len(got) != want {
+				t.Errorf("Accounts(%q) = %d accounts, %v; want %d", prefix, len(got), err, want)
+			}
+		}
+	})
+}

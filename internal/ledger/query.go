@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -163,4 +164,29 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 		entries = append(entries, e)
 	}
 	return entries, rows.Err()
+}
+
+// Accounts lists the accounts whose key starts with prefix, ordered by key (e.g. "sb:" for the
+// sandbox books), with their balances.
+func Accounts(ctx context.Context, db *store.DB, prefix string) ([]Account, error) {
+	rows, err := db.Query(ctx, `SELECT `+accountColumns+` FROM ledger_accounts WHERE key LIKE ? ESCAPE '\' ORDER BY key`, likePrefix(prefix))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// likePrefix escapes LIKE wildcards in a literal prefix.
+func likePrefix(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+	return r.Replace(p) + "%"
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/bench"
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chainset"
+	"github.com/pocketramp/pocketramp/internal/demo"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 )
@@ -43,6 +44,7 @@ Usage:
   pocketramp ledger verify [--data-dir ./data]
   pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
   pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000]
+  pocketramp demo
   pocketramp version
 
 Environment:
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return ledgerVerify(ctx, args[2:], stdout, stderr)
+	case "demo":
+		return demo.Run(ctx, stdout)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -202,6 +202,15 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
+// open builds the app for a one-shot command from the shared flags and environment.
+func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
+	cfg, err := c.config(newLogger(stderr))
+	if err != nil {
+		return nil, err
+	}
+	return app.New(ctx, cfg)
+}
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -285,11 +294,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	cfg, err := common.config(newLogger(stderr))
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg)
+	a, err := common.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -318,11 +323,7 @@ func integrationCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	cfg, err := common.config(newLogger(stderr))
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg)
+	a, err := common.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -361,11 +362,7 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	cfg, err := common.config(newLogger(stderr))
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg)
+	a, err := common.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -411,11 +408,7 @@ func importStatement(ctx context.Context, args []string, stdout, stderr io.Write
 			return fmt.Errorf("%s: %w", *mappingFile, err)
 		}
 	}
-	cfg, err := common.config(newLogger(stderr))
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg)
+	a, err := common.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

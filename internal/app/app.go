@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Registry:      a.Registry,
 	})
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
-	web.New(web.Config{Customers: a.Customers, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
+	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	return a, nil
 }
 

@@ -60,7 +60,11 @@ type env struct {
 	client *http.Client // follows no redirects and keeps no cookies: tests look at each answer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, false) }
+
+// newEnvWith also runs the app's background work (sandbox chains mining every 100 ms, the
+// sandbox bank, expiry) when background is set, so payments go all the way to coins_sent.
+func newEnvWith(t *testing.T, background bool) *env {
 	t.Helper()
 	// Listen first so the app's PublicURL is the server's real address.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -69,12 +73,21 @@ func newEnv(t *testing.T) *env {
 	}
 	base := "http://" + l.Addr().String()
 	clk := &clock{t: time.Date(2026, 6, 26, 10, 30, 0, 0, time.UTC)}
-	a, err := app.New(context.Background(), app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now})
+	cfg := app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}
+	if background {
+		cfg.SandboxBlockInterval = 100 * time.Millisecond
+	}
+	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
+	if background {
+		bg, stop := context.WithCancel(context.Background())
+		a.StartBackground(bg)
+		t.Cleanup(func() { stop(); a.WaitBackground() })
+	}
 	srv := httptest.NewUnstartedServer(a.Handler())
 	srv.Listener.Close()
 	srv.Listener = l

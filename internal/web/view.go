@@ -26,6 +26,10 @@ type view struct {
 	Refresh  string // meta refresh content
 	Callback string
 	Host     string
+	Foot     string // the footer line; the verification one when empty
+
+	// payment pages
+	Pay *payView
 
 	// forms
 	Intro    string

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/customer"
+	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/secret"
 )
 
@@ -35,8 +36,9 @@ const (
 // Config is what the pages need.
 type Config struct {
 	Customers *customer.Service
-	Box       *secret.Box // keys the CSRF tokens and seals the KYB unlock cookie
-	PublicURL string      // an https URL marks cookies Secure
+	Onramp    *onramp.Service // the payment pages (checkout, gateway, transfer details)
+	Box       *secret.Box     // keys the CSRF tokens and seals the KYB unlock cookie
+	PublicURL string          // an https URL marks cookies Secure
 	Now       func() time.Time
 	Log       *slog.Logger
 }
@@ -69,6 +71,10 @@ func New(cfg Config) *Pages {
 	for _, name := range []string{"form", "kyb_password", "message"} {
 		p.pages[name] = template.Must(template.New("").ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
+	for _, name := range []string{"pay_checkout", "pay_gateway", "pay_transfer", "pay_status"} {
+		p.pages[name] = template.Must(template.New("").ParseFS(templateFS, "templates/layout.html", "templates/pay_parts.html",
+			"templates/"+name+".html"))
+	}
 	for pattern, h := range p.routes() {
 		p.mux.Handle(pattern, h)
 	}
@@ -78,7 +84,7 @@ func New(cfg Config) *Pages {
 func (p *Pages) routes() map[string]http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/web/", http.FileServerFS(static))
-	return map[string]http.Handler{
+	routes := map[string]http.Handler{
 		"GET /kyc/{token}":         p.page(p.kycGet),
 		"POST /kyc/{token}":        p.page(p.kycPost),
 		"GET /kyb/{token}":         p.page(p.kybGet),
@@ -91,6 +97,10 @@ func (p *Pages) routes() map[string]http.Handler {
 			files.ServeHTTP(w, r)
 		}),
 	}
+	for pattern, h := range p.payRoutes() {
+		routes[pattern] = h
+	}
+	return routes
 }
 
 // Mount registers every route of the pages with mount (the API server's Mount), so they share
@@ -154,6 +164,9 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	v := p.view(r, lang, "")
 	status, key := http.StatusInternalServerError, "500"
 	switch {
+	case errors.Is(err, onramp.ErrPaymentNotFound):
+		// Payment links do not expire: one we do not know is simply wrong.
+		status, key = http.StatusNotFound, "paylink"
 	case errors.Is(err, customer.ErrLink):
 		status, key = http.StatusGone, "link"
 		if !wellFormedToken(r.PathValue("token")) {
@@ -193,12 +206,14 @@ func wellFormedToken(token string) bool {
 	return err == nil && len(b) == 32
 }
 
-// redactPath keeps link tokens out of logs: they are bearer secrets.
+// redactPath keeps link tokens out of logs: they are bearer secrets. The token is the second
+// segment of every page path (/kyc/{token}, /checkout/{token}/status).
 func redactPath(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		return path[:i] + "/…"
+	parts := strings.SplitN(path, "/", 4)
+	if len(parts) >= 3 && parts[2] != "" {
+		parts[2] = "…"
 	}
-	return path
+	return strings.Join(parts, "/")
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) {

@@ -23,6 +23,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -40,6 +41,7 @@ type Config struct {
 	Assets       asset.Catalogue
 	Customers    *customer.Service
 	Onramp       *onramp.Service
+	Offramp      *offramp.Service
 	Accounts     *banking.Accounts
 	Banking      *banking.Service
 	Webhooks     *webhook.Service
@@ -116,6 +118,7 @@ func (s *Server) routes() {
 	s.partner("GET /api/token-price", s.tokenPrice)
 	s.customerRoutes()
 	s.paymentRoutes()
+	s.rampoffRoutes()
 	s.bankingRoutes()
 	s.operatorRoutes()
 	s.webhookRoutes()
@@ -182,7 +185,11 @@ func (s *Server) Handler() http.Handler {
 			elapsed := time.Since(start)
 			s.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 			s.latency.WithLabelValues(route).Observe(elapsed.Seconds())
-			attrs := []any{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			path := r.URL.Path
+			if strings.Contains(r.Pattern, "{token}") {
+				path = route // hosted-page links are bearer tokens: keep them out of the logs
+			}
+			attrs := []any{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", path),
 				slog.Int("status", rec.status), slog.Duration("duration", elapsed)}
 			if info.integrationID != 0 {
 				attrs = append(attrs, slog.Int64("integration_id", info.integrationID))

@@ -19,12 +19,14 @@ import (
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/banking"
+	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/pricing"
@@ -73,6 +75,7 @@ type App struct {
 	Accounts     *banking.Accounts
 	Chains       *chainset.Set
 	Onramp       *onramp.Service
+	Offramp      *offramp.Service
 	Banking      *banking.Service
 	Webhooks     *webhook.Service
 	Registry     *prometheus.Registry
@@ -155,15 +158,26 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Accounts = &banking.Accounts{DB: db, Now: cfg.Now}
 	a.Onramp = &onramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
 		Events: a.Events, SandboxProvider: onramp.SandboxProvider{}, Now: cfg.Now, PublicURL: cfg.PublicURL}
+	a.Offramp = &offramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
+		Events: a.Events, Now: cfg.Now, Log: cfg.Log}
+	onPayout := func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error {
+		if err := a.Onramp.OnPayout(ctx, tx, sandbox, p); err != nil {
+			return err
+		}
+		return a.Offramp.OnPayout(ctx, tx, sandbox, p) // off-ramp refunds
+	}
 	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
-		Live: cfg.Chains, OnPayout: a.Onramp.OnPayout, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
+		Live: cfg.Chains, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	a.Onramp.Chains = a.Chains
+	a.Offramp.Chains = a.Chains
 	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
-		ValidReference: onramp.ValidConcept, Now: cfg.Now}
+		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now}
+	a.Offramp.Banking = a.Banking
+	a.Banking.Payouts = a.Offramp
 	a.Onramp.BankArrival = func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {
 		_, err := a.Banking.SandboxTransfer(ctx, p.IntegrationID, banking.SandboxTransferIn{IBAN: p.BankIBAN, Amount: amount.String(),
 			Currency: p.Fiat, Concept: "Compra cripto ref " + p.Concept, CounterpartyName: payer, CounterpartyIBAN: banking.SandboxIBAN()})
@@ -177,6 +191,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		SandboxPrices: sandboxPrices,
 		LivePrices:    livePrices,
 		Onramp:        a.Onramp,
+		Offramp:       a.Offramp,
 		Accounts:      a.Accounts,
 		Banking:       a.Banking,
 		Webhooks:      a.Webhooks,
@@ -261,6 +276,8 @@ func (a *App) StartBackground(ctx context.Context) {
 	}
 	go func() { defer a.background.Done(); a.RunJanitor(ctx, time.Hour) }()
 	go func() { defer a.background.Done(); a.Onramp.RunExpiry(ctx, 30*time.Second) }()
+	a.background.Add(1)
+	go func() { defer a.background.Done(); a.Offramp.RunExpiry(ctx, 5*time.Second) }()
 }
 
 // WaitBackground waits for StartBackground's work to end after its context was cancelled.

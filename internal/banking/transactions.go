@@ -88,9 +88,11 @@ type Service struct {
 	Accounts *Accounts
 	Payments Payments
 	Payouts  PayoutHandler // off-ramp side of confirmed payouts; may be nil
-	// ValidReference recognises a payment reference (the on-ramp's concept check digits).
-	ValidReference func(string) bool
-	Now            func() time.Time
+	// ValidReference recognises a payment reference of ReferenceLength digits (the on-ramp's
+	// concept with its check digits).
+	ValidReference  func(string) bool
+	ReferenceLength int
+	Now             func() time.Time
 }
 
 // PayoutHandler hears about bank payouts that the statement confirmed or returned.
@@ -251,10 +253,10 @@ func insertTransaction(ctx context.Context, tx *store.Tx, t *Transaction, finger
 }
 
 // concepts extracts payment references from remittance text. Banks truncate, prefix ("TRF",
-// "CONCEPTO:"), split digits with spaces or dashes and join fields, so every 10-digit window of
-// the text's digits is tried; the reference's mod-97 check digits make an accidental hit
-// unlikely, and it must still be an open payment's reference.
-func concepts(text string, valid func(string) bool) []string {
+// "CONCEPTO:"), split digits with spaces or dashes and join fields, so every window of n digits
+// of the text is tried; the reference's mod-97 check digits make an accidental hit unlikely,
+// and it must still be an open payment's reference.
+func concepts(text string, n int, valid func(string) bool) []string {
 	var digits strings.Builder
 	for _, r := range text {
 		if r >= '0' && r <= '9' {
@@ -264,8 +266,8 @@ func concepts(text string, valid func(string) bool) []string {
 	d := digits.String()
 	var out []string
 	seen := map[string]bool{}
-	for i := 0; i+10 <= len(d); i++ {
-		c := d[i : i+10]
+	for i := 0; i+n <= len(d); i++ {
+		c := d[i : i+n]
 		if !seen[c] && valid(c) {
 			seen[c] = true
 			out = append(out, c)
@@ -283,7 +285,7 @@ func (s *Service) autoMatch(ctx context.Context, tx *store.Tx, acct Account, t *
 	if t.ReturnReason != "" {
 		return s.matchReturn(ctx, tx, acct, t)
 	}
-	refs := concepts(t.Concept, s.ValidReference)
+	refs := concepts(t.Concept, s.ReferenceLength, s.ValidReference)
 	if len(refs) == 0 {
 		return false, s.setException(ctx, tx, t, ExceptionNoReference)
 	}

@@ -135,21 +135,18 @@ func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoi
 		}
 		iban, next = acct.IBAN, base+"/transfer/"+token
 	}
-	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
-		for attempt := 0; ; attempt++ {
-			var concept any
-			if iban != "" {
-				concept = newConcept()
-			}
-			_, err := tx.Exec(ctx, `UPDATE payments SET wallet = ?, payment_type = ?, bank_iban = ?, concept = ?, expires_at = ?, updated_at = ?
-				WHERE id = ? AND status = 'started'`, wallet, m.Code, nullableString(iban), concept,
-				store.Micros(s.Now().Add(m.Expiry)), store.Micros(s.Now()), p.ID)
-			if store.IsUniqueViolation(err) && attempt < 5 {
-				continue
-			}
-			return err
+	for attempt := 0; ; attempt++ { // a reference drawn twice: retry the statement anew
+		var concept any
+		if iban != "" {
+			concept = newConcept()
 		}
-	})
+		_, err = s.DB.Exec(ctx, `UPDATE payments SET wallet = ?, payment_type = ?, bank_iban = ?, concept = ?, expires_at = ?, updated_at = ?
+			WHERE id = ? AND status = 'started'`, wallet, m.Code, nullableString(iban), concept,
+			store.Micros(s.Now().Add(m.Expiry)), store.Micros(s.Now()), p.ID)
+		if !store.IsUniqueViolation(err) || attempt == 5 {
+			break
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("guided payment %s: %w", p.ID, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -357,41 +358,30 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 		}
 		out.URL = u
 	}
-	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
-		for attempt := 0; ; attempt++ {
-			if p.BankIBAN != "" {
-				p.Concept = newConcept()
-			}
-			err := insert(ctx, tx, p, pageToken)
-			if store.IsUniqueViolation(err) && p.BankIBAN != "" && attempt < 5 {
-				if exists, e := externalIDTaken(ctx, tx, p); e != nil || exists {
-					return errors.Join(ErrExternalIDUsed, e)
-				}
-				continue // concept collision: draw another
-			}
-			if store.IsUniqueViolation(err) {
-				return ErrExternalIDUsed
-			}
-			return err
+	// A unique violation is either the external id (taken concurrently) or, very rarely, a
+	// reference drawn twice: then the whole transaction is retried with a new reference (a
+	// failed statement aborts a PostgreSQL transaction, so it cannot be retried inside it).
+	for attempt := 0; ; attempt++ {
+		if p.BankIBAN != "" {
+			p.Concept = newConcept()
 		}
-	})
-	if err != nil {
-		if errors.Is(err, ErrExternalIDUsed) {
+		err = s.DB.Tx(ctx, func(tx *store.Tx) error { return insert(ctx, tx, p, pageToken) })
+		if !store.IsUniqueViolation(err) {
+			break
+		}
+		var taken int
+		if e := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM payments WHERE integration_id = ? AND external_id = ?", p.IntegrationID, p.ExternalID).Scan(&taken); e != nil {
+			return Created{}, e
+		}
+		if taken > 0 || p.BankIBAN == "" || attempt == 5 {
 			return Created{}, ErrExternalIDUsed
 		}
+	}
+	if err != nil {
 		return Created{}, err
 	}
 	out.Payment = p
 	return out, nil
-}
-
-func externalIDTaken(ctx context.Context, tx *store.Tx, p Payment) (bool, error) {
-	if p.ExternalID == "" {
-		return false, nil
-	}
-	var n int
-	err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM payments WHERE integration_id = ? AND external_id = ?", p.IntegrationID, p.ExternalID).Scan(&n)
-	return n > 0, err
 }
 
 func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string) error {
@@ -468,25 +458,27 @@ func (s *Service) checkMinimum(ctx context.Context, sandbox bool, st Settings, m
 	return nil
 }
 
-// newConcept is a 10-digit transfer reference: 8 random digits and 2 ISO 7064 mod 97-10 check
-// digits, so a mistyped reference is recognised as such instead of matching another payment.
+// ConceptLength is the number of digits of a transfer reference.
+const ConceptLength = 12
+
+// newConcept is a 12-digit transfer reference: 10 random digits (no leading zero) and 2 ISO
+// 7064 mod 97-10 check digits, so a mistyped reference is recognised as such instead of
+// matching another payment, and 9×10⁹ references keep collisions rare for years.
 func newConcept() string {
-	n, _ := rand.Int(rand.Reader, big.NewInt(90_000_000))
-	body := n.Int64() + 10_000_000
+	n, _ := rand.Int(rand.Reader, big.NewInt(9_000_000_000))
+	body := n.Int64() + 1_000_000_000
 	check := 98 - (body*100)%97
 	return fmt.Sprintf("%d%02d", body, check)
 }
 
 // ValidConcept reports whether s has the shape and check digits of a concept.
 func ValidConcept(s string) bool {
-	if len(s) != 10 {
+	if len(s) != ConceptLength || s[0] == '0' {
 		return false
 	}
-	var body, check int64
-	if _, err := fmt.Sscanf(s, "%8d%2d", &body, &check); err != nil {
-		return false
-	}
-	return 98-(body*100)%97 == check
+	body, err1 := strconv.ParseInt(s[:ConceptLength-2], 10, 64)
+	check, err2 := strconv.ParseInt(s[ConceptLength-2:], 10, 64)
+	return err1 == nil && err2 == nil && 98-(body*100)%97 == check
 }
 
 func randomToken() string {

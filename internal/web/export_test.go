@@ -1,0 +1,4 @@
+package web
+
+// LocalNumber exposes localNumber to the external tests.
+var LocalNumber = localNumber

@@ -110,7 +110,9 @@ func (s *Service) validPerson(p Person) (Customer, PII, []string, string, error)
 			hash = HashPassword(p.Password)
 		}
 	}
-	return c, pii, warnings, hash, f.Err()
+	return c, pii, warnings, hash, f.ErrIn("name", "email", "last_name", "last_name2", "phone", "country", "country_code", "city",
+		"address", "address_state", "zipcode", "dob", "professional_activity", "identification_type", "identification_number",
+		"password", "iban", "callback_url")
 }
 
 func (s *Service) validEmail(f errcode.Fields, v string) string {
@@ -307,7 +309,7 @@ func (s *Service) RegisterCompany(ctx context.Context, integrationID int64, p Co
 	if p.IdentificationType != "" || p.IdentificationNumber != "" {
 		c.IdentificationType, c.PII.IdentificationNumber, warnings = validIdentification(f, c.CountryCode, p.IdentificationType, p.IdentificationNumber, nationalid.Company)
 	}
-	if err := f.Err(); err != nil {
+	if err := f.ErrIn("email", "company_name", "country_code", "identification_type", "identification_number"); err != nil {
 		return RegisteredCompany{}, err
 	}
 	if contact.Disposable(c.Email) {

@@ -71,9 +71,24 @@ func (f Fields) Err() error {
 	return &Invalid{Fields: f}
 }
 
+// ErrIn is Err for a request whose fields are declared in order: the summary message names the
+// first failing field in that order (as the contract's example does), not alphabetically.
+func (f Fields) ErrIn(order ...string) error {
+	if len(f) == 0 {
+		return nil
+	}
+	for _, k := range order {
+		if f.Has(k) {
+			return &Invalid{Fields: f, First: k}
+		}
+	}
+	return &Invalid{Fields: f}
+}
+
 // Invalid is a validation failure of one or more fields.
 type Invalid struct {
 	Fields Fields
+	First  string // the field the summary names; empty: the alphabetically first
 }
 
 // Field returns an Invalid with one message for one field.
@@ -96,6 +111,9 @@ func (e *Invalid) Error() string {
 	}
 	sort.Strings(keys)
 	first := e.Fields[keys[0]][0]
+	if msgs := e.Fields[e.First]; len(msgs) > 0 {
+		first = msgs[0]
+	}
 	switch n {
 	case 1:
 		return first

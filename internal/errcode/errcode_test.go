@@ -37,3 +37,18 @@ func TestErrorIsByCode(t *testing.T) {
 		t.Fatal("different codes must not match")
 	}
 }
+
+func TestErrInNamesTheFirstDeclaredField(t *testing.T) {
+	f := Fields{}
+	Required(f, "company_name")
+	Required(f, "email")
+	if got := f.ErrIn("email", "company_name").Error(); got != "The email field is required. (and 1 more error)" {
+		t.Fatalf("got %q", got)
+	}
+	if got := f.Err().Error(); got != "The company name field is required. (and 1 more error)" {
+		t.Fatalf("Err: %q", got)
+	}
+	if (Fields{}).ErrIn("x") != nil {
+		t.Fatal("empty fields must be nil")
+	}
+}

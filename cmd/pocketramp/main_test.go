@@ -226,3 +226,18 @@ func TestLedgerVerify(t *testing.T) {
 	}
 	t.Log(out.String())
 }
+
+// TestDemo runs `pocketramp demo`: the buy and the sell flow against a throw-away sandbox.
+func TestDemo(t *testing.T) {
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	if err := run(context.Background(), []string{"demo"}, &out, &errOut); err != nil {
+		t.Fatalf("demo: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, want := range []string{"status: coins_sent", "status: finished", "ledger verified"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("demo took %s", time.Since(start))
+}

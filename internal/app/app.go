@@ -5,8 +5,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -25,6 +27,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
@@ -167,7 +170,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return a.Offramp.OnPayout(ctx, tx, sandbox, p) // off-ramp refunds
 	}
 	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
-		Live: cfg.Chains, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
+		Live: cfg.Chains, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -226,6 +229,28 @@ func livePrices(cfg Config) (price.Provider, error) {
 		return nil, fmt.Errorf("no price source configured")
 	}
 	return price.Fallback(feeds...), nil
+}
+
+// bookSandboxFunding records the faucet's tokens in the sandbox hot wallet's ledger account, so
+// the books show what the sandbox chain holds.
+func (a *App) bookSandboxFunding(ctx context.Context, chainName, genesis, asset string, amount *big.Int) error {
+	token := onramp.TokenAsset(asset, chainName)
+	return a.DB.Tx(ctx, func(tx *store.Tx) error {
+		faucet, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: "sb:faucet:" + chainName + ":" + asset, Kind: ledger.KindExternal, Asset: token})
+		if err != nil {
+			return err
+		}
+		hot, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: "sb:hotwallet:" + chainName + ":" + asset, Kind: ledger.KindHotWallet, Asset: token})
+		if err != nil {
+			return err
+		}
+		_, err = ledger.Post(ctx, tx, ledger.Transaction{Reference: "sandbox:fund:" + chainName + ":" + genesis + ":" + asset,
+			Description: "sandbox faucet funds the hot wallet", Postings: ledger.Transfer(faucet, hot, token, amount)})
+		if errors.Is(err, ledger.ErrDuplicateReference) {
+			return nil
+		}
+		return err
+	})
 }
 
 // OperatorTokenFile holds the generated operator API token inside the data dir.

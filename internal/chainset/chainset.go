@@ -38,6 +38,9 @@ type Config struct {
 	// OnPayout and OnDeposit run inside the transaction that changes a payout or deposit.
 	OnPayout  func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error
 	OnDeposit func(ctx context.Context, tx *store.Tx, sandbox bool, d chain.Deposit) error
+	// OnSandboxFunded books the faucet's funding of a new sandbox chain's hot wallet (genesis
+	// identifies the chain's life: a restart funds a new one).
+	OnSandboxFunded func(ctx context.Context, chainName, genesis, asset string, amount *big.Int) error
 	// BlockInterval is how often sandbox chains mine a block; PassInterval how often adapters
 	// process payouts and scan deposits.
 	BlockInterval time.Duration
@@ -174,9 +177,16 @@ func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
 	hot := a.HotWallet()
 	for _, t := range sim.Tokens() {
 		units := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Decimals)), nil)
-		if _, err := sim.Fund(ctx, hot, t.Symbol, new(big.Int).Mul(big.NewInt(10_000_000), units)); err != nil {
+		amount := new(big.Int).Mul(big.NewInt(10_000_000), units)
+		if _, err := sim.Fund(ctx, hot, t.Symbol, amount); err != nil {
 			sim.Close()
 			return nil, fmt.Errorf("sandbox chain %s: fund hot wallet: %w", name, err)
+		}
+		if s.cfg.OnSandboxFunded != nil {
+			if err := s.cfg.OnSandboxFunded(ctx, name, sim.Genesis().Hex(), t.Symbol, amount); err != nil {
+				sim.Close()
+				return nil, fmt.Errorf("sandbox chain %s: book funding: %w", name, err)
+			}
 		}
 	}
 	if _, err := sim.Fund(ctx, hot, "native", new(big.Int).Exp(big.NewInt(10), big.NewInt(21), nil)); err != nil {

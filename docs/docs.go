@@ -27,7 +27,7 @@ import (
 //go:embed *.md
 var sources embed.FS
 
-//go:embed docs.css layout.html
+//go:embed docs.css layout.html icon.svg
 var assets embed.FS
 
 // Page is one documentation page.
@@ -81,6 +81,7 @@ func (s *Site) Mount(mount func(pattern string, h http.Handler)) {
 	mount("GET /docs/{$}", http.RedirectHandler("/docs", http.StatusMovedPermanently))
 	mount("GET /docs/{page}", http.HandlerFunc(s.servePage))
 	mount("GET /docs/docs.css", http.HandlerFunc(s.serveCSS))
+	mount("GET /docs/icon.svg", http.HandlerFunc(serveIcon))
 }
 
 // ServeHTTP serves the documentation on its own (tests).
@@ -201,6 +202,14 @@ func (s *Site) serveCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	w.Write(s.css)
+}
+
+func serveIcon(w http.ResponseWriter, r *http.Request) {
+	setHeaders(w)
+	b, _ := assets.ReadFile("icon.svg")
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(b)
 }
 
 func (s *Site) fail(w http.ResponseWriter, err error) {

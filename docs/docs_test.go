@@ -266,13 +266,13 @@ func pattern(body string) (any, error) {
 }
 
 var kinds = map[string]func(v any) bool{
-	"any":     func(v any) bool { return true },
-	"string":  func(v any) bool { s, ok := v.(string); return ok && s != "" },
-	"number":  func(v any) bool { _, ok := v.(json.Number); return ok },
-	"integer": func(v any) bool { n, ok := v.(json.Number); _, err := n.Int64(); return ok && err == nil },
-	"boolean": func(v any) bool { _, ok := v.(bool); return ok },
-	"object":  func(v any) bool { _, ok := v.(map[string]any); return ok },
-	"array":   func(v any) bool { _, ok := v.([]any); return ok },
+	"any":       func(v any) bool { return true },
+	"string":    func(v any) bool { s, ok := v.(string); return ok && s != "" },
+	"number":    func(v any) bool { _, ok := v.(json.Number); return ok },
+	"integer":   func(v any) bool { n, ok := v.(json.Number); _, err := n.Int64(); return ok && err == nil },
+	"boolean":   func(v any) bool { _, ok := v.(bool); return ok },
+	"object":    func(v any) bool { _, ok := v.(map[string]any); return ok },
+	"array":     func(v any) bool { _, ok := v.([]any); return ok },
 	"timestamp": regexpKind(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$`),
 	"date":      regexpKind(`^\d{4}-\d{2}-\d{2}$`),
 	"decimal":   regexpKind(`^-?\d+(\.\d+)?$`),
@@ -342,7 +342,14 @@ func match(want, got any, at string, s *scope, page map[string]any) error {
 			}
 			w = exp
 		}
-		if gs, ok := got.(string); !ok || gs != w {
+		gs, ok := got.(string)
+		if prefix, cut := strings.CutSuffix(w, "…"); cut { // "code: …" is a prefix
+			if !ok || !strings.HasPrefix(gs, prefix) {
+				return fmt.Errorf("%s: got %s, want a string starting %q", at, show(got), prefix)
+			}
+			return nil
+		}
+		if !ok || gs != w {
 			return fmt.Errorf("%s: got %s, want %q", at, show(got), w)
 		}
 	case json.Number:

@@ -113,6 +113,7 @@ func testSnippets(t *testing.T, e *env) {
 			real = append(real, x)
 		}
 	}
+	t.Logf("checking the snippets against %d real deliveries", len(real))
 	for _, sn := range snippets {
 		t.Run(sn.lang, func(t *testing.T) {
 			body, ok := code[sn.lang]

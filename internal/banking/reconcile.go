@@ -26,7 +26,7 @@ var (
 const txColumns = `id, iban, booking_date, value_date, amount, scale, currency, direction, concept, counterparty_name, counterparty_iban,
 	end_to_end_id, entry_ref, return_reason, status, exception, resolution, payment_id, payout_id, created_at`
 
-func scanTransaction(row interface{ Scan(...any) error }) (Transaction, error) {
+func scanTransaction(row store.Scanner) (Transaction, error) {
 	var t Transaction
 	var units int64
 	var scale int
@@ -49,62 +49,20 @@ type TxFilter struct {
 
 // Transactions lists one page of an account's transactions, newest first.
 func (s *Service) Transactions(ctx context.Context, iban string, f TxFilter, page, perPage int) ([]Transaction, int, error) {
-	where := []string{"iban = ?"}
-	args := []any{iban}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if f.Exception != "" {
-		where, args = append(where, "exception = ?"), append(args, f.Exception)
-	}
-	if f.From != "" {
-		where, args = append(where, "booking_date >= ?"), append(args, f.From)
-	}
-	if f.To != "" {
-		where, args = append(where, "booking_date <= ?"), append(args, f.To)
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM bank_transactions WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.DB.Query(ctx, "SELECT "+txColumns+" FROM bank_transactions WHERE "+cond+" ORDER BY booking_date DESC, id DESC LIMIT ? OFFSET ?",
-		append(args, perPage, (page-1)*perPage)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Transaction{}
-	for rows.Next() {
-		t, err := scanTransaction(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, t)
-	}
-	return out, total, rows.Err()
+	var w store.Where
+	w.Add("iban = ?", iban)
+	w.AddIf(f.Status != "", "status = ?", f.Status)
+	w.AddIf(f.Exception != "", "exception = ?", f.Exception)
+	w.AddIf(f.From != "", "booking_date >= ?", f.From)
+	w.AddIf(f.To != "", "booking_date <= ?", f.To)
+	return store.Page(ctx, s.DB, "bank_transactions", txColumns, w, "booking_date DESC, id DESC", page, perPage, scanTransaction)
 }
 
 // Exceptions lists unmatched transactions of every account (the operator's queue), oldest first.
 func (s *Service) Exceptions(ctx context.Context, page, perPage int) ([]Transaction, int, error) {
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM bank_transactions WHERE status = 'unmatched'").Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.DB.Query(ctx, "SELECT "+txColumns+" FROM bank_transactions WHERE status = 'unmatched' ORDER BY id LIMIT ? OFFSET ?", perPage, (page-1)*perPage)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Transaction{}
-	for rows.Next() {
-		t, err := scanTransaction(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, t)
-	}
-	return out, total, rows.Err()
+	var w store.Where
+	w.Add("status = 'unmatched'")
+	return store.Page(ctx, s.DB, "bank_transactions", txColumns, w, "id", page, perPage, scanTransaction)
 }
 
 // Reconcile matches a transaction to a payment by hand (POST /banking/reconcile). The transaction

@@ -127,7 +127,7 @@ const columns = `id, uuid, integration_id, type, email, name, last_name, last_na
 	country_code, city, address_state, zipcode, professional_activity, identification_type, pii_enc, iban, bank_name,
 	callback_url, kyc_status, kyc_level, kyc_reason, kyc_reference, onboarding_status, banned, ban_reason, created_at, updated_at`
 
-func (s *Service) scan(row interface{ Scan(...any) error }) (Customer, error) {
+func (s *Service) scan(row store.Scanner) (Customer, error) {
 	var c Customer
 	var pii []byte
 	var created, updated int64
@@ -283,37 +283,12 @@ type Filter struct {
 
 // List returns one page of an integration's customers, newest first, and the total.
 func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Customer, int, error) {
-	where := []string{"integration_id = ?"}
-	args := []any{integrationID}
-	if f.KYCStatus != "" {
-		where, args = append(where, "kyc_status = ?"), append(args, f.KYCStatus)
-	}
-	if f.Email != "" {
-		where, args = append(where, "email = ?"), append(args, strings.ToLower(strings.TrimSpace(f.Email)))
-	}
-	if f.Type != "" {
-		where, args = append(where, "type = ?"), append(args, f.Type)
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM customers WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.DB.Query(ctx, "SELECT "+columns+" FROM customers WHERE "+cond+" ORDER BY id DESC LIMIT ? OFFSET ?",
-		append(args, perPage, (page-1)*perPage)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Customer{}
-	for rows.Next() {
-		c, err := s.scan(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, c)
-	}
-	return out, total, rows.Err()
+	var w store.Where
+	w.Add("integration_id = ?", integrationID)
+	w.AddIf(f.KYCStatus != "", "kyc_status = ?", f.KYCStatus)
+	w.AddIf(f.Email != "", "email = ?", strings.ToLower(strings.TrimSpace(f.Email)))
+	w.AddIf(f.Type != "", "type = ?", f.Type)
+	return store.Page(ctx, s.DB, "customers", columns, w, "id DESC", page, perPage, s.scan)
 }
 
 // FindBy is one way to look a customer up.

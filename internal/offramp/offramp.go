@@ -86,7 +86,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -203,7 +202,7 @@ const columns = `id, integration_id, user_id, sandbox, external_id, coin_symbol,
 	payout_account, payout_kind, bank_name, beneficiary, operator_iban, deposit_address, deposit_index, status, hold_reason,
 	failure_reason, deposit_txid, received_amount, received_at, bank_payout_id, payout_confirmed_by, created_at, updated_at, expires_at`
 
-func scan(row interface{ Scan(...any) error }) (Rampoff, error) {
+func scan(row store.Scanner) (Rampoff, error) {
 	var r Rampoff
 	var ext, quote, opIBAN, txid, received sql.NullString
 	var receivedAt, payoutID sql.NullInt64
@@ -330,47 +329,13 @@ type Filter struct {
 // List returns one page of an integration's off-ramps (integrationID 0: every integration's),
 // newest first, and the total.
 func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Rampoff, int, error) {
-	where := []string{"1 = 1"}
-	var args []any
-	if integrationID != 0 {
-		where, args = append(where, "integration_id = ?"), append(args, integrationID)
-	}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if f.UserID != 0 {
-		where, args = append(where, "user_id = ?"), append(args, f.UserID)
-	}
-	if f.ExternalID != "" {
-		where, args = append(where, "external_id = ?"), append(args, f.ExternalID)
-	}
-	if f.PayoutKind != "" {
-		where, args = append(where, "payout_kind = ?"), append(args, f.PayoutKind)
-	}
-	if !f.From.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, store.Micros(f.From))
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, store.Micros(f.To))
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM rampoffs WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.DB.Query(ctx, "SELECT "+columns+" FROM rampoffs WHERE "+cond+" ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-		append(args, perPage, (page-1)*perPage)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Rampoff{}
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, r)
-	}
-	return out, total, rows.Err()
+	var w store.Where
+	w.AddIf(integrationID != 0, "integration_id = ?", integrationID)
+	w.AddIf(f.Status != "", "status = ?", f.Status)
+	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
+	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
+	w.AddIf(f.PayoutKind != "", "payout_kind = ?", f.PayoutKind)
+	w.AddIf(!f.From.IsZero(), "created_at >= ?", store.Micros(f.From))
+	w.AddIf(!f.To.IsZero(), "created_at < ?", store.Micros(f.To))
+	return store.Page(ctx, s.DB, "rampoffs", columns, w, "created_at DESC, id", page, perPage, scan)
 }

@@ -101,7 +101,7 @@ const columns = `id, integration_id, user_id, sandbox, external_id, guided, paym
 	eur_equivalent, coin_symbol, coin_chain, coin_decimals, coin_amount, price, fees, quote_id, wallet, status, failure_reason,
 	hold_reason, holder, concept, bank_iban, callback_url, payout_id, txid, received_amount, received_at, created_at, updated_at, expires_at`
 
-func scan(row interface{ Scan(...any) error }) (Payment, error) {
+func scan(row store.Scanner) (Payment, error) {
 	var p Payment
 	var ext, quote, holder, concept, iban, txid sql.NullString
 	var payout, received, receivedAt sql.NullInt64
@@ -216,43 +216,14 @@ type Filter struct {
 
 // List returns one page of an integration's payments, newest first, and the total.
 func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Payment, int, error) {
-	where := []string{"integration_id = ?"}
-	args := []any{integrationID}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if f.UserID != 0 {
-		where, args = append(where, "user_id = ?"), append(args, f.UserID)
-	}
-	if f.ExternalID != "" {
-		where, args = append(where, "external_id = ?"), append(args, f.ExternalID)
-	}
-	if !f.From.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, store.Micros(f.From))
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, store.Micros(f.To))
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM payments WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.DB.Query(ctx, "SELECT "+columns+" FROM payments WHERE "+cond+" ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-		append(args, perPage, (page-1)*perPage)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Payment{}
-	for rows.Next() {
-		p, err := scan(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, p)
-	}
-	return out, total, rows.Err()
+	var w store.Where
+	w.Add("integration_id = ?", integrationID)
+	w.AddIf(f.Status != "", "status = ?", f.Status)
+	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
+	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
+	w.AddIf(!f.From.IsZero(), "created_at >= ?", store.Micros(f.From))
+	w.AddIf(!f.To.IsZero(), "created_at < ?", store.Micros(f.To))
+	return store.Page(ctx, s.DB, "payments", columns, w, "created_at DESC, id", page, perPage, scan)
 }
 
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

@@ -99,3 +99,36 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 		t.Fatal("want error for mysql URL")
 	}
 }
+
+func TestPage(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, "CREATE TABLE items (id INTEGER PRIMARY KEY, kind TEXT NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 7; i++ {
+			kind := "odd"
+			if i%2 == 0 {
+				kind = "even"
+			}
+			db.Exec(ctx, "INSERT INTO items (id, kind) VALUES (?, ?)", i, kind)
+		}
+		scan := func(r store.Scanner) (int, error) {
+			var id int
+			var kind string
+			err := r.Scan(&id, &kind)
+			return id, err
+		}
+		var w store.Where
+		w.AddIf(true, "kind = ?", "odd")
+		w.AddIf(false, "id = ?", 99)
+		got, total, err := store.Page(ctx, db, "items", "id, kind", w, "id DESC", 2, 3, scan)
+		if err != nil || total != 4 || len(got) != 1 || got[0] != 1 {
+			t.Fatalf("page 2 of odd items: %v total %d err %v", got, total, err)
+		}
+		all, total, err := store.Page(ctx, db, "items", "id, kind", store.Where{}, "id", 1, 100, scan)
+		if err != nil || total != 7 || len(all) != 7 {
+			t.Fatalf("all: %v %d %v", all, total, err)
+		}
+	})
+}

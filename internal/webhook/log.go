@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -67,7 +66,7 @@ func ValidStatus(s string) bool {
 const deliveryColumns = `id, event_id, type, seq, test, status, url, attempts, last_attempt_at, last_status_code, last_error,
 	created_at, updated_at, delivered_at`
 
-func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
+func scanDelivery(row store.Scanner) (Delivery, error) {
 	var d Delivery
 	var lastAt, lastCode, deliveredAt sql.NullInt64
 	var lastErr sql.NullString
@@ -90,48 +89,25 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 
 // Deliveries lists an integration's deliveries, newest first, with their latest attempts.
 func (s *Service) Deliveries(ctx context.Context, integrationID int64, f Filter) ([]Delivery, int, error) {
-	where := []string{"integration_id = ?"}
-	args := []any{integrationID}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
+	var w store.Where
+	w.Add("integration_id = ?", integrationID)
+	w.AddIf(f.Status != "", "status = ?", f.Status)
 	if f.Type != "" {
 		typ, ok := CanonicalType(f.Type)
 		if !ok {
 			return nil, 0, ErrInvalidEventType
 		}
-		where, args = append(where, "type = ?"), append(args, typ)
+		w.Add("type = ?", typ)
 	}
-	if f.EventID != "" {
-		where, args = append(where, "event_id = ?"), append(args, f.EventID)
-	}
+	w.AddIf(f.EventID != "", "event_id = ?", f.EventID)
 	if f.Page < 1 {
 		f.Page = 1
 	}
 	if f.PerPage < 1 {
 		f.PerPage = 20
 	}
-	cond := " WHERE " + strings.Join(where, " AND ")
-	var total int
-	if err := s.cfg.DB.QueryRow(ctx, "SELECT COUNT(*) FROM webhook_deliveries"+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.cfg.DB.Query(ctx, "SELECT "+deliveryColumns+" FROM webhook_deliveries"+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	out, total, err := store.Page(ctx, s.cfg.DB, "webhook_deliveries", deliveryColumns, w, "created_at DESC, id DESC", f.Page, f.PerPage, scanDelivery)
 	if err != nil {
-		return nil, 0, err
-	}
-	out := []Delivery{}
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
-		out = append(out, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
 	for i := range out {

@@ -128,17 +128,25 @@ type ImportResult struct {
 	Pending    int   `json:"pending"`
 }
 
-// Import stores the booked entries of statements for the account iban in one transaction
-// (a file is imported whole or not at all), skipping entries already imported, posting each new
-// movement to the ledger, and auto-matching credits to payments and debits to payouts.
+// importChunk is how many entries one import transaction books. Whole-file atomicity is not
+// needed for correctness — every entry is de-duplicated by fingerprint, so re-importing a file
+// after a crash completes it exactly — while one transaction per 100,000-line file makes
+// PostgreSQL walk ever longer version chains of the few balance rows every entry updates.
+const importChunk = 500
+
+// Import stores the booked entries of statements for the account iban: the file has already
+// been parsed and validated whole (a malformed file is rejected before anything is written),
+// then its entries are booked in transactions of importChunk entries, skipping entries already
+// imported, posting each new movement to the ledger, and auto-matching credits to payments and
+// debits to payouts.
 func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, stmts []*bankfile.Statement) (ImportResult, error) {
 	acct, err := s.account(ctx, iban)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	var res ImportResult
 	sum := sha256.Sum256(raw)
 	format := ""
+	var entries []bankfile.Entry
 	for _, st := range stmts {
 		format = st.Format
 		if st.AccountIBAN != "" && st.AccountIBAN != acct.IBAN {
@@ -149,69 +157,96 @@ func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, s
 				return ImportResult{}, errcode.Field("file", "Entry %s is in %s; the account is in %s.", e.EntryRef, e.Currency, acct.Currency)
 			}
 		}
+		entries = append(entries, st.Entries...)
 	}
+	var res ImportResult
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
-		res = ImportResult{}
-		now := s.Now()
 		if err := tx.QueryRow(ctx, `INSERT INTO bank_imports (iban, format, source, file_sha256, entries, imported, duplicates, matched, exceptions, created_at)
-			VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?) RETURNING id`, acct.IBAN, format, source, hex.EncodeToString(sum[:]), store.Micros(now)).Scan(&res.ImportID); err != nil {
+			VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?) RETURNING id`, acct.IBAN, format, source, hex.EncodeToString(sum[:]), store.Micros(s.Now())).Scan(&res.ImportID); err != nil {
 			return err
 		}
-		bank, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: BankKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindBank, Asset: acct.Currency})
+		_, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: BankKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindBank, Asset: acct.Currency})
 		if err != nil {
 			return err
 		}
-		suspense, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindSuspense, Asset: acct.Currency})
-		if err != nil {
-			return err
-		}
-		for _, st := range stmts {
-			for _, e := range st.Entries {
-				res.Entries++
-				if e.Status != "" && e.Status != "BOOK" {
-					res.Pending++ // pending and informational entries are not booked yet
-					continue
-				}
-				t := Transaction{IBAN: acct.IBAN, BookingDate: date(e.BookingDate), ValueDate: date(e.ValueDate), Amount: e.Amount,
-					Currency: e.Currency, Direction: e.Direction, Concept: e.Remittance, CounterpartyName: e.CounterpartyName,
-					CounterpartyIBAN: e.CounterpartyIBAN, EndToEndID: e.EndToEndID, EntryRef: e.EntryRef, ReturnReason: e.ReturnReason,
-					Status: StatusUnmatched, Sandbox: acct.Sandbox, CreatedAt: now}
-				inserted, err := insertTransaction(ctx, tx, &t, e.Fingerprint, res.ImportID)
-				if err != nil {
-					return err
-				}
-				if !inserted {
-					res.Duplicates++
-					continue
-				}
-				res.Imported++
-				// The money is in (or out of) the bank; until matched it belongs to suspense.
-				from, to := suspense, bank
-				if t.Amount.Sign() < 0 {
-					from, to = bank, suspense
-				}
-				abs := t.Amount.Abs().Units()
-				if _, err := ledger.Post(ctx, tx, ledger.Transaction{Reference: fmt.Sprintf("bank:%d", t.ID),
-					Description: fmt.Sprintf("%s %s on %s: %s", t.Direction, t.Amount, t.IBAN, truncate(t.Concept, 80)),
-					Postings:    ledger.Transfer(from, to, t.Currency, abs)}); err != nil {
-					return err
-				}
-				matched, err := s.autoMatch(ctx, tx, acct, &t)
-				if err != nil {
-					return err
-				}
-				if matched {
-					res.Matched++
-				} else {
-					res.Exceptions++
-				}
-			}
-		}
-		_, err = tx.Exec(ctx, "UPDATE bank_imports SET entries = ?, imported = ?, duplicates = ?, matched = ?, exceptions = ? WHERE id = ?",
-			res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, res.ImportID)
+		_, err = ledger.EnsureAccount(ctx, tx, ledger.Account{Key: SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindSuspense, Asset: acct.Currency})
 		return err
 	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	for start := 0; start < len(entries); start += importChunk {
+		chunk := entries[start:min(start+importChunk, len(entries))]
+		var part ImportResult
+		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+			part = ImportResult{}
+			return s.importEntries(ctx, tx, acct, res.ImportID, chunk, &part)
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Entries += part.Entries
+		res.Pending += part.Pending
+		res.Imported += part.Imported
+		res.Duplicates += part.Duplicates
+		res.Matched += part.Matched
+		res.Exceptions += part.Exceptions
+	}
+	_, err = s.DB.Exec(ctx, "UPDATE bank_imports SET entries = ?, imported = ?, duplicates = ?, matched = ?, exceptions = ? WHERE id = ?",
+		res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, res.ImportID)
 	return res, err
+}
+
+func (s *Service) importEntries(ctx context.Context, tx *store.Tx, acct Account, importID int64, entries []bankfile.Entry, res *ImportResult) error {
+	bank, err := ledger.AccountByKey(ctx, tx, BankKey(acct.Sandbox, acct.IBAN, acct.Currency))
+	if err != nil {
+		return err
+	}
+	suspense, err := ledger.AccountByKey(ctx, tx, SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency))
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	for _, e := range entries {
+		res.Entries++
+		if e.Status != "" && e.Status != "BOOK" {
+			res.Pending++ // pending and informational entries are not booked yet
+			continue
+		}
+		t := Transaction{IBAN: acct.IBAN, BookingDate: date(e.BookingDate), ValueDate: date(e.ValueDate), Amount: e.Amount,
+			Currency: e.Currency, Direction: e.Direction, Concept: e.Remittance, CounterpartyName: e.CounterpartyName,
+			CounterpartyIBAN: e.CounterpartyIBAN, EndToEndID: e.EndToEndID, EntryRef: e.EntryRef, ReturnReason: e.ReturnReason,
+			Status: StatusUnmatched, Sandbox: acct.Sandbox, CreatedAt: now}
+		inserted, err := insertTransaction(ctx, tx, &t, e.Fingerprint, importID)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			res.Duplicates++
+			continue
+		}
+		res.Imported++
+		// The money is in (or out of) the bank; until matched it belongs to suspense.
+		from, to := suspense.ID, bank.ID
+		if t.Amount.Sign() < 0 {
+			from, to = bank.ID, suspense.ID
+		}
+		if _, err := ledger.Post(ctx, tx, ledger.Transaction{Reference: fmt.Sprintf("bank:%d", t.ID),
+			Description: fmt.Sprintf("%s %s on %s: %s", t.Direction, t.Amount, t.IBAN, truncate(t.Concept, 80)),
+			Postings:    ledger.Transfer(from, to, t.Currency, t.Amount.Abs().Units())}); err != nil {
+			return err
+		}
+		matched, err := s.autoMatch(ctx, tx, acct, &t)
+		if err != nil {
+			return err
+		}
+		if matched {
+			res.Matched++
+		} else {
+			res.Exceptions++
+		}
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

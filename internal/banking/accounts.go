@@ -5,6 +5,7 @@ package banking
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/big"
@@ -114,24 +115,56 @@ var ErrNoAccount = errors.New("no bank account in this currency is assigned to t
 // Receiving returns the account an integration's customers pay currency into; a sandbox
 // integration without one is given a sandbox account on first use.
 func (s *Accounts) Receiving(ctx context.Context, integrationID int64, sandbox bool, currency string) (Account, error) {
-	list, err := s.ForIntegration(ctx, integrationID)
-	if err != nil {
-		return Account{}, err
-	}
-	for _, a := range list {
-		if a.Currency == currency && a.Status == "active" && a.Sandbox == sandbox {
-			return a, nil
-		}
+	if a, ok, err := s.receiving(ctx, s.DB, integrationID, sandbox, currency); err != nil || ok {
+		return a, err
 	}
 	if !sandbox || currency != "EUR" {
 		return Account{}, ErrNoAccount
 	}
-	a, err := s.Register(ctx, Account{IBAN: SandboxIBAN(), BIC: "PCKTESM1XXX", HolderName: "pocketramp Sandbox Operator SL",
-		BankName: "Sandbox Bank", Currency: "EUR", Sandbox: true})
+	// Concurrent first payments must share one account: look again under the integration's row
+	// lock (PostgreSQL) or the write lock (SQLite) before creating it.
+	var out Account
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, "SELECT id FROM integrations WHERE id = ?"+tx.ForUpdate(), integrationID).Scan(&id); err != nil {
+			return err
+		}
+		a, ok, err := s.receiving(ctx, tx, integrationID, sandbox, currency)
+		if err != nil || ok {
+			out = a
+			return err
+		}
+		out = Account{IBAN: SandboxIBAN(), BIC: "PCKTESM1XXX", HolderName: "pocketramp Sandbox Operator SL", BankName: "Sandbox Bank",
+			Currency: "EUR", Status: "active", Sandbox: true}
+		if _, err := tx.Exec(ctx, `INSERT INTO bank_accounts (iban, bic, holder_name, bank_name, currency, status, sandbox, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.IBAN, out.BIC, out.HolderName, out.BankName, out.Currency, out.Status, true, store.Micros(s.Now())); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO integration_bank_accounts (integration_id, iban) VALUES (?, ?)", integrationID, out.IBAN)
+		return err
+	})
+	return out, err
+}
+
+type querier interface {
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// receiving finds an active account of the integration in currency.
+func (s *Accounts) receiving(ctx context.Context, q querier, integrationID int64, sandbox bool, currency string) (Account, bool, error) {
+	rows, err := q.Query(ctx, "SELECT "+accountColumns+` FROM bank_accounts a JOIN integration_bank_accounts i ON i.iban = a.iban
+		WHERE i.integration_id = ? AND a.currency = ? AND a.status = 'active' AND a.sandbox = ? ORDER BY a.created_at, a.iban LIMIT 1`,
+		integrationID, currency, sandbox)
 	if err != nil {
-		return Account{}, err
+		return Account{}, false, err
 	}
-	return a, s.Assign(ctx, integrationID, a.IBAN)
+	defer rows.Close()
+	if !rows.Next() {
+		return Account{}, false, rows.Err()
+	}
+	var a Account
+	err = rows.Scan(&a.IBAN, &a.BIC, &a.HolderName, &a.BankName, &a.Currency, &a.Status, &a.Sandbox)
+	return a, err == nil, err
 }
 
 // SandboxIBAN returns a random Spanish IBAN with valid check digits (bank code 9999, which no

@@ -140,6 +140,18 @@ func RunStatement(ctx context.Context, databaseURL string, n int, out io.Writer)
 		return StatementResult{}, err
 	}
 	res.Matched, res.PeakHeap = ir.Matched, peak.Load()
+	if ir.Exceptions > 0 {
+		rows, err := a.DB.Query(ctx, "SELECT exception, COUNT(*) FROM bank_transactions WHERE status = 'unmatched' GROUP BY exception")
+		if err == nil {
+			for rows.Next() {
+				var kind string
+				var n int
+				rows.Scan(&kind, &n)
+				fmt.Fprintf(out, "unmatched: %s × %d\n", kind, n)
+			}
+			rows.Close()
+		}
+	}
 	res.PeakRSSBytes = peakRSS()
 	fmt.Fprintf(out, "engine %s: %d lines (%.1f MB camt.053), seeding %d payments took %s\n", a.DB.Engine(), n, float64(res.FileBytes)/1e6, n, res.Seed.Round(time.Millisecond))
 	fmt.Fprintf(out, "import + auto-match: %s (%.0f lines/s), matched %d/%d; heap in use %.0f MB before, peak %.0f MB; process peak RSS %.0f MB\n",

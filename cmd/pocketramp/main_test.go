@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -240,4 +241,42 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	t.Logf("demo took %s", time.Since(start))
+}
+
+// TestImportStatementCLI imports a Spanish online-banking CSV export through the CLI twice (the
+// second time nothing is new) and refuses a malformed one whole.
+func TestImportStatementCLI(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := app.New(ctx, app.Config{DataDir: dir, PriceSources: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const iban = "ES9121000418450200051332"
+	if _, err := a.Accounts.Register(ctx, banking.Account{IBAN: iban, BIC: "CAIXESBBXXX", HolderName: "Operator SL", BankName: "CaixaBank", Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	csv := filepath.Join(dir, "movimientos.csv")
+	os.WriteFile(csv, []byte("Fecha;Fecha valor;Concepto;Importe;Divisa\n04/03/2024;04/03/2024;TRANSFERENCIA REF 123;1.250,00;EUR\n05/03/2024;05/03/2024;COMISION;-3,50;EUR\n"), 0o600)
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"import-statement", "--data-dir", dir, "--account", iban, csv}, &out, &errOut); err != nil {
+		t.Fatalf("import: %v %s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "imported 2") {
+		t.Fatalf("first import: %s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"import-statement", "--data-dir", dir, "--account", iban, csv}, &out, &errOut); err != nil || !strings.Contains(out.String(), "imported 0, already imported 2") {
+		t.Fatalf("re-import: %v %s", err, out.String())
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("Fecha;Fecha valor;Concepto;Importe;Divisa\n31/02/2024;31/02/2024;X;1,00;EUR\n"), 0o600)
+	err = run(ctx, []string{"import-statement", "--data-dir", dir, "--account", iban, bad}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("malformed CSV: %v", err)
+	}
+	if err := run(ctx, []string{"import-statement", "--data-dir", dir, csv}, &out, &errOut); err == nil {
+		t.Fatal("import without --account must fail")
+	}
 }

@@ -255,7 +255,9 @@ Try:
   curl -s -X POST http://%s/api/authenticate -H 'Content-Type: application/json' \
     -d '{"api_key":"%s","api_secret":"%s"}'
 
-`, cred.APIKey, cred.APISecret, ln.Addr(), cred.APIKey, cred.APISecret)
+Integration guides: http://%s/docs
+
+`, cred.APIKey, cred.APISecret, ln.Addr(), cred.APIKey, cred.APISecret, ln.Addr())
 	}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	bgCtx, stopBackground := context.WithCancel(context.Background())

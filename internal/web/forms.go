@@ -16,18 +16,29 @@ import (
 	"github.com/pocketramp/pocketramp/internal/nationalid"
 )
 
+// openForm opens a hosted-form link and, when the form is not (or no longer) to be filled,
+// answers the status page instead: done reports that the answer was written.
+func (p *Pages) openForm(w http.ResponseWriter, r *http.Request, purpose, token string,
+	status func(*http.Request, string, customer.Customer) *view) (customer.Customer, string, bool, error) {
+	c, _, err := p.Customers.OpenLink(r.Context(), purpose, token)
+	if err != nil {
+		return customer.Customer{}, "", false, err
+	}
+	lang := pickLang(r, c.CountryCode)
+	if v := status(r, lang, c); v != nil {
+		p.render(w, http.StatusOK, "message", v)
+		return c, lang, true, nil
+	}
+	return c, lang, false, nil
+}
+
 // ---- KYC ----
 
 func (p *Pages) kycGet(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	c, _, err := p.Customers.OpenLink(r.Context(), customer.PurposeKYC, token)
-	if err != nil {
+	c, lang, done, err := p.openForm(w, r, customer.PurposeKYC, token, p.kycStatus)
+	if done || err != nil {
 		return err
-	}
-	lang := pickLang(r, c.CountryCode)
-	if v := p.kycStatus(r, lang, c); v != nil {
-		p.render(w, http.StatusOK, "message", v)
-		return nil
 	}
 	p.render(w, http.StatusOK, "form", p.kycView(r, lang, token, c, formValues{Values: kycValues(c)}))
 	return nil
@@ -36,14 +47,9 @@ func (p *Pages) kycGet(w http.ResponseWriter, r *http.Request) error {
 func (p *Pages) kycPost(w http.ResponseWriter, r *http.Request) error {
 	defer cleanup(r)
 	token := r.PathValue("token")
-	c, _, err := p.Customers.OpenLink(r.Context(), customer.PurposeKYC, token)
-	if err != nil {
+	c, lang, done, err := p.openForm(w, r, customer.PurposeKYC, token, p.kycStatus)
+	if done || err != nil {
 		return err
-	}
-	lang := pickLang(r, c.CountryCode)
-	if v := p.kycStatus(r, lang, c); v != nil {
-		p.render(w, http.StatusOK, "message", v)
-		return nil
 	}
 	if tooLarge, err := parseForm(w, r); tooLarge {
 		v := p.kycView(r, lang, token, c, formValues{Values: kycValues(c)})
@@ -300,14 +306,9 @@ func (p *Pages) unlocked(r *http.Request, token string) (string, bool) {
 
 func (p *Pages) onboardingGet(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	c, _, err := p.Customers.OpenLink(r.Context(), customer.PurposeOnboarding, token)
-	if err != nil {
+	_, lang, done, err := p.openForm(w, r, customer.PurposeOnboarding, token, p.onboardingStatus)
+	if done || err != nil {
 		return err
-	}
-	lang := pickLang(r, c.CountryCode)
-	if v := p.onboardingStatus(r, lang, c); v != nil {
-		p.render(w, http.StatusOK, "message", v)
-		return nil
 	}
 	p.render(w, http.StatusOK, "form", p.onboardingView(r, lang, token, formValues{}))
 	return nil
@@ -316,14 +317,9 @@ func (p *Pages) onboardingGet(w http.ResponseWriter, r *http.Request) error {
 func (p *Pages) onboardingPost(w http.ResponseWriter, r *http.Request) error {
 	defer cleanup(r)
 	token := r.PathValue("token")
-	c, _, err := p.Customers.OpenLink(r.Context(), customer.PurposeOnboarding, token)
-	if err != nil {
+	c, lang, done, err := p.openForm(w, r, customer.PurposeOnboarding, token, p.onboardingStatus)
+	if done || err != nil {
 		return err
-	}
-	lang := pickLang(r, c.CountryCode)
-	if v := p.onboardingStatus(r, lang, c); v != nil {
-		p.render(w, http.StatusOK, "message", v)
-		return nil
 	}
 	if tooLarge, err := parseForm(w, r); tooLarge {
 		v := p.onboardingView(r, lang, token, formValues{})

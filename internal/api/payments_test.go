@@ -112,6 +112,8 @@ func TestCreatePaymentErrors(t *testing.T) {
 				want: map[string]any{"error": "kyc_reinforced_required"}},
 			{name: "over the card quarter", method: "POST", path: "/api/createPayment", body: payment(rich, "payment_type", "card", "fiat_amount", 5000.01), status: 200,
 				want: map[string]any{"error": "limit_exceded"}},
+			{name: "over the method's maximum", method: "POST", path: "/api/createPayment", body: payment(rich, "payment_type", "paypal", "fiat_amount", 2500.01), status: 200,
+				want: map[string]any{"error": "limit_exceded", "message": "A PayPal payment is at most 2500.00 EUR."}},
 			{name: "coin not on chain", method: "POST", path: "/api/createPayment", body: payment(uid, "coin_symbol", "USDT", "coin_chain", "base"), status: 200,
 				want: map[string]any{"error": "coin_not_supported"}},
 			{name: "below minimum", method: "POST", path: "/api/createPayment", body: payment(uid, "fiat_amount", 9.99), status: 200,

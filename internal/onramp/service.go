@@ -274,7 +274,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	if err != nil {
 		return Created{}, errcode.PriceUnavailable.With(err.Error(), nil)
 	}
-	if err := s.checkLimits(ctx, cust, st, m, eur); err != nil {
+	if err := s.checkLimits(ctx, cust, st, m, amount, eur); err != nil {
 		return Created{}, err
 	}
 	a, err := s.Assets.Get(ctx, in.CoinSymbol, chainName)
@@ -414,7 +414,7 @@ func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string) erro
 }
 
 // checkLimits applies the KYC-level limit over a rolling 30 days and the quarterly card limit.
-func (s *Service) checkLimits(ctx context.Context, c customer.Customer, st Settings, m Method, eur money.Amount) error {
+func (s *Service) checkLimits(ctx context.Context, c customer.Customer, st Settings, m Method, amount, eur money.Amount) error {
 	now := s.Now()
 	var used int64
 	err := s.DB.QueryRow(ctx, `SELECT COALESCE(SUM(eur_equivalent), 0) FROM payments WHERE user_id = ? AND created_at >= ?
@@ -428,6 +428,9 @@ func (s *Service) checkLimits(ctx context.Context, c customer.Customer, st Setti
 	}
 	if c.KYCLevel == customer.LevelReinforced && total.Cmp(st.eur(st.ReinforcedLimitEUR)) > 0 {
 		return ErrLimit.With(fmt.Sprintf("This purchase would exceed the limit of %s EUR per 30 days.", st.ReinforcedLimitEUR), nil)
+	}
+	if max := money.MustParse(m.Max, m.scale()); amount.Scale() == max.Scale() && amount.Cmp(max) > 0 {
+		return ErrLimit.With(fmt.Sprintf("A %s payment is at most %s %s.", m.Name, max, m.Fiat), nil)
 	}
 	if m.Kind == KindCard {
 		y, mo, _ := now.UTC().Date()

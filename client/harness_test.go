@@ -53,7 +53,7 @@ func newServer(t *testing.T, engine store.Engine) *server {
 		PriceSources:         "sandbox",
 		SandboxBlockInterval: 100 * time.Millisecond,
 		WebhookRetryBase:     200 * time.Millisecond,
-		Log:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:                  testLogger(),
 	}
 	if os.Getenv("TEST_LOG") != "" {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -211,4 +211,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// testLogger shows the server's errors (so an unexpected 500 explains itself in CI's output),
+// and warnings too when TEST_LOG is set.
+func testLogger() *slog.Logger {
+	level := slog.LevelError
+	if os.Getenv("TEST_LOG") != "" {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

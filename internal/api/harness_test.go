@@ -282,10 +282,12 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// testLogger discards logs unless TEST_LOG is set.
+// testLogger shows the server's errors (so an unexpected 500 explains itself in CI's output),
+// and warnings too when TEST_LOG is set.
 func testLogger() *slog.Logger {
+	level := slog.LevelError
 	if os.Getenv("TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		level = slog.LevelWarn
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

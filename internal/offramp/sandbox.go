@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
+	"github.com/pocketramp/pocketramp/internal/chain/simchain"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 )
@@ -84,6 +85,24 @@ func (s *Service) SandboxDeposit(ctx context.Context, in SandboxDepositInput) (R
 	s.sandboxMu.Lock()
 	defer s.sandboxMu.Unlock()
 	s.faucets.Store("sandbox:"+r.Chain, c.FaucetAddress())
+	// The simulated node admits transactions asynchronously; a send that collides with a block
+	// being sealed is tried once more before the caller sees an error.
+	if sent, err := s.sandboxSend(ctx, c, r, asset, amount); err != nil {
+		if sent { // the deposit itself went out: never send it twice
+			return Rampoff{}, err
+		}
+		s.log().Warn("sandbox deposit: retrying", "rampoff", r.ID, "err", err)
+		time.Sleep(200 * time.Millisecond)
+		if _, err := s.sandboxSend(ctx, c, r, asset, amount); err != nil {
+			return Rampoff{}, err
+		}
+	}
+	return s.Get(ctx, in.IntegrationID, in.ID)
+}
+
+// sandboxSend funds the operation's sender wallet from the faucet and sends amount of asset to
+// the deposit address, waiting until it is mined; sent reports that the deposit was submitted.
+func (s *Service) sandboxSend(ctx context.Context, c *simchain.Chain, r Rampoff, asset string, amount money.Amount) (sent bool, err error) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	key := c.WalletKey(senderIndex(r.ID))
@@ -93,7 +112,7 @@ func (s *Service) SandboxDeposit(ctx context.Context, in SandboxDepositInput) (R
 	if asset == "native" {
 		h, err := c.Fund(wctx, from, "native", new(big.Int).Add(gas, amount.Units()))
 		if err != nil {
-			return Rampoff{}, err
+			return false, err
 		}
 		funds = append(funds, h)
 	} else {
@@ -103,22 +122,22 @@ func (s *Service) SandboxDeposit(ctx context.Context, in SandboxDepositInput) (R
 		}{{asset, amount.Units()}, {"native", gas}} {
 			h, err := c.Fund(wctx, from, f.asset, f.amt)
 			if err != nil {
-				return Rampoff{}, err
+				return false, err
 			}
 			funds = append(funds, h)
 		}
 	}
 	for _, h := range funds {
 		if rc, err := c.WaitMined(wctx, h); err != nil || rc.Status != types.ReceiptStatusSuccessful {
-			return Rampoff{}, fmt.Errorf("sandbox faucet funding %s failed: %v", h.Hex(), err)
+			return false, fmt.Errorf("sandbox faucet funding %s failed: %v", h.Hex(), err)
 		}
 	}
 	h, err := c.Transfer(wctx, key, gethcommon.HexToAddress(r.DepositAddress), asset, amount.Units())
 	if err != nil {
-		return Rampoff{}, err
+		return false, err
 	}
 	if rc, err := c.WaitMined(wctx, h); err != nil || rc.Status != types.ReceiptStatusSuccessful {
-		return Rampoff{}, fmt.Errorf("sandbox deposit %s failed: %v", h.Hex(), err)
+		return true, fmt.Errorf("sandbox deposit %s failed: %v", h.Hex(), err)
 	}
-	return s.Get(ctx, in.IntegrationID, in.ID)
+	return true, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -247,6 +249,15 @@ func TestBuyFlows(t *testing.T) {
 		rep, err := ledger.Verify(context.Background(), e.app.DB)
 		if err != nil || !rep.OK() {
 			t.Fatalf("ledger after the flows: %v\n%s", err, rep)
+		}
+		resp, err := http.Get(e.srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(metrics), `pocketramp_chain_payout_transitions_total{chain="sandbox:polygon",status="confirmed"}`) {
+			t.Errorf("/metrics lacks the chain payout metrics")
 		}
 	})
 }

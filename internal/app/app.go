@@ -23,6 +23,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/chain"
+	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/document"
@@ -138,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Integrations = &integration.Service{DB: db, Box: box, Now: cfg.Now}
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Registry.MustRegister(evm.Collectors()...) // chain payouts waiting by reason, transitions, reorgs
 	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,
 		Box: box, Log: cfg.Log, Now: cfg.Now, Registry: a.Registry,
 		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter})

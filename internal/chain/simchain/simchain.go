@@ -358,7 +358,20 @@ func (c *Chain) sendFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.A
 	if local := c.nonces[addr]; local > n {
 		n = local
 	}
-	h, err := c.send(ctx, key, n, to, value, data, gas)
+	// The pool adopts a new head asynchronously: right after a block funded addr it may still
+	// see the old balance. Such a rejection is retried briefly; a real shortfall still fails.
+	var h common.Hash
+	for attempt := 0; ; attempt++ {
+		h, err = c.send(ctx, key, n, to, value, data, gas)
+		if err == nil || attempt == 25 || !strings.Contains(err.Error(), "insufficient funds") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return common.Hash{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	if err == nil {
 		c.nonces[addr] = n + 1
 	}

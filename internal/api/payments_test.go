@@ -261,3 +261,26 @@ func TestBuyFlows(t *testing.T) {
 		}
 	})
 }
+
+// A guided payment is priced for a card at creation; choosing a transfer on the gateway page
+// re-prices it with the transfer's fees, so the customer never pays card fees for a transfer.
+func TestGuidedPaymentRepricedForTheChosenMethod(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	uid := e.verifiedCustomer("guided@example.com", "reinforced")
+	r := e.do("POST", "/api/createGuidedPayment", map[string]any{"user_id": uid, "coin_symbol": "USDC", "coin_chain": "polygon",
+		"fiat_amount": 100, "fiat_symbol": "EUR"}, nil, "")
+	id, url := r.path("data.payment_id").(string), r.path("data.gateway_url").(string)
+	card := e.do("GET", "/api/payment/"+id, nil, nil, "")
+	if card.path("data.fees.processing") != "2.80" {
+		t.Fatalf("card fees at creation: %s", card.body)
+	}
+	token := url[strings.LastIndex(url, "/")+1:]
+	if _, err := e.app.Onramp.SubmitGateway(context.Background(), token, onramp.GatewayChoice{Wallet: wallet, Method: "transfer"}); err != nil {
+		t.Fatal(err)
+	}
+	tr := e.do("GET", "/api/payment/"+id, nil, nil, "")
+	if tr.path("data.fees.processing") != "0.00" || tr.path("data.payment_type") != "transfer" ||
+		fmt.Sprint(tr.path("data.coin_amount")) == fmt.Sprint(card.path("data.coin_amount")) {
+		t.Fatalf("after choosing a transfer: %s", tr.body)
+	}
+}

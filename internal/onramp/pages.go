@@ -10,6 +10,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/pricing"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -125,6 +126,18 @@ func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoi
 	if !st.MethodEnabled(m.Code) {
 		return "", ErrMethodNotAllowed
 	}
+	// The guided payment was priced for a card; the customer's choice sets the real fees.
+	a, err := s.Assets.Get(ctx, p.Coin, p.Chain)
+	if err != nil {
+		return "", err
+	}
+	q, err := s.Pricer.Buy(ctx, s.params(QuoteInput{IntegrationID: p.IntegrationID, Sandbox: p.Sandbox}, st, m, a), p.FiatAmount)
+	if errors.Is(err, pricing.ErrTooSmall) {
+		return "", ErrMinPurchase.With("The amount does not cover the fees of this method.", nil)
+	}
+	if err != nil {
+		return "", err
+	}
 	base := strings.TrimRight(s.PublicURL, "/")
 	next := base + "/checkout/" + token
 	var iban string
@@ -140,9 +153,9 @@ func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoi
 		if iban != "" {
 			concept = newConcept()
 		}
-		_, err = s.DB.Exec(ctx, `UPDATE payments SET wallet = ?, payment_type = ?, bank_iban = ?, concept = ?, expires_at = ?, updated_at = ?
-			WHERE id = ? AND status = 'started'`, wallet, m.Code, nullableString(iban), concept,
-			store.Micros(s.Now().Add(m.Expiry)), store.Micros(s.Now()), p.ID)
+		_, err = s.DB.Exec(ctx, `UPDATE payments SET wallet = ?, payment_type = ?, bank_iban = ?, concept = ?, coin_amount = ?, price = ?,
+			fees = ?, expires_at = ?, updated_at = ? WHERE id = ? AND status = 'started'`, wallet, m.Code, nullableString(iban), concept,
+			q.CoinAmount.UnitsString(), q.Price.String(), string(feesJSON(q)), store.Micros(s.Now().Add(m.Expiry)), store.Micros(s.Now()), p.ID)
 		if !store.IsUniqueViolation(err) || attempt == 5 {
 			break
 		}

@@ -323,8 +323,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 		}
 	}
 	now := s.Now()
-	fees, _ := json.Marshal(map[string]string{"processing": q.Fees.Processing.String(), "network": q.Fees.Network.String(),
-		"partner": q.Fees.Partner.String(), "total": q.Fees.Total.String()})
+	fees := feesJSON(q)
 	p := Payment{ID: event.RandomAlnum(25), IntegrationID: in.IntegrationID, UserID: cust.ID, Sandbox: in.Sandbox, ExternalID: ext,
 		Guided: in.Guided, PaymentType: m.Code, Fiat: fiat, FiatAmount: amount, EUREquivalent: eur, Coin: a.Symbol, Chain: a.Chain,
 		CoinAmount: q.CoinAmount, Price: q.Price, Fees: fees, QuoteID: in.QuoteID, Wallet: wallet, Status: StatusStarted,
@@ -459,6 +458,13 @@ func (s *Service) checkMinimum(ctx context.Context, sandbox bool, st Settings, m
 		return ErrMinPurchase.With(fmt.Sprintf("The minimum purchase is %s %s.", min, m.Fiat), nil)
 	}
 	return nil
+}
+
+// feesJSON is how a payment stores its quote's itemised fees (decimal strings in its fiat).
+func feesJSON(q pricing.Quote) json.RawMessage {
+	raw, _ := json.Marshal(map[string]string{"processing": q.Fees.Processing.String(), "network": q.Fees.Network.String(),
+		"partner": q.Fees.Partner.String(), "total": q.Fees.Total.String()})
+	return raw
 }
 
 // ConceptLength is the number of digits of a transfer reference.

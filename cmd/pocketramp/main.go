@@ -131,6 +131,15 @@ type commonFlags struct {
 	dataDir string
 }
 
+// newFlags returns a command's flag set with the shared database flags registered.
+func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *commonFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &commonFlags{}
+	c.register(fs)
+	return fs, c
+}
+
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database and the generated master key")
 }
@@ -212,10 +221,7 @@ func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*app.App, err
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
+	fs, common := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
@@ -289,10 +295,7 @@ Integration guides: http://%s/docs
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
+	fs, common := newFlags("migrate", stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -306,10 +309,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func integrationCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("integration create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
+	fs, common := newFlags("integration create", stderr)
 	name := fs.String("name", "", "integration name (required)")
 	sandbox := fs.Bool("sandbox", false, "create a sandbox integration")
 	allow := fs.String("ip-allowlist", "", "comma-separated IPs/CIDRs allowed to call the API (default: any)")
@@ -357,10 +357,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // ledgerVerify checks the ledger's invariants; the exit status is 0 only when all hold.
 func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
+	fs, common := newFlags("ledger verify", stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -382,10 +379,7 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // importStatement imports a bank statement file (camt.053/.054 or CSV) for an operator account.
 func importStatement(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("import-statement", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
+	fs, common := newFlags("import-statement", stderr)
 	iban := fs.String("account", "", "IBAN of the operator account (required)")
 	mappingFile := fs.String("csv-mapping", "", "JSON file with the CSV column mapping (default: Spanish online-banking export)")
 	if err := fs.Parse(args); err != nil {

@@ -12,24 +12,24 @@ import (
 	"github.com/pocketramp/pocketramp/internal/ledger"
 )
 
-// The operator API lives under /admin/api and shares the partner API's renderer and middleware;
-// it is authenticated with the operator token (Authorization: Bearer), not partner tokens.
+// The operator API lives under /admin/api on the operator listener (AdminHandler) and shares the
+// partner API's renderer and middleware; it is authenticated with the operator token
+// (Authorization: Bearer), not partner tokens.
 func (s *Server) operatorRoutes() {
 	s.operator("GET /admin/api/ledger/verify", s.ledgerVerify)
 	s.operator("GET /admin/api/kyc/transitions", func(r *http.Request) (any, error) { return customer.Transitions, nil })
 	s.operator("GET /admin/api/customers/review", s.reviewQueue)
 	s.operator("GET /admin/api/customers/{id}", s.reviewCustomer)
 	s.operator("POST /admin/api/customers/{id}/decision", s.decideCustomer)
-	s.mux.Handle("GET /admin/api/customers/{id}/documents/{doc}", s.requireOperator(http.HandlerFunc(s.customerDocument)))
+	s.admin.Handle("GET /admin/api/customers/{id}/documents/{doc}", s.requireOperator(http.HandlerFunc(s.customerDocument)))
 	s.operator("GET /admin/api/integrations/{id}", s.getIntegration)
 	s.operator("POST /admin/api/integrations", s.createIntegration)
 	s.operator("POST /admin/api/integrations/{id}", s.updateIntegration)
 	s.operatorBankingRoutes()
-	s.mux.HandleFunc("/admin/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
 }
 
 func (s *Server) operator(pattern string, h handler) {
-	s.mux.Handle(pattern, limitBody(DefaultMaxBody, s.requireOperator(s.serve(h))))
+	s.admin.Handle(pattern, limitBody(DefaultMaxBody, s.requireOperator(s.serve(h))))
 }
 
 func (s *Server) requireOperator(next http.Handler) http.Handler {

@@ -16,8 +16,8 @@ const statementMaxBody = 256 << 20
 func (s *Server) operatorBankingRoutes() {
 	s.operator("POST /admin/api/bank-accounts", s.registerBankAccount)
 	s.operator("POST /admin/api/bank-accounts/{iban}/assign", s.assignBankAccount)
-	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/statements", limitBody(statementMaxBody, s.requireOperator(s.serve(s.uploadStatement))))
-	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(http.HandlerFunc(s.exportPayouts)))
+	s.admin.Handle("POST /admin/api/bank-accounts/{iban}/statements", limitBody(statementMaxBody, s.requireOperator(s.serve(s.uploadStatement))))
+	s.admin.Handle("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(http.HandlerFunc(s.exportPayouts)))
 	s.operator("GET /admin/api/bank/exceptions", s.bankExceptions)
 	s.operator("POST /admin/api/bank/transactions/{id}/resolve", s.resolveBankTransaction)
 	s.operator("POST /admin/api/bank/transactions/{id}/match", s.matchBankTransaction)

@@ -260,8 +260,16 @@ func (a *App) bookSandboxFunding(ctx context.Context, chainName, genesis, asset 
 // OperatorTokenFile holds the generated operator API token inside the data dir.
 const OperatorTokenFile = "operator.token"
 
-// Handler is the HTTP handler of the whole server.
-func (a *App) Handler() http.Handler { return a.API.Handler() }
+// PublicHandler serves the public listener: partner API, hosted pages, docs, health.
+// /admin/... and /metrics answer 404 there.
+func (a *App) PublicHandler() http.Handler { return a.API.Handler() }
+
+// Handler is PublicHandler (kept for the many callers that serve only the public side).
+func (a *App) Handler() http.Handler { return a.PublicHandler() }
+
+// AdminHandler serves the operator listener: the operator API under /admin/api (operator token),
+// /metrics and health. Operator pages are mounted on it with a.API.MountAdmin.
+func (a *App) AdminHandler() http.Handler { return a.API.AdminHandler() }
 
 // EnsureSandboxIntegration creates a sandbox integration when none exists and returns its
 // credentials; ok is false when integrations already existed.

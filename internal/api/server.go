@@ -52,8 +52,6 @@ type Config struct {
 	Now           func() time.Time
 	Registry      *prometheus.Registry // nil: a new one
 	Version       string
-	// OperatorToken authenticates the operator API (/admin/api); empty disables it.
-	OperatorToken string
 }
 
 // Server is the HTTP API. It serves two listeners: the public one (partner API, hosted pages,
@@ -108,8 +106,7 @@ func (s *Server) routes() {
 		w.Write(openapi.Document)
 	})
 	m.HandleFunc("/api/", notFound)
-	m.HandleFunc("/admin/", notFound) // the operator API lives on the operator listener only
-	s.admin.HandleFunc("/admin/", notFound)
+	m.HandleFunc("/admin/", notFound) // the operator surface lives on the operator listener only
 
 	m.Handle("POST /api/authenticate", limitBody(DefaultMaxBody, s.serve(s.authenticate)))
 	s.partner("GET /api/available-assets", s.availableAssets)
@@ -118,7 +115,6 @@ func (s *Server) routes() {
 	s.paymentRoutes()
 	s.rampoffRoutes()
 	s.bankingRoutes()
-	s.operatorRoutes()
 	s.webhookRoutes()
 }
 
@@ -142,7 +138,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // MountAdmin serves h for pattern on the operator listener (see AdminHandler), through the same
-// middleware; h does its own authentication (requireOperator for API routes).
+// middleware; h does its own authentication (package admin mounts the operator surface here).
 func (s *Server) MountAdmin(pattern string, h http.Handler) { s.admin.Handle(pattern, h) }
 
 // partner registers an authenticated partner route; POST routes also honour Idempotency-Key.
@@ -205,7 +201,7 @@ func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 				}
 			}
 			route := r.Pattern
-			if route == "" || route == "/" || route == "/api/" || route == "/admin/" {
+			if route == "" || route == "/" || route == "/api/" || route == "/admin/" || route == "/admin/api/" {
 				route = "unmatched"
 			}
 			elapsed := time.Since(start)

@@ -52,8 +52,6 @@ type Config struct {
 	Now           func() time.Time
 	Registry      *prometheus.Registry // nil: a new one
 	Version       string
-	// OperatorToken authenticates the operator API (/admin/api); empty disables it.
-	OperatorToken string
 }
 
 // Server is the HTTP API.
@@ -120,12 +118,12 @@ func (s *Server) routes() {
 	s.paymentRoutes()
 	s.rampoffRoutes()
 	s.bankingRoutes()
-	s.operatorRoutes()
 	s.webhookRoutes()
 }
 
 // Mount serves h for pattern through the same middleware (request id, logs, metrics) as the
-// API: the hosted pages and the operator API are mounted this way.
+// API: the hosted pages are mounted this way (the operator surface, package admin, too until it has
+// its own listener).
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // partner registers an authenticated partner route; POST routes also honour Idempotency-Key.

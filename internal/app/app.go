@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pocketramp/pocketramp/docs"
+	"github.com/pocketramp/pocketramp/internal/admin"
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/banking"
@@ -88,6 +89,7 @@ type App struct {
 	Webhooks     *webhook.Service
 	Registry     *prometheus.Registry
 	API          *api.Server
+	Admin        *admin.Server
 	background   sync.WaitGroup
 }
 
@@ -219,9 +221,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Log:           cfg.Log,
 		Now:           cfg.Now,
 		Version:       cfg.Version,
-		OperatorToken: cfg.OperatorToken,
 		Registry:      a.Registry,
 	})
+	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Integrations: a.Integrations, Customers: a.Customers,
+		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
+		Token: cfg.OperatorToken, Now: cfg.Now, Log: cfg.Log})
+	a.Admin.Mount(a.API.Mount) // the operator surface at /admin/
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	docs.Mount(a.API.Mount) // integration docs at /docs

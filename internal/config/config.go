@@ -38,7 +38,7 @@ type Config struct {
 	DataDir     string `toml:"data_dir" doc:"directory of the SQLite database, the generated master key and operator token, and stored documents"`
 	DatabaseURL Secret `toml:"database_url" doc:"postgres://... selects PostgreSQL; empty: SQLite file pocketramp.db in data_dir"`
 	Addr        string `toml:"addr" doc:"HTTP listen address (serve --addr)"`
-	AdminAddr   string `toml:"admin_addr" doc:"listen address of the operator API and metrics (serve --admin-addr)"`
+	AdminAddr   string `toml:"admin_addr" doc:"listen address of the operator API and metrics (serve --admin-addr); off: none"`
 	PublicURL   string `toml:"public_url" doc:"base URL of hosted pages (KYC, checkout) in links sent to customers; empty: derived from addr"`
 	LogFormat   string `toml:"log_format" doc:"text or json"`
 
@@ -300,6 +300,9 @@ func (c *Config) Validate() error {
 		bad("database_url", "want postgres://... (leave empty for SQLite)")
 	}
 	for _, k := range []struct{ key, v string }{{"addr", c.Addr}, {"admin_addr", c.AdminAddr}} {
+		if k.key == "admin_addr" && k.v == "off" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(k.v); err != nil {
 			bad(k.key, "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", k.v)
 		}

@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Integrations: a.Integrations, Customers: a.Customers,
 		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
 		Token: cfg.OperatorToken, Now: cfg.Now, Log: cfg.Log})
-	a.Admin.Mount(a.API.Mount) // the operator surface at /admin/
+	a.Admin.Mount(a.API.MountAdmin) // the operator surface at /admin/, on the operator listener only
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	docs.Mount(a.API.Mount) // integration docs at /docs
@@ -265,8 +265,16 @@ func (a *App) bookSandboxFunding(ctx context.Context, chainName, genesis, asset 
 // OperatorTokenFile holds the generated operator API token inside the data dir.
 const OperatorTokenFile = "operator.token"
 
-// Handler is the HTTP handler of the whole server.
-func (a *App) Handler() http.Handler { return a.API.Handler() }
+// PublicHandler serves the public listener: partner API, hosted pages, docs, health.
+// /admin/... and /metrics answer 404 there.
+func (a *App) PublicHandler() http.Handler { return a.API.Handler() }
+
+// Handler is PublicHandler (kept for the many callers that serve only the public side).
+func (a *App) Handler() http.Handler { return a.PublicHandler() }
+
+// AdminHandler serves the operator listener: the operator API under /admin/api (operator token),
+// /metrics and health. Operator pages are mounted on it with a.API.MountAdmin.
+func (a *App) AdminHandler() http.Handler { return a.API.AdminHandler() }
 
 // EnsureSandboxIntegration creates a sandbox integration when none exists and returns its
 // credentials; ok is false when integrations already existed.

@@ -1,7 +1,8 @@
-package api
+package admin
 
 import (
 	"encoding/json"
+	"github.com/pocketramp/pocketramp/internal/api"
 	"io"
 	"net/http"
 
@@ -16,7 +17,7 @@ const statementMaxBody = 256 << 20
 func (s *Server) operatorBankingRoutes() {
 	s.operator("POST /admin/api/bank-accounts", s.registerBankAccount)
 	s.operator("POST /admin/api/bank-accounts/{iban}/assign", s.assignBankAccount)
-	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/statements", limitBody(statementMaxBody, s.requireOperator(s.serve(s.uploadStatement))))
+	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/statements", api.LimitBody(statementMaxBody, s.requireOperator(s.API.Serve(s.uploadStatement))))
 	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(http.HandlerFunc(s.exportPayouts)))
 	s.operator("GET /admin/api/bank/exceptions", s.bankExceptions)
 	s.operator("POST /admin/api/bank/transactions/{id}/resolve", s.resolveBankTransaction)
@@ -34,7 +35,7 @@ type bankAccountRequest struct {
 
 func (s *Server) registerBankAccount(r *http.Request) (any, error) {
 	var req bankAccountRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	return s.Accounts.Register(r.Context(), banking.Account{IBAN: req.IBAN, BIC: req.BIC, HolderName: req.HolderName,
@@ -47,7 +48,7 @@ type assignRequest struct {
 
 func (s *Server) assignBankAccount(r *http.Request) (any, error) {
 	var req assignRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if _, err := s.Integrations.Get(r.Context(), req.IntegrationID); err != nil {
@@ -62,7 +63,7 @@ func (s *Server) assignBankAccount(r *http.Request) (any, error) {
 // uploadStatement imports the request body (camt XML or CSV). A CSV column mapping may be given
 // as the JSON query parameter "mapping" (bankfile.CSVMapping); the default is the Spanish preset.
 func (s *Server) uploadStatement(r *http.Request) (any, error) {
-	raw, err := readBody(r)
+	raw, err := api.ReadBody(r)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func (s *Server) uploadStatement(r *http.Request) (any, error) {
 func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
 	b, ok, err := s.Banking.ExportBatch(r.Context(), r.PathValue("iban"))
 	if err != nil {
-		s.renderError(w, r, err)
+		s.API.RenderError(w, r, err)
 		return
 	}
 	if !ok {
@@ -92,12 +93,12 @@ func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
 }
 
 type bankExceptionJSON struct {
-	bankTxJSON
+	api.BankTxJSON
 	Exception string `json:"exception"`
 }
 
 func (s *Server) bankExceptions(r *http.Request) (any, error) {
-	page, perPage, err := parsePage(r)
+	page, perPage, err := api.ParsePage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +108,9 @@ func (s *Server) bankExceptions(r *http.Request) (any, error) {
 	}
 	items := make([]bankExceptionJSON, len(list))
 	for i, t := range list {
-		items[i] = bankExceptionJSON{bankTxView(t), t.Exception}
+		items[i] = bankExceptionJSON{api.BankTxView(t), t.Exception}
 	}
-	return paginated(items, page, perPage, total), nil
+	return api.Paginated(items, page, perPage, total), nil
 }
 
 type resolveRequest struct {
@@ -118,24 +119,24 @@ type resolveRequest struct {
 }
 
 func (s *Server) resolveBankTransaction(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", banking.ErrTransactionNotFound)
+	id, err := api.PathID(r, "id", banking.ErrTransactionNotFound)
 	if err != nil {
 		return nil, err
 	}
 	var req resolveRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	t, err := s.Banking.Resolve(r.Context(), id, req.Action, req.Note)
 	if err != nil {
 		return nil, err
 	}
-	return bankExceptionJSON{bankTxView(t), t.Exception}, nil
+	return bankExceptionJSON{api.BankTxView(t), t.Exception}, nil
 }
 
 func (s *Server) matchBankTransaction(r *http.Request) (any, error) {
-	var req reconcileRequest
-	if err := decodeJSON(r, &req); err != nil {
+	var req api.ReconcileRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	status, err := s.Banking.OperatorMatch(r.Context(), req.PaymentID, r.PathValue("id"))

@@ -38,7 +38,7 @@ var version = ""
 const usage = `pocketramp — self-hostable crypto on/off-ramp
 
 Usage:
-  pocketramp serve [--addr 127.0.0.1:8080] [--data-dir ./data]
+  pocketramp serve [--addr 127.0.0.1:8080] [--admin-addr 127.0.0.1:8081|off] [--data-dir ./data]
   pocketramp migrate [--data-dir ./data]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
@@ -52,7 +52,7 @@ Environment:
   POCKETRAMP_PUBLIC_URL     base URL of hosted pages (default http://ADDR)
   POCKETRAMP_MASTER_KEY     base64 32-byte key encrypting secrets at rest (default: key file in data dir)
   POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
-  POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api (default: DATA_DIR/operator.token)
+  POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api on --admin-addr (default: DATA_DIR/operator.token)
   POCKETRAMP_LOG_FORMAT     text (default) or json
   POCKETRAMP_STATEMENT_DIR  watched folder: statement files dropped in DIR/<IBAN>/ are imported
   POCKETRAMP_RPC_<CHAIN>    JSON-RPC URL enabling a live chain: ETHEREUM, POLYGON, BSC, ARBITRUM, BASE
@@ -222,7 +222,8 @@ func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*app.App, err
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, common := newFlags("serve", stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8080", "public listener: partner API, hosted pages, docs")
+	adminAddr := fs.String("admin-addr", "127.0.0.1:8081", "operator listener: operator API /admin/api and /metrics (\"off\": none)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -249,6 +250,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The operator surface gets its own listener (loopback by default) so it is never exposed
+	// where partners and customers connect.
+	var adminLn net.Listener
+	adminWhere := "off (--admin-addr off)"
+	if *adminAddr != "off" {
+		if adminLn, err = net.Listen("tcp", *adminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("operator listener: %w", err)
+		}
+		adminWhere = "http://" + adminLn.Addr().String() + " (/admin/api, /metrics)"
+	}
+	fmt.Fprintf(stdout, "Public listener:   http://%s (partner API /api, hosted pages, /docs)\nOperator listener: %s\n", ln.Addr(), adminWhere)
 	if created {
 		fmt.Fprintf(stdout, "\nOperator API token (Authorization: Bearer): %s\n", a.OperatorToken)
 		fmt.Fprintf(stdout, `
@@ -265,16 +278,27 @@ Integration guides: http://%s/docs
 
 `, cred.APIKey, cred.APISecret, ln.Addr(), cred.APIKey, cred.APISecret, ln.Addr())
 	}
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	}
+	srv := newServer(a.PublicHandler())
+	servers := []*http.Server{srv}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	a.StartBackground(bgCtx)
 	defer func() { stopBackground(); a.WaitBackground() }()
 	if err := a.Start(bgCtx); err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("pocketramp listening", "addr", ln.Addr().String(), "database", string(a.DB.Engine()), "public_url", cfg.PublicURL, "version", cfg.Version)
+	adminListening := "off"
+	if adminLn != nil {
+		adminSrv := newServer(a.AdminHandler())
+		servers = append(servers, adminSrv)
+		go func() { errc <- adminSrv.Serve(adminLn) }()
+		adminListening = adminLn.Addr().String()
+	}
+	log.Info("pocketramp listening", "addr", ln.Addr().String(), "admin_addr", adminListening, "database", string(a.DB.Engine()), "public_url", cfg.PublicURL, "version", cfg.Version)
 	select {
 	case err := <-errc:
 		return err
@@ -283,8 +307,10 @@ Integration guides: http://%s/docs
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
 	log.Info("shutting down: finishing in-flight jobs")
 	if err := a.Stop(shutdownCtx); err != nil {

@@ -29,8 +29,6 @@ func (s *Server) webhookRoutes() {
 	s.partner("POST /api/webhooks/deliveries/{id}/retry", s.retryDelivery)
 	s.partner("POST /api/webhooks/replay", s.replayWebhooks)
 	s.partner("GET /api/events", s.listEvents)
-	s.operator("GET /admin/api/webhooks/alerts", s.webhookAlerts)
-	s.operator("POST /admin/api/webhooks/subscriptions/{id}/enable", s.enableWebhook)
 }
 
 type webhookTypeJSON struct {
@@ -316,47 +314,4 @@ func (s *Server) listEvents(r *http.Request) (any, error) {
 		out[i] = eventJSON{ID: ev.ID, Type: ev.Type, CreatedAt: timestamp(ev.CreatedAt), Sequence: ev.Sequence, Data: ev.Data}
 	}
 	return out, nil
-}
-
-type alertJSON struct {
-	ID             int64   `json:"id"`
-	IntegrationID  int64   `json:"integration_id"`
-	SubscriptionID int64   `json:"subscription_id"`
-	Type           string  `json:"type"`
-	URL            string  `json:"url"`
-	Reason         string  `json:"reason"`
-	CreatedAt      string  `json:"created_at"`
-	ResolvedAt     *string `json:"resolved_at"`
-}
-
-func (s *Server) webhookAlerts(r *http.Request) (any, error) {
-	w, err := s.webhooks()
-	if err != nil {
-		return nil, err
-	}
-	list, err := w.Alerts(r.Context(), r.URL.Query().Get("all") == "true")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]alertJSON, len(list))
-	for i, a := range list {
-		out[i] = alertJSON{ID: a.ID, IntegrationID: a.IntegrationID, SubscriptionID: a.SubscriptionID, Type: a.Type, URL: a.URL,
-			Reason: a.Reason, CreatedAt: timestamp(a.CreatedAt), ResolvedAt: optTimestamp(a.ResolvedAt)}
-	}
-	return out, nil
-}
-
-func (s *Server) enableWebhook(r *http.Request) (any, error) {
-	w, err := s.webhooks()
-	if err != nil {
-		return nil, err
-	}
-	id, err := pathID(r, "id", webhook.ErrSubscriptionNotFound)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Enable(r.Context(), id); err != nil {
-		return nil, err
-	}
-	return "subscription_enabled", nil
 }

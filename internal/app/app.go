@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pocketramp/pocketramp/docs"
+	"github.com/pocketramp/pocketramp/internal/admin"
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/banking"
@@ -85,6 +86,7 @@ type App struct {
 	Webhooks     *webhook.Service
 	Registry     *prometheus.Registry
 	API          *api.Server
+	Admin        *admin.Server
 	background   sync.WaitGroup
 }
 
@@ -206,9 +208,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Log:           cfg.Log,
 		Now:           cfg.Now,
 		Version:       cfg.Version,
-		OperatorToken: cfg.OperatorToken,
 		Registry:      a.Registry,
 	})
+	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Integrations: a.Integrations, Customers: a.Customers,
+		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
+		Token: cfg.OperatorToken, Now: cfg.Now, Log: cfg.Log})
+	a.Admin.Mount(a.API.MountAdmin) // the operator surface at /admin/, on the operator listener only
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	docs.Mount(a.API.Mount) // integration docs at /docs
@@ -262,8 +267,16 @@ func (a *App) bookSandboxFunding(ctx context.Context, chainName, genesis, asset 
 // OperatorTokenFile holds the generated operator API token inside the data dir.
 const OperatorTokenFile = "operator.token"
 
-// Handler is the HTTP handler of the whole server.
-func (a *App) Handler() http.Handler { return a.API.Handler() }
+// PublicHandler serves the public listener: partner API, hosted pages, docs, health.
+// /admin/... and /metrics answer 404 there.
+func (a *App) PublicHandler() http.Handler { return a.API.Handler() }
+
+// Handler is PublicHandler (kept for the many callers that serve only the public side).
+func (a *App) Handler() http.Handler { return a.PublicHandler() }
+
+// AdminHandler serves the operator listener: the operator API under /admin/api (operator token),
+// /metrics and health. Operator pages are mounted on it with a.API.MountAdmin.
+func (a *App) AdminHandler() http.Handler { return a.API.AdminHandler() }
 
 // EnsureSandboxIntegration creates a sandbox integration when none exists and returns its
 // credentials; ok is false when integrations already existed.

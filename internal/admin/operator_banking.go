@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -19,7 +20,7 @@ const statementMaxBody = 256 << 20
 func (s *Server) operatorBankingRoutes() {
 	s.operator("POST /admin/api/bank-accounts", s.registerBankAccount)
 	s.operator("POST /admin/api/bank-accounts/{iban}/assign", s.assignBankAccount)
-	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/statements", limitBody(statementMaxBody, s.requireOperator(s.serve(s.uploadStatement))))
+	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/statements", api.LimitBody(statementMaxBody, s.requireOperator(s.API.Serve(s.uploadStatement))))
 	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(http.HandlerFunc(s.exportPayouts)))
 	s.operator("GET /admin/api/bank/exceptions", s.bankExceptions)
 	s.operator("POST /admin/api/bank/transactions/{id}/resolve", s.resolveBankTransaction)
@@ -42,7 +43,7 @@ type bankAccountRequest struct {
 
 func (s *Server) registerBankAccount(r *http.Request) (any, error) {
 	var req bankAccountRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	return s.Accounts.Register(r.Context(), banking.Account{IBAN: req.IBAN, BIC: req.BIC, HolderName: req.HolderName,
@@ -55,7 +56,7 @@ type assignRequest struct {
 
 func (s *Server) assignBankAccount(r *http.Request) (any, error) {
 	var req assignRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if _, err := s.Integrations.Get(r.Context(), req.IntegrationID); err != nil {
@@ -70,7 +71,7 @@ func (s *Server) assignBankAccount(r *http.Request) (any, error) {
 // uploadStatement imports the request body (camt XML or CSV). A CSV column mapping may be given
 // as the JSON query parameter "mapping" (bankfile.CSVMapping); the default is the Spanish preset.
 func (s *Server) uploadStatement(r *http.Request) (any, error) {
-	raw, err := readBody(r)
+	raw, err := api.ReadBody(r)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func (s *Server) uploadStatement(r *http.Request) (any, error) {
 func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
 	b, ok, err := s.Banking.ExportBatch(r.Context(), r.PathValue("iban"))
 	if err != nil {
-		s.renderError(w, r, err)
+		s.API.RenderError(w, r, err)
 		return
 	}
 	if len(b.Held) > 0 {
@@ -98,7 +99,7 @@ func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		if len(b.Held) > 0 {
-			s.renderError(w, r, banking.ErrPayoutsHeld.With(fmt.Sprintf("No payout was exported: %d pending payouts cannot be exported as they are and were set aside; correct, retry or cancel them.", len(b.Held)), payoutViews(b.Held)))
+			s.API.RenderError(w, r, banking.ErrPayoutsHeld.With(fmt.Sprintf("No payout was exported: %d pending payouts cannot be exported as they are and were set aside; correct, retry or cancel them.", len(b.Held)), payoutViews(b.Held)))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -125,7 +126,7 @@ func payoutViews(list []banking.Payout) []bankPayoutJSON {
 // bankPayouts lists payouts, oldest first; ?status=held is the operator's queue of payouts set
 // aside, ?account= narrows to one operator account.
 func (s *Server) bankPayouts(r *http.Request) (any, error) {
-	page, perPage, err := parsePage(r)
+	page, perPage, err := api.ParsePage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +141,11 @@ func (s *Server) bankPayouts(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return paginated(payoutViews(list), page, perPage, total), nil
+	return api.Paginated(payoutViews(list), page, perPage, total), nil
 }
 
 func (s *Server) bankPayout(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", banking.ErrPayoutNotFound)
+	id, err := api.PathID(r, "id", banking.ErrPayoutNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +164,12 @@ type beneficiaryRequest struct {
 }
 
 func (s *Server) correctBankPayout(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", banking.ErrPayoutNotFound)
+	id, err := api.PathID(r, "id", banking.ErrPayoutNotFound)
 	if err != nil {
 		return nil, err
 	}
 	var req beneficiaryRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" && req.IBAN == "" && req.BIC == "" {
@@ -194,12 +195,12 @@ func (s *Server) cancelBankPayout(r *http.Request) (any, error) {
 }
 
 func (s *Server) payoutAction(r *http.Request, action func(context.Context, int64, string) (banking.Payout, error)) (any, error) {
-	id, err := pathID(r, "id", banking.ErrPayoutNotFound)
+	id, err := api.PathID(r, "id", banking.ErrPayoutNotFound)
 	if err != nil {
 		return nil, err
 	}
 	var req payoutNoteRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	p, err := action(r.Context(), id, req.Note)
@@ -210,12 +211,12 @@ func (s *Server) payoutAction(r *http.Request, action func(context.Context, int6
 }
 
 type bankExceptionJSON struct {
-	bankTxJSON
+	api.BankTxJSON
 	Exception string `json:"exception"`
 }
 
 func (s *Server) bankExceptions(r *http.Request) (any, error) {
-	page, perPage, err := parsePage(r)
+	page, perPage, err := api.ParsePage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +226,9 @@ func (s *Server) bankExceptions(r *http.Request) (any, error) {
 	}
 	items := make([]bankExceptionJSON, len(list))
 	for i, t := range list {
-		items[i] = bankExceptionJSON{bankTxView(t), t.Exception}
+		items[i] = bankExceptionJSON{api.BankTxView(t), t.Exception}
 	}
-	return paginated(items, page, perPage, total), nil
+	return api.Paginated(items, page, perPage, total), nil
 }
 
 type resolveRequest struct {
@@ -236,24 +237,24 @@ type resolveRequest struct {
 }
 
 func (s *Server) resolveBankTransaction(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", banking.ErrTransactionNotFound)
+	id, err := api.PathID(r, "id", banking.ErrTransactionNotFound)
 	if err != nil {
 		return nil, err
 	}
 	var req resolveRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	t, err := s.Banking.Resolve(r.Context(), id, req.Action, req.Note)
 	if err != nil {
 		return nil, err
 	}
-	return bankExceptionJSON{bankTxView(t), t.Exception}, nil
+	return bankExceptionJSON{api.BankTxView(t), t.Exception}, nil
 }
 
 func (s *Server) matchBankTransaction(r *http.Request) (any, error) {
-	var req reconcileRequest
-	if err := decodeJSON(r, &req); err != nil {
+	var req api.ReconcileRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	status, err := s.Banking.OperatorMatch(r.Context(), req.PaymentID, r.PathValue("id"))

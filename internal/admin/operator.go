@@ -1,7 +1,7 @@
-package api
+package admin
 
 import (
-	"crypto/subtle"
+	"github.com/pocketramp/pocketramp/internal/api"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -12,9 +12,9 @@ import (
 	"github.com/pocketramp/pocketramp/internal/ledger"
 )
 
-// The operator API lives under /admin/api and shares the partner API's renderer and middleware;
-// it is authenticated with the operator token (Authorization: Bearer), not partner tokens.
-func (s *Server) operatorRoutes() {
+// apiRoutes registers the operator JSON API under /admin/api. It answers in the partner API's
+// contract format (same renderer and decoders) but authenticates operators, not integrations.
+func (s *Server) apiRoutes() {
 	s.operator("GET /admin/api/ledger/verify", s.ledgerVerify)
 	s.operator("GET /admin/api/kyc/transitions", func(r *http.Request) (any, error) { return customer.Transitions, nil })
 	s.operator("GET /admin/api/customers/review", s.reviewQueue)
@@ -25,26 +25,10 @@ func (s *Server) operatorRoutes() {
 	s.operator("POST /admin/api/integrations", s.createIntegration)
 	s.operator("POST /admin/api/integrations/{id}", s.updateIntegration)
 	s.operatorBankingRoutes()
-	s.mux.HandleFunc("/admin/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
-}
-
-func (s *Server) operator(pattern string, h handler) {
-	s.mux.Handle(pattern, limitBody(DefaultMaxBody, s.requireOperator(s.serve(h))))
-}
-
-func (s *Server) requireOperator(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		tok := ""
-		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			tok = strings.TrimSpace(h[7:])
-		}
-		if s.OperatorToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.OperatorToken)) != 1 {
-			s.renderError(w, r, &errcode.Error{Code: "authorization_incorrect", Status: http.StatusUnauthorized})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	s.operatorRampoffRoutes()
+	s.operator("GET /admin/api/webhooks/alerts", s.webhookAlerts)
+	s.operator("POST /admin/api/webhooks/subscriptions/{id}/enable", s.enableWebhook)
+	s.mux.HandleFunc("/admin/api/", s.API.Serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
 }
 
 type ledgerCheckJSON struct {
@@ -71,7 +55,7 @@ func (s *Server) ledgerVerify(r *http.Request) (any, error) {
 }
 
 type reviewJSON struct {
-	Customer         customerJSON          `json:"customer"`
+	Customer         api.CustomerJSON      `json:"customer"`
 	KYCReason        string                `json:"kyc_reason,omitempty"`
 	OnboardingStatus string                `json:"onboarding_status"`
 	BanReason        string                `json:"ban_reason,omitempty"`
@@ -84,12 +68,12 @@ type reviewJSON struct {
 
 func reviewView(it customer.ReviewItem) reviewJSON {
 	c := it.Customer
-	return reviewJSON{Customer: customerView(c), KYCReason: c.KYCReason, OnboardingStatus: c.OnboardingStatus, BanReason: c.BanReason,
+	return reviewJSON{Customer: api.CustomerView(c), KYCReason: c.KYCReason, OnboardingStatus: c.OnboardingStatus, BanReason: c.BanReason,
 		IntegrationID: c.IntegrationID, Address: c.PII.Address, DOB: c.PII.DOB, Documents: it.Documents, Submissions: it.Submissions}
 }
 
 func (s *Server) reviewQueue(r *http.Request) (any, error) {
-	page, perPage, err := parsePage(r)
+	page, perPage, err := api.ParsePage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -101,17 +85,17 @@ func (s *Server) reviewQueue(r *http.Request) (any, error) {
 	for i, it := range items {
 		out[i] = reviewView(it)
 	}
-	return paginated(out, page, perPage, total), nil
+	return api.Paginated(out, page, perPage, total), nil
 }
 
 func (s *Server) reviewCustomer(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", errCustomerNotFound)
+	id, err := api.PathID(r, "id", api.ErrCustomerNotFound)
 	if err != nil {
 		return nil, err
 	}
 	it, err := s.Customers.Review(r.Context(), id)
-	if isCode(err, "user_not_found") {
-		return nil, errCustomerNotFound
+	if api.IsCode(err, "user_not_found") {
+		return nil, api.ErrCustomerNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -120,10 +104,10 @@ func (s *Server) reviewCustomer(r *http.Request) (any, error) {
 }
 
 func (s *Server) customerDocument(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id", errcode.NotFound)
+	id, err := api.PathID(r, "id", errcode.NotFound)
 	if err == nil {
 		var doc int64
-		if doc, err = pathID(r, "doc", errcode.NotFound); err == nil {
+		if doc, err = api.PathID(r, "doc", errcode.NotFound); err == nil {
 			d, data, err := s.Customers.DocumentFile(r.Context(), id, doc)
 			if err == nil {
 				w.Header().Set("Content-Type", d.ContentType)
@@ -132,11 +116,11 @@ func (s *Server) customerDocument(w http.ResponseWriter, r *http.Request) {
 				w.Write(data)
 				return
 			}
-			s.renderError(w, r, err)
+			s.API.RenderError(w, r, err)
 			return
 		}
 	}
-	s.renderError(w, r, err)
+	s.API.RenderError(w, r, err)
 }
 
 type decisionRequest struct {
@@ -146,12 +130,12 @@ type decisionRequest struct {
 }
 
 func (s *Server) decideCustomer(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", errCustomerNotFound)
+	id, err := api.PathID(r, "id", api.ErrCustomerNotFound)
 	if err != nil {
 		return nil, err
 	}
 	var req decisionRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	actor := strings.TrimSpace(req.Actor)
@@ -159,8 +143,8 @@ func (s *Server) decideCustomer(r *http.Request) (any, error) {
 		actor = "operator"
 	}
 	c, err := s.Customers.Decide(r.Context(), id, customer.Decision(req.Decision), req.Reason, actor)
-	if isCode(err, "user_not_found") {
-		return nil, errCustomerNotFound
+	if api.IsCode(err, "user_not_found") {
+		return nil, api.ErrCustomerNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -190,11 +174,11 @@ func integrationView(in integration.Integration) integrationJSON {
 		list[i] = p.String()
 	}
 	return integrationJSON{ID: in.ID, Name: in.Name, Sandbox: in.Sandbox, APIKey: in.APIKey, IPAllowList: list,
-		TokenTTL: int64(in.TokenTTL.Seconds()), TrustedKYC: in.TrustedKYC, Disabled: in.Disabled, CreatedAt: timestamp(in.CreatedAt)}
+		TokenTTL: int64(in.TokenTTL.Seconds()), TrustedKYC: in.TrustedKYC, Disabled: in.Disabled, CreatedAt: api.Timestamp(in.CreatedAt)}
 }
 
 func (s *Server) getIntegration(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", errcode.NotFound)
+	id, err := api.PathID(r, "id", errcode.NotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +197,7 @@ type createIntegrationRequest struct {
 
 func (s *Server) createIntegration(r *http.Request) (any, error) {
 	var req createIntegrationRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	list, err := integration.ParseAllowList(req.IPAllowList)
@@ -229,12 +213,12 @@ type updateIntegrationRequest struct {
 }
 
 func (s *Server) updateIntegration(r *http.Request) (any, error) {
-	id, err := pathID(r, "id", errcode.NotFound)
+	id, err := api.PathID(r, "id", errcode.NotFound)
 	if err != nil {
 		return nil, err
 	}
 	var req updateIntegrationRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
 	if _, err := s.Integrations.Get(r.Context(), id); err != nil {

@@ -149,8 +149,13 @@ func (c *commonFlags) config(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	bitcoin, err := chainset.BitcoinFromEnv(os.Getenv)
+	if err != nil {
+		return app.Config{}, err
+	}
 	return app.Config{
 		Chains:        chains,
+		Bitcoin:       bitcoin,
 		DataDir:       c.dataDir,
 		DatabaseURL:   os.Getenv("POCKETRAMP_DATABASE_URL"),
 		PublicURL:     os.Getenv("POCKETRAMP_PUBLIC_URL"),

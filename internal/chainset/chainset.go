@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,6 +137,35 @@ func (s *Set) Adapter(ctx context.Context, sandbox bool, name string) (chain.Ada
 		return nil, err
 	}
 	return sc.adapter, nil
+}
+
+// Settles reports whether this server can pay out and take deposits of symbol on chainName for
+// sandbox or live integrations (what available-assets and quotes may offer). contract is the
+// token contract a live chain is configured with ("" for a native coin, and for sandbox chains,
+// whose contracts are deployed at first use).
+func (s *Set) Settles(sandbox bool, chainName, symbol string) (contract string, ok bool) {
+	symbol = strings.ToUpper(symbol)
+	if sandbox {
+		if _, ok := SandboxChainIDs[chainName]; !ok {
+			return "", false
+		}
+		if strings.EqualFold(evm.DefaultChains()[chainName].NativeSymbol, symbol) {
+			return "", true
+		}
+		for _, t := range simchain.Tokens6() {
+			if t.Symbol == symbol {
+				return "", true
+			}
+		}
+		return "", false
+	}
+	s.mu.Lock()
+	a, ok := s.live[chainName]
+	s.mu.Unlock()
+	if !ok {
+		return "", false
+	}
+	return a.Asset(symbol)
 }
 
 // Sandbox returns the simulated chain behind a sandbox chain name, starting it on first use:

@@ -53,21 +53,54 @@ var csvCases = map[string]CSVMapping{
 	},
 }
 
+// csvMappingFor is the mapping of a CSV sample: csvCases, else the preset
+// its name says (csv_preset_<name>.csv), else <base>.mapping.json beside it.
+func csvMappingFor(t testing.TB, name string) (CSVMapping, bool) {
+	t.Helper()
+	if m, ok := csvCases[name]; ok {
+		return m, true
+	}
+	base := strings.TrimSuffix(name, ".csv")
+	if preset, ok := strings.CutPrefix(base, "csv_preset_"); ok {
+		m, ok := CSVPreset(preset)
+		if !ok {
+			t.Fatalf("%s: no preset %q", name, preset)
+		}
+		return m, true
+	}
+	if b, err := os.ReadFile(filepath.Join("testdata", base+".mapping.json")); err == nil {
+		var m CSVMapping
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s.mapping.json: %v", base, err)
+		}
+		return m, true
+	}
+	return CSVMapping{}, false
+}
+
 func parseFile(t testing.TB, name string) ([]*Statement, error) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if m, ok := csvCases[name]; ok {
-		st, err := ParseCSV(f, m, ourIBAN)
-		if err != nil {
-			return nil, err
-		}
-		return []*Statement{st}, nil
+	opt := ParseOptions{Account: ourIBAN}
+	if m, ok := csvMappingFor(t, name); ok {
+		opt.CSV = &m
 	}
-	return ParseCAMT(f)
+	return Parse(raw, opt)
+}
+
+// corpusExts are the sample files of the repository's corpus.
+var corpusExts = []string{".xml", ".csv", ".mt940", ".sta", ".n43"}
+
+func isCorpusFile(name string) bool {
+	for _, ext := range corpusExts {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestGolden(t *testing.T) {
@@ -75,7 +108,7 @@ func TestGolden(t *testing.T) {
 	n := 0
 	for _, path := range files {
 		name := filepath.Base(path)
-		if strings.HasPrefix(name, "bad_") || !(strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".csv")) {
+		if strings.HasPrefix(name, "bad_") || !isCorpusFile(name) {
 			continue
 		}
 		n++
@@ -302,11 +335,11 @@ func TestCSVMappingErrors(t *testing.T) {
 		m    CSVMapping
 		want string
 	}{
-		{CSVMapping{}, "CSV mapping: BookingDate column is required"},
-		{CSVMapping{BookingDate: Column{Index: 1}}, "CSV mapping: an Amount column (or Credit and Debit columns) is required"},
-		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}}, `CSV mapping: no Currency column and DefaultCurrency "" is not a supported currency`},
+		{CSVMapping{}, "CSV mapping: the booking_date column is required"},
+		{CSVMapping{BookingDate: Column{Index: 1}}, "CSV mapping: an amount column (or credit and debit columns) is required"},
+		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}}, `CSV mapping: default_currency "" is not an ISO 4217 currency code (needed when there is no currency column)`},
 		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", DecimalSep: ',', ThousandsSep: ','}, "CSV mapping: thousands separator ',' is ambiguous"},
-		{CSVMapping{BookingDate: Column{Name: "x"}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", NoHeader: true}, "CSV mapping: BookingDate is mapped by name but the file has no header"},
+		{CSVMapping{BookingDate: Column{Name: "x"}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", NoHeader: true}, "CSV mapping: booking_date is mapped by name but the file has no header"},
 	}
 	for _, tt := range tests {
 		_, err := ParseCSV(strings.NewReader("a,b\n"), tt.m, ourIBAN)
@@ -320,7 +353,7 @@ func TestCSVMappingErrors(t *testing.T) {
 	m := SpanishBankCSV()
 	m.Concept = Column{Name: "Concept"}
 	if _, err := ParseCSV(strings.NewReader("Fecha;Fecha valor;Importe;Divisa\n"), m, ourIBAN); err == nil ||
-		err.Error() != `line 1: Concept column "Concept" is not in the header` {
+		err.Error() != `line 1: concept column "Concept" is not in the header` {
 		t.Errorf("missing column: %v", err)
 	}
 }

@@ -139,6 +139,19 @@ func (s *Set) Adapter(ctx context.Context, sandbox bool, name string) (chain.Ada
 	return sc.adapter, nil
 }
 
+// sandboxTokens are the test tokens a sandbox chain deploys: USDC and USDT with the decimals of
+// the real chain's, and on polygon the bridged ETH (an ERC-20 there, as in the catalogue).
+func sandboxTokens(name string) []simchain.TokenSpec {
+	if name == "bsc" {
+		return simchain.Tokens18()
+	}
+	tokens := simchain.Tokens6()
+	if name == "polygon" {
+		tokens = append(tokens, simchain.TokenSpec{Symbol: "ETH", Name: "Test Ether (PoS-bridged)", Decimals: 18})
+	}
+	return tokens
+}
+
 // Settles reports whether this server can pay out and take deposits of symbol on chainName for
 // sandbox or live integrations (what available-assets and quotes may offer). contract is the
 // token contract a live chain is configured with ("" for a native coin, and for sandbox chains,
@@ -152,7 +165,7 @@ func (s *Set) Settles(sandbox bool, chainName, symbol string) (contract string, 
 		if strings.EqualFold(evm.DefaultChains()[chainName].NativeSymbol, symbol) {
 			return "", true
 		}
-		for _, t := range simchain.Tokens6() {
+		for _, t := range sandboxTokens(chainName) {
 			if t.Symbol == symbol {
 				return "", true
 			}
@@ -181,10 +194,7 @@ func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
 		return nil, ErrNotConfigured
 	}
 	cfg := evm.DefaultChains()[name]
-	tokens := simchain.Tokens6()
-	if name == "bsc" {
-		tokens = simchain.Tokens18()
-	}
+	tokens := sandboxTokens(name)
 	mac := hmac.New(sha256.New, s.cfg.SandboxSeed)
 	mac.Write([]byte("sandbox chain " + name))
 	sim, err := simchain.New(simchain.Config{Seed: mac.Sum(nil), ChainID: id, Tokens: tokens})

@@ -53,11 +53,11 @@ Keys: see README, Configuration.
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "pocketramp:", err)
 		var exit exitError
 		if errors.As(err, &exit) {
-			os.Exit(int(exit))
+			os.Exit(int(exit)) // the command already said why
 		}
+		fmt.Fprintln(os.Stderr, "pocketramp:", err)
 		os.Exit(1)
 	}
 }

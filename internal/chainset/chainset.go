@@ -186,6 +186,12 @@ func sandboxTokens(name string) []simchain.TokenSpec {
 // whose contracts are deployed at first use).
 func (s *Set) Settles(sandbox bool, chainName, symbol string) (contract string, ok bool) {
 	symbol = strings.ToUpper(symbol)
+	if chainName == Bitcoin {
+		s.mu.Lock()
+		live := s.btcLive != nil
+		s.mu.Unlock()
+		return "", symbol == "BTC" && (sandbox || live)
+	}
 	if sandbox {
 		if _, ok := SandboxChainIDs[chainName]; !ok {
 			return "", false

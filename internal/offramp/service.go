@@ -50,6 +50,7 @@ type Chains interface {
 	// Settles reports whether symbol on chainName can be received and paid out.
 	Settles(sandbox bool, chainName, symbol string) (contract string, ok bool)
 	Sandbox(ctx context.Context, name string) (*chainset.SandboxChain, error)
+	BitcoinSandbox(ctx context.Context) (*chainset.BitcoinSandbox, error)
 }
 
 func (s *Service) log() *slog.Logger {

@@ -179,11 +179,20 @@ func TestServeAsANewUser(t *testing.T) {
 
 	// A restart must not print new credentials.
 	cmd2 := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "off", "--data-dir", dir)
-	var out2 bytes.Buffer
-	cmd2.Stdout = &out2
-	cmd2.Start()
-	time.Sleep(1500 * time.Millisecond)
-	cmd2.Process.Signal(syscall.SIGTERM)
+	// Read until the banner names the operator listener (the server is up), then stop it and
+	// read what it printed up to its exit.
+	pipe2, _ := cmd2.StdoutPipe()
+	if err := cmd2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out2 strings.Builder
+	sc2 := bufio.NewScanner(pipe2)
+	for sc2.Scan() {
+		out2.WriteString(sc2.Text() + "\n")
+		if strings.Contains(sc2.Text(), "Operator listener") {
+			cmd2.Process.Signal(syscall.SIGTERM)
+		}
+	}
 	cmd2.Wait()
 	if strings.Contains(out2.String(), "api_secret") {
 		t.Fatalf("restart created another integration:\n%s", out2.String())

@@ -245,10 +245,11 @@ func (s *Service) checkRules(ctx context.Context, sl sellOrder, st Settings, p p
 	if sl.assetErr != nil {
 		return nil, sl.assetErr
 	}
-	if !sl.asset.OffRamp || !st.AssetEnabled(sl.asset.Symbol, sl.asset.Chain) {
+	a := sl.asset
+	if _, settles := s.Chains.Settles(sl.Sandbox, a.Chain, a.Symbol); !settles || !a.OffRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
 		return nil, ErrCoinNotSupported
 	}
-	adapter, err := s.Chains.Adapter(ctx, sl.Sandbox, sl.asset.Chain)
+	adapter, err := s.Chains.Adapter(ctx, sl.Sandbox, a.Chain)
 	if err != nil {
 		return nil, err
 	}

@@ -230,7 +230,7 @@ func (s *Service) buyable(ctx context.Context, o order, st Settings) (asset.Asse
 	if err != nil {
 		return asset.Asset{}, err
 	}
-	if !a.OnRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
+	if _, settles := s.Chains.Settles(o.Sandbox, a.Chain, a.Symbol); !settles || !a.OnRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
 		return asset.Asset{}, ErrCoinNotSupported
 	}
 	if _, err := s.Chains.Adapter(ctx, o.Sandbox, a.Chain); err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -197,6 +198,7 @@ type createIntegrationRequest struct {
 	Name        string `json:"name"`
 	Sandbox     bool   `json:"sandbox"`
 	IPAllowList string `json:"ip_allowlist"`
+	TokenTTL    int64  `json:"token_ttl"` // seconds; 0: the default
 }
 
 func (s *Server) createIntegration(r *http.Request) (any, error) {
@@ -208,12 +210,14 @@ func (s *Server) createIntegration(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, errcode.Field("ip_allowlist", "%s", err.Error())
 	}
-	return s.Integrations.Create(r.Context(), integration.NewParams{Name: req.Name, Sandbox: req.Sandbox, IPAllowList: list})
+	return s.Integrations.Create(r.Context(), integration.NewParams{Name: req.Name, Sandbox: req.Sandbox, IPAllowList: list,
+		TokenTTL: time.Duration(req.TokenTTL) * time.Second})
 }
 
 type updateIntegrationRequest struct {
 	TrustedKYC    *bool   `json:"trusted_kyc"`
 	IPAllowList   *string `json:"ip_allowlist"`
+	TokenTTL      *int64  `json:"token_ttl"` // seconds
 	RatePerSecond *int    `json:"rate_per_second"`
 	RateBurst     *int    `json:"rate_burst"`
 }
@@ -237,15 +241,18 @@ func (s *Server) updateIntegration(r *http.Request) (any, error) {
 			return nil, errcode.Field("ip_allowlist", "%s", err.Error())
 		}
 	}
-	if req.RatePerSecond != nil || req.RateBurst != nil {
-		rate := in.Rate
-		if req.RatePerSecond != nil {
-			rate.PerSecond = *req.RatePerSecond
-		}
-		if req.RateBurst != nil {
-			rate.Burst = *req.RateBurst
-		}
-		if err := s.Integrations.SetRate(r.Context(), id, rate); err != nil { // validates before writing
+	rate := in.Rate
+	if req.RatePerSecond != nil {
+		rate.PerSecond = *req.RatePerSecond
+	}
+	if req.RateBurst != nil {
+		rate.Burst = *req.RateBurst
+	}
+	if err := integration.CheckRate(rate); err != nil { // before any write: no partial update
+		return nil, err
+	}
+	if req.TokenTTL != nil {
+		if err := s.Integrations.SetTokenTTL(r.Context(), id, time.Duration(*req.TokenTTL)*time.Second); err != nil {
 			return nil, err
 		}
 	}
@@ -256,6 +263,11 @@ func (s *Server) updateIntegration(r *http.Request) (any, error) {
 	}
 	if req.IPAllowList != nil {
 		if err := s.Integrations.SetAllowList(r.Context(), id, list); err != nil {
+			return nil, err
+		}
+	}
+	if req.RatePerSecond != nil || req.RateBurst != nil {
+		if err := s.Integrations.SetRate(r.Context(), id, rate); err != nil {
 			return nil, err
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chainset"
+	"github.com/pocketramp/pocketramp/internal/config"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
@@ -42,7 +43,9 @@ import (
 	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
-// Config is pocketramp's configuration (flags and POCKETRAMP_* variables).
+// Config is what the application is built from: the validated configuration (package config,
+// mapped by the command) plus the process's logger, clock and version. Zero fields take
+// config.Default's values.
 type Config struct {
 	DataDir     string // SQLite file and generated master key live here
 	DatabaseURL string // postgres://... selects PostgreSQL
@@ -100,17 +103,29 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	// What the caller left zero comes from the configuration's defaults (config.Default), the
+	// one place they are written.
+	def := config.Default()
 	if cfg.DataDir == "" {
-		cfg.DataDir = "./data"
+		cfg.DataDir = def.DataDir
 	}
 	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://127.0.0.1:8080"
+		cfg.PublicURL, _ = def.EffectivePublicURL()
 	}
 	if cfg.PriceMaxAge == 0 {
-		cfg.PriceMaxAge = 60 * time.Second
+		cfg.PriceMaxAge = def.PriceMaxAge.D()
 	}
 	if cfg.PriceSources == "" {
-		cfg.PriceSources = "kraken,bitstamp"
+		cfg.PriceSources = strings.Join(def.PriceSources, ",")
+	}
+	if cfg.WebhookRetryBase == 0 {
+		cfg.WebhookRetryBase = def.WebhookRetryBase.D()
+	}
+	if cfg.WebhookDisableAfter == 0 {
+		cfg.WebhookDisableAfter = def.WebhookDisableAfter.D()
+	}
+	if cfg.SandboxBlockInterval == 0 {
+		cfg.SandboxBlockInterval = def.SandboxBlockInterval.D()
 	}
 	box, err := secret.Load(cfg.MasterKey, cfg.DataDir)
 	if err != nil {

@@ -883,7 +883,8 @@ func convertEntry(n *xNtry, path, acctID string) ([]Entry, []string, error) {
 }
 
 // parseBatch reads NtryDtls/Btch. Its total is signed by its own CdtDbtInd,
-// else the entry's direction.
+// else the entry's direction. The total may be in another currency than the
+// entry (the transfers' currency, converted by the bank).
 func parseBatch(x *xBtch, path, ccy string, entryNeg bool) (*BatchInfo, error) {
 	b := &BatchInfo{MessageID: clean(x.MsgID), PaymentInfoID: clean(x.PmtInfID)}
 	if s := strings.TrimSpace(x.NbOfTxs); s != "" {
@@ -904,9 +905,6 @@ func parseBatch(x *xBtch, path, ccy string, entryNeg bool) (*BatchInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c != ccy {
-			return nil, pathErr(path+"/TtlAmt", "batch total in %s, the entry is in %s", c, ccy)
-		}
 		neg := entryNeg
 		if x.CdtDbtInd != "" {
 			if neg, err = parseCdtDbt(x.CdtDbtInd, path); err != nil {
@@ -916,7 +914,7 @@ func parseBatch(x *xBtch, path, ccy string, entryNeg bool) (*BatchInfo, error) {
 		if neg {
 			a = a.Neg()
 		}
-		b.Total = &a
+		b.Total, b.TotalCurrency = &a, c
 	}
 	return b, nil
 }
@@ -996,7 +994,8 @@ func entryStatus(s *xSts, path string) (string, error) {
 // credit, the creditor of a debit. A reversal undoes an operation of the
 // opposite direction and keeps that operation's parties, so the sides swap.
 // Banks fill RltdPties unevenly (returns especially), so when the expected
-// side is empty the other side is used unless it is our own account.
+// side is empty, or is our own account, the other side is used unless it is
+// our own account.
 func counterparty(tx *xTxDtls, debit, reversal bool, own string) (name, iban, other, bic string) {
 	rp := &tx.RltdPties
 	type side struct{ name, iban, other, bic string }
@@ -1008,8 +1007,11 @@ func counterparty(tx *xTxDtls, debit, reversal bool, own string) (name, iban, ot
 	if debit != reversal {
 		cdtr, dbtr = dbtr, cdtr
 	}
-	// Now dbtr is the expected side.
-	if dbtr.name == "" && dbtr.iban == "" && dbtr.other == "" && cdtr.iban != own && cdtr.other != own {
+	// Now dbtr is the expected side. It is never our own account: some
+	// banks swap the roles (a debit listing us as creditor).
+	isOwn := func(s side) bool { return own != "" && (s.iban == own || s.other == own) }
+	empty := dbtr.name == "" && dbtr.iban == "" && dbtr.other == ""
+	if (empty || isOwn(dbtr)) && !isOwn(cdtr) && (cdtr.name != "" || cdtr.iban != "" || cdtr.other != "") {
 		dbtr = cdtr
 	}
 	return dbtr.name, dbtr.iban, dbtr.other, dbtr.bic

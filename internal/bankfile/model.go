@@ -158,9 +158,11 @@ type BatchInfo struct {
 	PaymentInfoID string `json:"payment_info_id,omitempty"`
 	// Transactions is NbOfTxs (0 when not given).
 	Transactions int `json:"transactions,omitempty"`
-	// Total is TtlAmt, signed by its CdtDbtInd (else the entry's), in the
-	// entry currency; nil when not given.
-	Total *money.Amount `json:"total,omitempty"`
+	// Total is TtlAmt, signed by its CdtDbtInd (else the entry's), in
+	// TotalCurrency (the entry's unless TtlAmt says otherwise); nil when not
+	// given.
+	Total         *money.Amount `json:"total,omitempty"`
+	TotalCurrency string        `json:"total_currency,omitempty"`
 }
 
 // Entry is one booked (or pending) movement on the account. A camt <Ntry>

@@ -104,8 +104,8 @@ func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, p NewParams) (Cred
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
 	}
-	if ttl < time.Minute || ttl > 30*24*time.Hour {
-		return Credentials{}, errcode.Field("token_ttl", "The token TTL must be between 1 minute and 30 days.")
+	if err := validTTL(ttl); err != nil {
+		return Credentials{}, err
 	}
 	keyPrefix, secretPrefix := LiveKeyPrefix, LiveSecretPrefix
 	if p.Sandbox {
@@ -242,6 +242,23 @@ func (s *Service) SetAllowList(ctx context.Context, id int64, list []netip.Prefi
 	return err
 }
 
+func validTTL(ttl time.Duration) error {
+	if ttl < time.Minute || ttl > 30*24*time.Hour {
+		return errcode.Field("token_ttl", "The token ttl field must be between 60 and 2592000 seconds (1 minute to 30 days).")
+	}
+	return nil
+}
+
+// SetTokenTTL sets the lifetime of the integration's next tokens; tokens already issued keep
+// their expiry.
+func (s *Service) SetTokenTTL(ctx context.Context, id int64, ttl time.Duration) error {
+	if err := validTTL(ttl); err != nil {
+		return err
+	}
+	_, err := s.DB.Exec(ctx, "UPDATE integrations SET token_ttl_s = ? WHERE id = ?", int64(ttl/time.Second), id)
+	return err
+}
+
 // SetTrustedKYC marks whether the operator relies on the integration's own KYC.
 func (s *Service) SetTrustedKYC(ctx context.Context, id int64, trusted bool) error {
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET trusted_kyc = ? WHERE id = ?", trusted, id)
@@ -250,6 +267,15 @@ func (s *Service) SetTrustedKYC(ctx context.Context, id int64, trusted bool) err
 
 // SetRate sets the integration's request rate (PerSecond 0: unlimited).
 func (s *Service) SetRate(ctx context.Context, id int64, r throttle.Rate) error {
+	if err := CheckRate(r); err != nil {
+		return err
+	}
+	_, err := s.DB.Exec(ctx, "UPDATE integrations SET rate_per_second = ?, rate_burst = ? WHERE id = ?", r.PerSecond, r.Burst, id)
+	return err
+}
+
+// CheckRate validates a request rate setting (422 naming rate_per_second or rate_burst).
+func CheckRate(r throttle.Rate) error {
 	f := errcode.Fields{}
 	if r.PerSecond < 0 || r.PerSecond > 100_000 {
 		f.Add("rate_per_second", "The rate per second must be between 0 (unlimited) and 100000.")
@@ -257,11 +283,7 @@ func (s *Service) SetRate(ctx context.Context, id int64, r throttle.Rate) error 
 	if r.Burst < 1 || r.Burst > 100_000 {
 		f.Add("rate_burst", "The rate burst must be between 1 and 100000.")
 	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	_, err := s.DB.Exec(ctx, "UPDATE integrations SET rate_per_second = ?, rate_burst = ? WHERE id = ?", r.PerSecond, r.Burst, id)
-	return err
+	return f.Err()
 }
 
 // PurgeExpiredTokens deletes tokens that expired before cutoff.

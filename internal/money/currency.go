@@ -43,3 +43,27 @@ func CurrencyScale(code string) (int, bool) {
 	s, ok := iso4217Scales[code]
 	return s, ok
 }
+
+// iso4217Numeric maps ISO 4217 numeric codes to alphabetic ones, for formats
+// that carry the number (Norma 43 writes 978 for EUR). It covers the
+// currencies of iso4217Scales that such files use in practice.
+var iso4217Numeric = map[string]string{
+	"008": "ALL", "012": "DZD", "032": "ARS", "036": "AUD", "048": "BHD", "051": "AMD", "068": "BOB",
+	"124": "CAD", "152": "CLP", "156": "CNY", "170": "COP", "188": "CRC", "191": "HRK", "203": "CZK",
+	"208": "DKK", "214": "DOP", "320": "GTQ", "340": "HNL", "344": "HKD", "348": "HUF", "352": "ISK",
+	"356": "INR", "360": "IDR", "368": "IQD", "376": "ILS", "392": "JPY", "398": "KZT", "400": "JOD",
+	"404": "KES", "410": "KRW", "414": "KWD", "434": "LYD", "458": "MYR", "484": "MXN", "504": "MAD",
+	"512": "OMR", "554": "NZD", "558": "NIO", "566": "NGN", "578": "NOK", "590": "PAB", "600": "PYG",
+	"604": "PEN", "608": "PHP", "634": "QAR", "643": "RUB", "682": "SAR", "702": "SGD", "704": "VND",
+	"710": "ZAR", "752": "SEK", "756": "CHF", "764": "THB", "784": "AED", "788": "TND", "818": "EGP",
+	"826": "GBP", "840": "USD", "858": "UYU", "860": "UZS", "901": "TWD", "928": "VES", "933": "BYN",
+	"941": "RSD", "944": "AZN", "946": "RON", "949": "TRY", "971": "AFN", "975": "BGN", "978": "EUR",
+	"980": "UAH", "981": "GEL", "985": "PLN", "986": "BRL",
+}
+
+// CurrencyByNumber returns the alphabetic ISO 4217 code of a 3-digit
+// numeric code ("978" → "EUR").
+func CurrencyByNumber(num string) (string, bool) {
+	c, ok := iso4217Numeric[num]
+	return c, ok
+}

@@ -62,6 +62,8 @@ type Config struct {
 	// without a success before it is disabled (default 72 h; POCKETRAMP_WEBHOOK_DISABLE_AFTER).
 	// Chains are the live EVM chains (RPC, hot wallet, deposit xpub); sandbox chains need none.
 	Chains []chainset.Live
+	// Bitcoin is the live Bitcoin chain (node RPC, hot wallet, deposit xpub); nil: not configured.
+	Bitcoin *chainset.BitcoinLive
 	// SandboxBlockInterval is how often sandbox chains mine (default 500ms).
 	SandboxBlockInterval time.Duration
 	WebhookRetryBase     time.Duration
@@ -192,7 +194,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return a.Offramp.OnPayout(ctx, tx, sandbox, p) // off-ramp refunds
 	}
 	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
-		Live: cfg.Chains, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
+		Live: cfg.Chains, Bitcoin: cfg.Bitcoin, DataDir: cfg.DataDir, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
 	if err != nil {
 		db.Close()
 		return nil, err

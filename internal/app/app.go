@@ -161,6 +161,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Registry.MustRegister(evm.Collectors()...) // chain payouts waiting by reason, transitions, reorgs
+	// Bank payouts held, statement warnings.
+	a.Registry.MustRegister(banking.Collectors()...)
 	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,
 		Box: box, Log: cfg.Log, Now: cfg.Now, Registry: a.Registry,
 		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter})
@@ -202,7 +204,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Onramp.Chains = a.Chains
 	a.Offramp.Chains = a.Chains
 	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
-		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now}
+		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log}
 	a.Offramp.Banking = a.Banking
 	a.Banking.Payouts = a.Offramp
 	a.Onramp.BankArrival = func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/ramp"
+	"github.com/pocketramp/pocketramp/internal/throttle"
 )
 
 // parallel sends n copies of a request at once and counts the answers by error code
@@ -65,6 +66,10 @@ func (e *env) held(table, uid string) money.Amount {
 // and reserved in the transaction that writes the operation (issue 13).
 func TestLimitsHoldUnderConcurrency(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
+		// 120 creations in a burst: the integration's request rate must not be what refuses them.
+		if err := e.app.Integrations.SetRate(context.Background(), e.cred.ID, throttle.Rate{PerSecond: 0, Burst: 1}); err != nil {
+			t.Fatal(err)
+		}
 		// Basic level, 1,000 EUR per 30 days: exactly ten payments of 100 EUR.
 		basic := e.seller(1, "basic")
 		codes := e.parallel(30, "/api/createPayment", payment(basic))

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -71,6 +72,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return exitError(2)
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
+	}
+	if len(args) > 1 && slices.ContainsFunc(args[1:], isHelpFlag) {
+		return commandHelp(ctx, args, stdout)
+	}
+	return dispatch(ctx, args, stdout, stderr)
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
@@ -109,6 +120,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
 	return exitError(2)
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "--help" || a == "-help" || a == "help" }
+
+// commandHelp answers "pocketramp CMD [SUB] --help" (or -h) on stdout with exit status 0: the
+// command's usage lines and, for a command with flags, its flags. It never runs the command
+// (demo --help used to run the demo).
+func commandHelp(ctx context.Context, args []string, stdout io.Writer) error {
+	words := []string{args[0]}
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && !isHelpFlag(args[1]) {
+		words = append(words, args[1])
+	}
+	prefix := "  pocketramp " + args[0]
+	var lines []string
+	for _, l := range strings.Split(usage, "\n") {
+		if l == prefix || strings.HasPrefix(l, prefix+" ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Usage:\n%s\n", strings.Join(lines, "\n"))
+	switch args[0] {
+	case "demo", "version", "help":
+		return nil // no flags
+	}
+	fmt.Fprintln(stdout, "\nFlags:")
+	// The command's own flag set prints its flags for -h and stops before doing anything.
+	_ = dispatch(ctx, append(words, "-h"), stdout, stdout) // -h always "fails" with flag.ErrHelp
+	return nil
 }
 
 func buildVersion() string {

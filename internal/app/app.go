@@ -70,7 +70,9 @@ type Config struct {
 	WebhookDisableAfter  time.Duration
 	Log                  *slog.Logger
 	Now                  func() time.Time
-	Version              string
+	// ThrottleNow is the clock of rate limits and lockouts (nil: real time; see api.Config).
+	ThrottleNow func() time.Time
+	Version     string
 }
 
 // App is a running pocketramp.
@@ -226,6 +228,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Now:           cfg.Now,
 		Version:       cfg.Version,
 		Registry:      a.Registry,
+		ThrottleNow:   cfg.ThrottleNow,
 	})
 	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Integrations: a.Integrations, Customers: a.Customers,
 		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,

@@ -42,6 +42,8 @@ Usage:
   pocketramp migrate [--data-dir ./data]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
+  pocketramp operator create --email E --role admin|compliance|finance|read-only [--password-stdin]
+  pocketramp audit verify [--data-dir ./data]
   pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
   pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000]
   pocketramp demo
@@ -53,6 +55,8 @@ Environment:
   POCKETRAMP_MASTER_KEY     base64 32-byte key encrypting secrets at rest (default: key file in data dir)
   POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
   POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api (default: DATA_DIR/operator.token)
+  POCKETRAMP_OPERATOR_TOKEN_ROLE  role that token acts with: admin (default), compliance, finance, read-only
+  POCKETRAMP_ADMIN_URL      base URL operators open the console at (set-password links; default: the public URL)
   POCKETRAMP_LOG_FORMAT     text (default) or json
   POCKETRAMP_STATEMENT_DIR  watched folder: statement files dropped in DIR/<IBAN>/ are imported
   POCKETRAMP_RPC_<CHAIN>    JSON-RPC URL enabling a live chain: ETHEREUM, POLYGON, BSC, ARBITRUM, BASE
@@ -93,6 +97,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return integrationCreate(ctx, args[2:], stdout, stderr)
+	case "operator":
+		return operatorCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "audit":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return auditVerify(ctx, args[2:], stdout, stderr)
 	case "import-statement":
 		return importStatement(ctx, args[1:], stdout, stderr)
 	case "ledger":
@@ -150,16 +162,18 @@ func (c *commonFlags) config(log *slog.Logger) (app.Config, error) {
 		return app.Config{}, err
 	}
 	return app.Config{
-		Chains:        chains,
-		DataDir:       c.dataDir,
-		DatabaseURL:   os.Getenv("POCKETRAMP_DATABASE_URL"),
-		PublicURL:     os.Getenv("POCKETRAMP_PUBLIC_URL"),
-		MasterKey:     os.Getenv("POCKETRAMP_MASTER_KEY"),
-		OperatorToken: os.Getenv("POCKETRAMP_OPERATOR_TOKEN"),
-		PriceSources:  os.Getenv("POCKETRAMP_PRICE_SOURCES"),
-		StatementDir:  os.Getenv("POCKETRAMP_STATEMENT_DIR"),
-		Log:           log,
-		Version:       buildVersion(),
+		Chains:            chains,
+		DataDir:           c.dataDir,
+		DatabaseURL:       os.Getenv("POCKETRAMP_DATABASE_URL"),
+		PublicURL:         os.Getenv("POCKETRAMP_PUBLIC_URL"),
+		MasterKey:         os.Getenv("POCKETRAMP_MASTER_KEY"),
+		OperatorToken:     os.Getenv("POCKETRAMP_OPERATOR_TOKEN"),
+		OperatorTokenRole: os.Getenv("POCKETRAMP_OPERATOR_TOKEN_ROLE"),
+		AdminURL:          os.Getenv("POCKETRAMP_ADMIN_URL"),
+		PriceSources:      os.Getenv("POCKETRAMP_PRICE_SOURCES"),
+		StatementDir:      os.Getenv("POCKETRAMP_STATEMENT_DIR"),
+		Log:               log,
+		Version:           buildVersion(),
 
 		WebhookRetryBase:    envDuration(log, "POCKETRAMP_WEBHOOK_RETRY_BASE"),
 		WebhookDisableAfter: envDuration(log, "POCKETRAMP_WEBHOOK_DISABLE_AFTER"),

@@ -75,7 +75,8 @@ func (r *receiver) deliveries() []delivery {
 // env is a running pocketramp with a sandbox integration, as integrators see it.
 type env struct {
 	app   *app.App
-	srv   *httptest.Server
+	srv   *httptest.Server // public listener
+	admin *httptest.Server // operator listener: /admin/api examples go there
 	clock *clock
 	cred  integration.Credentials
 	hooks *receiver
@@ -109,9 +110,11 @@ func newEnv(t *testing.T) *env {
 		stop()
 		a.WaitBackground()
 	})
-	srv := httptest.NewServer(a.Handler())
+	srv := httptest.NewServer(a.PublicHandler())
 	t.Cleanup(srv.Close)
-	e := &env{app: a, srv: srv, clock: clk, hooks: newReceiver(t)}
+	admin := httptest.NewServer(a.AdminHandler())
+	t.Cleanup(admin.Close)
+	e := &env{app: a, srv: srv, admin: admin, clock: clk, hooks: newReceiver(t)}
 	e.cred, err = a.Integrations.Create(context.Background(), integration.NewParams{Name: "Docs", Sandbox: true})
 	if err != nil {
 		t.Fatal(err)
@@ -464,7 +467,11 @@ func (e *env) send(req docs.Request, s *scope) (answer, error) {
 	if mode == "json" && body != "" && !json.Valid([]byte(body)) {
 		return answer{}, fmt.Errorf("request body is not valid JSON after substitution: %s", body)
 	}
-	hr, err := http.NewRequest(req.Method, e.srv.URL+path, strings.NewReader(body))
+	base := e.srv.URL
+	if strings.HasPrefix(path, "/admin/") {
+		base = e.admin.URL
+	}
+	hr, err := http.NewRequest(req.Method, base+path, strings.NewReader(body))
 	if err != nil {
 		return answer{}, err
 	}

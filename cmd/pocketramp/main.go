@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,13 +19,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ethereum/go-ethereum/crypto"
-
 	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/bench"
-	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chainset"
+	"github.com/pocketramp/pocketramp/internal/config"
 	"github.com/pocketramp/pocketramp/internal/demo"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
@@ -38,8 +35,9 @@ var version = ""
 const usage = `pocketramp — self-hostable crypto on/off-ramp
 
 Usage:
-  pocketramp serve [--addr 127.0.0.1:8080] [--data-dir ./data]
+  pocketramp serve [--addr 127.0.0.1:8080] [--admin-addr 127.0.0.1:8081|off] [--data-dir ./data]
   pocketramp migrate [--data-dir ./data]
+  pocketramp config check [--config FILE]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
   pocketramp operator create --email E --role admin|compliance|finance|read-only [--password-stdin]
@@ -49,21 +47,10 @@ Usage:
   pocketramp demo
   pocketramp version
 
-Environment:
-  POCKETRAMP_DATABASE_URL   postgres://... selects PostgreSQL; otherwise SQLite in the data dir
-  POCKETRAMP_PUBLIC_URL     base URL of hosted pages (default http://ADDR)
-  POCKETRAMP_MASTER_KEY     base64 32-byte key encrypting secrets at rest (default: key file in data dir)
-  POCKETRAMP_PRICE_SOURCES  live price feeds, comma-separated: kraken,bitstamp (default)
-  POCKETRAMP_OPERATOR_TOKEN bearer token of the operator API /admin/api (default: DATA_DIR/operator.token)
-  POCKETRAMP_OPERATOR_TOKEN_ROLE  role that token acts with: admin (default), compliance, finance, read-only
-  POCKETRAMP_ADMIN_URL      base URL operators open the console at (set-password links; default: the public URL)
-  POCKETRAMP_LOG_FORMAT     text (default) or json
-  POCKETRAMP_STATEMENT_DIR  watched folder: statement files dropped in DIR/<IBAN>/ are imported
-  POCKETRAMP_RPC_<CHAIN>    JSON-RPC URL enabling a live chain: ETHEREUM, POLYGON, BSC, ARBITRUM, BASE
-  POCKETRAMP_HOT_WALLET_KEY hex secp256k1 private key of the payout hot wallet (live chains)
-  POCKETRAMP_DEPOSIT_XPUB   account-level xpub (m/44'/60'/0') deposit addresses are derived from
-  POCKETRAMP_WEBHOOK_RETRY_BASE     first webhook retry delay, doubling up to 720x (default 30s; tests use e.g. 100ms)
-  POCKETRAMP_WEBHOOK_DISABLE_AFTER  failing time after which a webhook endpoint is disabled (default 72h)
+Configuration: a TOML file (--config FILE or POCKETRAMP_CONFIG), every key also an environment
+variable POCKETRAMP_<KEY> (the environment wins; flags win over both), secrets also from files
+(POCKETRAMP_<KEY>_FILE). 'pocketramp config check' prints the effective configuration.
+Keys: see README, Configuration.
 `
 
 func main() {
@@ -91,6 +78,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return configCheck(ctx, args[2:], stdout, stderr)
 	case "integration":
 		if len(args) < 2 || args[1] != "create" {
 			fmt.Fprint(stderr, usage)
@@ -138,12 +131,13 @@ func buildVersion() string {
 	return "dev"
 }
 
-// commonFlags are the database flags every command shares.
+// commonFlags are the flags every command shares: the configuration file and the data dir.
 type commonFlags struct {
-	dataDir string
+	configFile string
+	dataDir    string
 }
 
-// newFlags returns a command's flag set with the shared database flags registered.
+// newFlags returns a command's flag set with the shared flags registered.
 func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *commonFlags) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -153,81 +147,78 @@ func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *commonFlags) {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database and the generated master key")
+	fs.StringVar(&c.configFile, "config", "", "TOML configuration file (default: $"+config.EnvFile+"; see README, Configuration)")
+	fs.StringVar(&c.dataDir, "data-dir", "", "directory for the SQLite database and the generated master key (default ./data; data_dir)")
 }
 
-func (c *commonFlags) config(log *slog.Logger) (app.Config, error) {
-	chains, err := liveChains()
+// load reads the configuration: file, then environment, then the flags given on the command
+// line (extra maps a flag name to its key and value, for a command's own flags), validated.
+func (c *commonFlags) load(fs *flag.FlagSet, extra map[string]string) (config.Config, error) {
+	cfg, err := config.LoadUnvalidated(c.configFile, nil)
+	if err != nil {
+		return cfg, err
+	}
+	set := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
+	flags := map[string]string{"data-dir": "data_dir"}
+	for k, v := range extra {
+		flags[k] = v
+	}
+	for flagName, key := range flags {
+		if v, ok := set[flagName]; ok {
+			if err := cfg.Set(key, v, "flag --"+flagName); err != nil {
+				return cfg, err
+			}
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// appConfig is the application's configuration from the validated one.
+func appConfig(c config.Config, log *slog.Logger) (app.Config, error) {
+	key, err := c.HotWallet()
 	if err != nil {
 		return app.Config{}, err
 	}
+	var chains []chainset.Live
+	for _, cc := range c.LiveChains() {
+		chains = append(chains, chainset.Live{Chain: cc, HotWallet: key, DepositXpub: c.DepositXpub})
+	}
+	public, _ := c.EffectivePublicURL()
 	return app.Config{
-		Chains:            chains,
-		DataDir:           c.dataDir,
-		DatabaseURL:       os.Getenv("POCKETRAMP_DATABASE_URL"),
-		PublicURL:         os.Getenv("POCKETRAMP_PUBLIC_URL"),
-		MasterKey:         os.Getenv("POCKETRAMP_MASTER_KEY"),
-		OperatorToken:     os.Getenv("POCKETRAMP_OPERATOR_TOKEN"),
-		OperatorTokenRole: os.Getenv("POCKETRAMP_OPERATOR_TOKEN_ROLE"),
-		AdminURL:          os.Getenv("POCKETRAMP_ADMIN_URL"),
-		PriceSources:      os.Getenv("POCKETRAMP_PRICE_SOURCES"),
-		StatementDir:      os.Getenv("POCKETRAMP_STATEMENT_DIR"),
-		Log:               log,
-		Version:           buildVersion(),
-
-		WebhookRetryBase:    envDuration(log, "POCKETRAMP_WEBHOOK_RETRY_BASE"),
-		WebhookDisableAfter: envDuration(log, "POCKETRAMP_WEBHOOK_DISABLE_AFTER"),
+		Chains:               chains,
+		DataDir:              c.DataDir,
+		DatabaseURL:          string(c.DatabaseURL),
+		PublicURL:            public,
+		MasterKey:            string(c.MasterKey),
+		OperatorToken:        string(c.OperatorToken),
+		OperatorTokenRole:    c.OperatorTokenRole,
+		AdminURL:             c.EffectiveAdminURL(),
+		PriceSources:         strings.Join(c.PriceSources, ","),
+		PriceMaxAge:          c.PriceMaxAge.D(),
+		StatementDir:         c.StatementDir,
+		SandboxBlockInterval: c.SandboxBlockInterval.D(),
+		WebhookRetryBase:     c.WebhookRetryBase.D(),
+		WebhookDisableAfter:  c.WebhookDisableAfter.D(),
+		Log:                  log,
+		Version:              buildVersion(),
 	}, nil
 }
 
-// liveChains reads the live chain configuration: a chain is enabled by its RPC URL; payouts
-// need the hot wallet key, deposits the xpub.
-func liveChains() ([]chainset.Live, error) {
-	var key *ecdsa.PrivateKey
-	if hexKey := strings.TrimPrefix(os.Getenv("POCKETRAMP_HOT_WALLET_KEY"), "0x"); hexKey != "" {
-		k, err := crypto.HexToECDSA(hexKey)
-		if err != nil {
-			return nil, fmt.Errorf("POCKETRAMP_HOT_WALLET_KEY: %w", err)
-		}
-		key = k
-	}
-	xpub := os.Getenv("POCKETRAMP_DEPOSIT_XPUB")
-	var out []chainset.Live
-	for name, cfg := range evm.DefaultChains() {
-		url := os.Getenv("POCKETRAMP_RPC_" + strings.ToUpper(name))
-		if url == "" {
-			continue
-		}
-		cfg.RPCURL = url
-		out = append(out, chainset.Live{Chain: cfg, HotWallet: key, DepositXpub: xpub})
-	}
-	return out, nil
-}
-
-// envDuration reads a duration variable; unset or invalid (logged) is 0, the default.
-func envDuration(log *slog.Logger, name string) time.Duration {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		log.Warn("ignoring invalid duration", "var", name, "value", v)
-		return 0
-	}
-	return d
-}
-
-func newLogger(w io.Writer) *slog.Logger {
-	if os.Getenv("POCKETRAMP_LOG_FORMAT") == "json" {
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// open builds the app for a one-shot command from the shared flags and environment.
-func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
-	cfg, err := c.config(newLogger(stderr))
+// open builds the app for a one-shot command from the configuration and the shared flags.
+func (c *commonFlags) open(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*app.App, error) {
+	conf, err := c.load(fs, nil)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := appConfig(conf, newLogger(stderr, conf.LogFormat))
 	if err != nil {
 		return nil, err
 	}
@@ -236,18 +227,24 @@ func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*app.App, err
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, common := newFlags("serve", stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	fs.String("addr", "", "public listener: partner API, hosted pages, docs (default 127.0.0.1:8080; addr)")
+	fs.String("admin-addr", "", "operator listener: operator API /admin/api and /metrics, \"off\": none (default 127.0.0.1:8081; admin_addr)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	log := newLogger(stderr)
-	cfg, err := common.config(log)
+	conf, err := common.load(fs, map[string]string{"addr": "addr", "admin-addr": "admin_addr"})
 	if err != nil {
 		return err
 	}
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + *addr
+	log := newLogger(stderr, conf.LogFormat)
+	cfg, err := appConfig(conf, log)
+	if err != nil {
+		return err
 	}
+	if public, derived := conf.EffectivePublicURL(); derived {
+		log.Warn("hosted-page links use a URL derived from the listen address; set POCKETRAMP_PUBLIC_URL (public_url) to the URL customers reach", "public_url", public)
+	}
+	addr, adminAddr := &conf.Addr, &conf.AdminAddr
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, cfg)
@@ -263,6 +260,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The operator surface gets its own listener (loopback by default) so it is never exposed
+	// where partners and customers connect.
+	var adminLn net.Listener
+	adminWhere := "off (--admin-addr off)"
+	if *adminAddr != "off" {
+		if adminLn, err = net.Listen("tcp", *adminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("operator listener: %w", err)
+		}
+		adminWhere = "http://" + adminLn.Addr().String() + " (/admin/api, /metrics)"
+	}
+	fmt.Fprintf(stdout, "Public listener:   http://%s (partner API /api, hosted pages, /docs)\nOperator listener: %s\n", ln.Addr(), adminWhere)
 	if created {
 		fmt.Fprintf(stdout, "\nOperator API token (Authorization: Bearer): %s\n", a.OperatorToken)
 		fmt.Fprintf(stdout, `
@@ -279,16 +288,27 @@ Integration guides: http://%s/docs
 
 `, cred.APIKey, cred.APISecret, ln.Addr(), cred.APIKey, cred.APISecret, ln.Addr())
 	}
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	}
+	srv := newServer(a.PublicHandler())
+	servers := []*http.Server{srv}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	a.StartBackground(bgCtx)
 	defer func() { stopBackground(); a.WaitBackground() }()
 	if err := a.Start(bgCtx); err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("pocketramp listening", "addr", ln.Addr().String(), "database", string(a.DB.Engine()), "public_url", cfg.PublicURL, "version", cfg.Version)
+	adminListening := "off"
+	if adminLn != nil {
+		adminSrv := newServer(a.AdminHandler())
+		servers = append(servers, adminSrv)
+		go func() { errc <- adminSrv.Serve(adminLn) }()
+		adminListening = adminLn.Addr().String()
+	}
+	log.Info("pocketramp listening", "addr", ln.Addr().String(), "admin_addr", adminListening, "database", string(a.DB.Engine()), "public_url", cfg.PublicURL, "version", cfg.Version)
 	select {
 	case err := <-errc:
 		return err
@@ -297,8 +317,10 @@ Integration guides: http://%s/docs
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
 	log.Info("shutting down: finishing in-flight jobs")
 	if err := a.Stop(shutdownCtx); err != nil {
@@ -313,7 +335,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	a, err := common.open(ctx, stderr)
+	a, err := common.open(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
@@ -339,7 +361,7 @@ func integrationCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	a, err := common.open(ctx, stderr)
+	a, err := common.open(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
@@ -348,24 +370,33 @@ func integrationCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	return enc.Encode(cred)
+	if err := json.NewEncoder(stdout).Encode(cred); err != nil {
+		return err
+	}
+	if !*sandbox {
+		// What a new live integration still lacks goes to stderr; stdout stays one JSON line.
+		return printLiveNeeds(ctx, a, cred.ID, stderr)
+	}
+	return nil
 }
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs, common := newFlags("bench", stderr)
 	d := fs.Duration("duration", 5*time.Second, "load time per target")
 	c := fs.Int("concurrency", 16, "concurrent closed-loop clients")
 	lines := fs.Int("statement", 0, "instead: import and auto-match a statement of this many lines against as many open payments")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	if *lines > 0 {
-		_, err := bench.RunStatement(ctx, os.Getenv("POCKETRAMP_DATABASE_URL"), *lines, stdout)
+	conf, err := common.load(fs, nil)
+	if err != nil {
 		return err
 	}
-	_, err := bench.Run(ctx, bench.Options{DatabaseURL: os.Getenv("POCKETRAMP_DATABASE_URL"), Duration: *d, Concurrency: *c}, stdout)
+	if *lines > 0 {
+		_, err := bench.RunStatement(ctx, string(conf.DatabaseURL), *lines, stdout)
+		return err
+	}
+	_, err = bench.Run(ctx, bench.Options{DatabaseURL: string(conf.DatabaseURL), Duration: *d, Concurrency: *c}, stdout)
 	return err
 }
 
@@ -375,7 +406,7 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	a, err := common.open(ctx, stderr)
+	a, err := common.open(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
@@ -418,7 +449,7 @@ func importStatement(ctx context.Context, args []string, stdout, stderr io.Write
 			return fmt.Errorf("%s: %w", *mappingFile, err)
 		}
 	}
-	a, err := common.open(ctx, stderr)
+	a, err := common.open(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
@@ -428,5 +459,55 @@ func importStatement(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	fmt.Fprintln(stdout, res)
+	return nil
+}
+
+// configCheck prints the effective configuration (secrets redacted), then builds the app as
+// serve would (database, migrations, chain nodes and their chain ids) and lists what live
+// integrations still need. Exit status 1 when the configuration is invalid or serve could not
+// start with it.
+func configCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, common := newFlags("config check", stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	conf, err := common.load(fs, nil)
+	if err != nil {
+		return err
+	}
+	conf.Write(stdout)
+	cfg, err := appConfig(conf, newLogger(io.Discard, conf.LogFormat))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stdout, "\n# start check FAILED: %v\n", err)
+		return exitError(1)
+	}
+	defer a.Close()
+	fmt.Fprintf(stdout, "\n# start check: ok (database %s", a.DB.Engine())
+	for _, l := range cfg.Chains {
+		fmt.Fprintf(stdout, ", %s node answers with chain id %d", l.Chain.Name, l.Chain.ChainID)
+	}
+	fmt.Fprintln(stdout, ")")
+	return printLiveNeeds(ctx, a, 0, stdout)
+}
+
+func printLiveNeeds(ctx context.Context, a *app.App, integrationID int64, w io.Writer) error {
+	needs, err := a.LiveNeeds(ctx, integrationID)
+	if err != nil {
+		return err
+	}
+	if len(needs) == 0 {
+		fmt.Fprintln(w, "# live integrations: ready")
+		return nil
+	}
+	fmt.Fprintln(w, "# live integrations still need:")
+	for _, n := range needs {
+		fmt.Fprintln(w, "#  -", n)
+	}
 	return nil
 }

@@ -41,7 +41,7 @@ func buildBinary(t *testing.T) string {
 func TestServeAsANewUser(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", dir)
 	cmd.Env = append(os.Environ(), "POCKETRAMP_DATABASE_URL=", "POCKETRAMP_PRICE_SOURCES=sandbox")
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
@@ -51,8 +51,10 @@ func TestServeAsANewUser(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 
-	var key, secret, base string
+	var key, secret, base, adminBase, opToken string
 	sc := bufio.NewScanner(stdout)
+	reAdmin := regexp.MustCompile(`Operator listener: (http://127\.0\.0\.1:\d+)`)
+	reOp := regexp.MustCompile(`Operator API token \(Authorization: Bearer\): (\S+)`)
 	reKey := regexp.MustCompile(`api_key:\s+(\S+)`)
 	reSecret := regexp.MustCompile(`api_secret:\s+(\S+)`)
 	reURL := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/api/authenticate`)
@@ -66,6 +68,12 @@ func TestServeAsANewUser(t *testing.T) {
 		}
 		if m := reURL.FindStringSubmatch(line); m != nil {
 			base = m[1]
+		}
+		if m := reAdmin.FindStringSubmatch(line); m != nil {
+			adminBase = m[1]
+		}
+		if m := reOp.FindStringSubmatch(line); m != nil {
+			opToken = m[1]
 		}
 	}
 	go io.Copy(io.Discard, stdout)
@@ -96,6 +104,19 @@ func TestServeAsANewUser(t *testing.T) {
 	getJSON(t, "GET", base+"/api/token-price?symbol=USDC", auth.Data.Token, "", &price)
 	if price.Status != "ok" || price.Data.Price == "" {
 		t.Fatalf("price: %+v", price)
+	}
+
+	// The operator API and /metrics are served on the operator listener only.
+	if adminBase == "" || opToken == "" {
+		t.Fatalf("operator listener or token not printed: %q %q", adminBase, opToken)
+	}
+	for _, p := range []string{"/metrics", "/admin/api/kyc/transitions"} {
+		if code := statusOf(t, base+p, opToken); code != 404 {
+			t.Errorf("public %s answered %d, want 404", p, code)
+		}
+		if code := statusOf(t, adminBase+p, opToken); code != 200 {
+			t.Errorf("operator listener %s answered %d, want 200", p, code)
+		}
 	}
 
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -132,7 +153,7 @@ func TestServeAsANewUser(t *testing.T) {
 	}
 
 	// A restart must not print new credentials.
-	cmd2 := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	cmd2 := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "off", "--data-dir", dir)
 	var out2 bytes.Buffer
 	cmd2.Stdout = &out2
 	cmd2.Start()
@@ -142,6 +163,22 @@ func TestServeAsANewUser(t *testing.T) {
 	if strings.Contains(out2.String(), "api_secret") {
 		t.Fatalf("restart created another integration:\n%s", out2.String())
 	}
+	if !strings.Contains(out2.String(), "Operator listener: off") {
+		t.Errorf("--admin-addr off: banner does not say the operator listener is off:\n%s", out2.String())
+	}
+}
+
+// statusOf is the HTTP status of a GET with the operator token.
+func statusOf(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestCLIErrors(t *testing.T) {

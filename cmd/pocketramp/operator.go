@@ -44,7 +44,7 @@ func operatorCmd(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			return exitError(2)
 		}
 	}
-	a, err := common.open(ctx, stderr)
+	a, err := common.open(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	a, err := common.open(ctx, stderr)
+	a, err := common.open(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,16 @@ type Server struct {
 	Config
 	mux     *http.ServeMux
 	console *console
+	routes  []string // the JSON API's patterns, for the documentation check
+}
+
+// APIRoutes lists the operator JSON API's routes ("METHOD /admin/api/...").
+func (s *Server) APIRoutes() []string { return s.routes }
+
+// handleAPI registers a JSON API route outside get/post (file answers).
+func (s *Server) handleAPI(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
 }
 
 // New builds the operator surface and its routes; it panics on a broken embedded template,
@@ -166,6 +176,7 @@ func (s *Server) requireOperator(area operator.Area, next http.Handler) http.Han
 
 // get registers a read-only JSON route of area.
 func (s *Server) get(pattern string, area operator.Area, h func(r *http.Request) (any, error)) {
+	s.routes = append(s.routes, pattern)
 	s.mux.Handle(pattern, api.LimitBody(api.DefaultMaxBody, s.requireOperator(area, s.API.Serve(h))))
 }
 
@@ -176,6 +187,7 @@ func (s *Server) post(pattern string, area operator.Area, action string, h func(
 }
 
 func (s *Server) postLimit(pattern string, maxBody int64, area operator.Area, action string, h func(r *http.Request) (any, error)) {
+	s.routes = append(s.routes, pattern)
 	s.mux.Handle(pattern, api.LimitBody(maxBody, s.requireOperator(area, s.API.Serve(func(r *http.Request) (any, error) {
 		return s.audited(r, area, action, r.URL.Path, func(r *http.Request) (any, error) { return h(r) })
 	}))))

@@ -130,7 +130,7 @@ func (b *browser) shot(name string) {
 		if size == "narrow" {
 			b.narrow()
 		}
-		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			b.t.Fatal(err)
 		}
@@ -168,7 +168,7 @@ func (b *browser) checkProblems() {
 // do the task, see the result. Screenshots (desktop and narrow) go to $SCREENSHOT_DIR.
 func TestConsoleJourneys(t *testing.T) {
 	e := newEnv(t, store.SQLite)
-	b := newBrowser(t, e.url)
+	b := newBrowser(t, e.admin)
 	ctx := context.Background()
 	uid := e.inReview("lucia@example.com", "Lucía", 12345678)
 	e.inReview("pablo@example.com", "Pablo", 23456789)
@@ -324,7 +324,7 @@ func TestConsoleJourneys(t *testing.T) {
 		t.Fatalf("finance navigation: %q", nav)
 	}
 	// Finance cannot open the KYC queue.
-	b.do(chromedp.Navigate(e.url+"/admin/kyc"), chromedp.WaitVisible(css("main h1")))
+	b.do(chromedp.Navigate(e.admin+"/admin/kyc"), chromedp.WaitVisible(css("main h1")))
 	if got := b.text("main h1"); got != "Not allowed" {
 		t.Fatalf("finance on the KYC queue: %q", got)
 	}

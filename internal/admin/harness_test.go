@@ -41,7 +41,8 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 type env struct {
 	t     *testing.T
 	app   *app.App
-	url   string
+	url   string // public listener (partner API)
+	admin string // operator listener (console, operator API)
 	token string // partner API token
 	in    integration.Integration
 }
@@ -63,8 +64,13 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 		t.Fatal(err)
 	}
 	base := "http://" + l.Addr().String()
+	al, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminBase := "http://" + al.Addr().String()
 	clk := &clock{t: time.Now().UTC()}
-	cfg := app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox", OperatorToken: "op_automation_token_for_tests",
+	cfg := app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox", OperatorToken: "op_automation_token_for_tests", AdminURL: adminBase,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}
 	if engine == store.Postgres {
 		cfg.DatabaseURL = storetest.PostgresURL(t)
@@ -79,7 +85,12 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 	srv.Listener = l
 	srv.Start()
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, url: base}
+	adminSrv := httptest.NewUnstartedServer(a.AdminHandler())
+	adminSrv.Listener.Close()
+	adminSrv.Listener = al
+	adminSrv.Start()
+	t.Cleanup(adminSrv.Close)
+	e := &env{t: t, app: a, url: base, admin: adminBase}
 	cred, err := a.Integrations.Create(context.Background(), integration.NewParams{Name: "Acme Wallet", Sandbox: true})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +110,11 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 func (e *env) call(method, path string, body any, header map[string]string) (int, map[string]any) {
 	e.t.Helper()
 	buf, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, e.url+path, bytes.NewReader(buf))
+	base := e.url
+	if strings.HasPrefix(path, "/admin/") {
+		base = e.admin
+	}
+	req, _ := http.NewRequest(method, base+path, bytes.NewReader(buf))
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -180,7 +195,7 @@ func (e *env) login(r operator.Role) *session {
 
 func (s *session) get(path string) (int, string) {
 	s.e.t.Helper()
-	res, err := s.client.Get(s.e.url + path)
+	res, err := s.client.Get(s.e.admin + path)
 	if err != nil {
 		s.e.t.Fatal(err)
 	}
@@ -191,7 +206,7 @@ func (s *session) get(path string) (int, string) {
 
 func (s *session) post(path string, form url.Values) (int, string) {
 	s.e.t.Helper()
-	res, err := s.client.PostForm(s.e.url+path, form)
+	res, err := s.client.PostForm(s.e.admin+path, form)
 	if err != nil {
 		s.e.t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func (s *Server) apiRoutes() {
 	s.get("GET /admin/api/customers/review", operator.AreaKYC, s.reviewQueue)
 	s.get("GET /admin/api/customers/{id}", operator.AreaCustomers, s.reviewCustomer)
 	s.post("POST /admin/api/customers/{id}/decision", operator.AreaKYC, "customer.decision", s.decideCustomer)
-	s.mux.Handle("GET /admin/api/customers/{id}/documents/{doc}", s.requireOperator(operator.AreaCustomers, http.HandlerFunc(s.customerDocument)))
+	s.handleAPI("GET /admin/api/customers/{id}/documents/{doc}", s.requireOperator(operator.AreaCustomers, http.HandlerFunc(s.customerDocument)))
 	s.get("GET /admin/api/integrations/{id}", operator.AreaIntegrations, s.getIntegration)
 	s.post("POST /admin/api/integrations", operator.AreaIntegrations, "integration.create", s.createIntegration)
 	s.post("POST /admin/api/integrations/{id}", operator.AreaIntegrations, "integration.update", s.updateIntegration)

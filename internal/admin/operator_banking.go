@@ -19,7 +19,7 @@ func (s *Server) operatorBankingRoutes() {
 	s.post("POST /admin/api/bank-accounts", operator.AreaBank, "bank.account.register", s.registerBankAccount)
 	s.post("POST /admin/api/bank-accounts/{iban}/assign", operator.AreaBank, "bank.account.assign", s.assignBankAccount)
 	s.postLimit("POST /admin/api/bank-accounts/{iban}/statements", statementMaxBody, operator.AreaBank, "bank.statement.upload", s.uploadStatement)
-	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(operator.AreaBank, http.HandlerFunc(s.exportPayouts)))
+	s.handleAPI("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(operator.AreaBank, http.HandlerFunc(s.exportPayouts)))
 	s.get("GET /admin/api/bank/exceptions", operator.AreaBank, s.bankExceptions)
 	s.post("POST /admin/api/bank/transactions/{id}/resolve", operator.AreaBank, "bank.transaction.resolve", s.resolveBankTransaction)
 	s.post("POST /admin/api/bank/transactions/{id}/match", operator.AreaBank, "bank.transaction.match", s.matchBankTransaction)

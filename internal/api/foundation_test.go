@@ -175,15 +175,37 @@ func TestAssetsAndPrices(t *testing.T) {
 
 func TestOperationalEndpoints(t *testing.T) {
 	e := newEnv(t, "sqlite")
-	for _, p := range []string{"/healthz", "/readyz", "/api/openapi.yaml", "/metrics"} {
+	for _, p := range []string{"/healthz", "/readyz", "/api/openapi.yaml"} {
 		resp, err := http.Get(e.srv.URL + p)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%s: %v %v", p, resp, err)
 		}
 		resp.Body.Close()
 	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(e.admin.URL + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("operator listener %s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
+	// The operator surface is not on the public listener, with or without the operator token;
+	// the partner API is not on the operator listener.
+	op := map[string]string{"Authorization": "Bearer " + e.app.OperatorToken}
+	for _, p := range []string{"/metrics", "/admin/api/kyc/transitions", "/admin/api/customers/review", "/admin/"} {
+		r := e.doAt(e.srv.URL, "GET", p, nil, op)
+		if r.status != 404 || r.path("error") != "not_found" {
+			t.Errorf("public %s: %d %s, want 404 not_found", p, r.status, r.body)
+		}
+	}
+	if r := e.doAt(e.admin.URL, "GET", "/admin/api/kyc/transitions", nil, op); r.status != 200 {
+		t.Errorf("operator listener /admin/api/kyc/transitions: %d %s", r.status, r.body)
+	}
+	if r := e.doAt(e.admin.URL, "GET", "/api/available-assets", nil, map[string]string{"auth": e.token}); r.status != 404 {
+		t.Errorf("partner API on the operator listener: %d %s", r.status, r.body)
+	}
 	e.do("GET", "/api/token-price?symbol=USDC", nil, nil, "")
-	resp, err := http.Get(e.srv.URL + "/metrics")
+	resp, err := http.Get(e.admin.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,8 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	t      *testing.T
 	app    *app.App
-	srv    *httptest.Server
+	srv    *httptest.Server // public listener
+	admin  *httptest.Server // operator listener (/admin/..., /metrics)
 	clock  *clock
 	cred   integration.Credentials
 	token  string
@@ -84,9 +85,11 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 	bg, stop := context.WithCancel(context.Background())
 	a.StartBackground(bg)
 	t.Cleanup(func() { stop(); a.WaitBackground() })
-	srv := httptest.NewServer(a.Handler())
+	srv := httptest.NewServer(a.PublicHandler())
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, srv: srv, clock: clk, router: openAPIRouter(t, srv.URL)}
+	admin := httptest.NewServer(a.AdminHandler())
+	t.Cleanup(admin.Close)
+	e := &env{t: t, app: a, srv: srv, admin: admin, clock: clk, router: openAPIRouter(t, srv.URL)}
 	e.cred, err = a.Integrations.Create(context.Background(), integration.NewParams{Name: "Test", Sandbox: true})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +169,7 @@ func (e *env) do(method, path string, body any, headers map[string]string, token
 		buf, _ := json.Marshal(b)
 		rd = bytes.NewReader(buf)
 	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req, _ := http.NewRequest(method, e.url(path), rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -204,6 +207,33 @@ func (e *env) do(method, path string, body any, headers map[string]string, token
 	}
 	e.checkOpenAPI(req, reqBody, r)
 	return r
+}
+
+// doAt sends a bare request to base+path (no token, no contract check) and decodes the answer.
+func (e *env) doAt(base, method, path string, body io.Reader, headers map[string]string) response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, base+path, body)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, body: raw}
+	json.Unmarshal(raw, &r.json)
+	return r
+}
+
+// url is where path is served: the operator listener for /admin/... and /metrics, otherwise
+// the public one.
+func (e *env) url(path string) string {
+	if strings.HasPrefix(path, "/admin/") || path == "/metrics" {
+		return e.admin.URL + path
+	}
+	return e.srv.URL + path
 }
 
 // checkOpenAPI validates every response of a documented route against openapi.yaml.

@@ -250,7 +250,7 @@ func TestBuyFlows(t *testing.T) {
 		if err != nil || !rep.OK() {
 			t.Fatalf("ledger after the flows: %v\n%s", err, rep)
 		}
-		resp, err := http.Get(e.srv.URL + "/metrics")
+		resp, err := http.Get(e.url("/metrics"))
 		if err != nil {
 			t.Fatal(err)
 		}

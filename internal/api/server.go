@@ -54,11 +54,14 @@ type Config struct {
 	Version       string
 }
 
-// Server is the HTTP API.
+// Server is the HTTP API. It serves two listeners: the public one (partner API, hosted pages,
+// docs, health) and the operator one (operator API under /admin and /metrics), so the operator
+// surface is never reachable from where partners and customers connect.
 type Server struct {
 	Config
 	log      *slog.Logger
-	mux      *http.ServeMux
+	mux      *http.ServeMux // public listener
+	admin    *http.ServeMux // operator listener
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -75,7 +78,7 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	s := &Server{Config: cfg, log: cfg.Log, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, log: cfg.Log, mux: http.NewServeMux(), admin: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pocketramp_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "status"})
@@ -90,26 +93,20 @@ func New(cfg Config) *Server {
 
 func (s *Server) routes() {
 	m := s.mux
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.DB.Ping(ctx); err != nil {
-			s.log.Warn("readiness: database unreachable", slog.Any("err", err))
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": string(s.DB.Engine())})
-	})
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	notFound := s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound })
+	// Health answers on both listeners: load balancers probe the public one, operators the other.
+	for _, mux := range []*http.ServeMux{s.mux, s.admin} {
+		mux.HandleFunc("GET /healthz", s.healthz)
+		mux.HandleFunc("GET /readyz", s.readyz)
+		mux.HandleFunc("/", notFound)
+	}
+	s.admin.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	m.HandleFunc("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(openapi.Document)
 	})
-	m.HandleFunc("/api/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
-	m.HandleFunc("/", s.serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
+	m.HandleFunc("/api/", notFound)
+	m.HandleFunc("/admin/", notFound) // the operator surface lives on the operator listener only
 
 	m.Handle("POST /api/authenticate", limitBody(DefaultMaxBody, s.serve(s.authenticate)))
 	s.partner("GET /api/available-assets", s.availableAssets)
@@ -121,10 +118,28 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 }
 
-// Mount serves h for pattern through the same middleware (request id, logs, metrics) as the
-// API: the hosted pages are mounted this way (the operator surface, package admin, too until it has
-// its own listener).
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		s.log.Warn("readiness: database unreachable", slog.Any("err", err))
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": string(s.DB.Engine())})
+}
+
+// Mount serves h for pattern on the public listener through the same middleware (request id,
+// logs, metrics) as the API: the hosted pages and the docs are mounted this way.
 func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// MountAdmin serves h for pattern on the operator listener (see AdminHandler), through the same
+// middleware; h does its own authentication (package admin mounts the operator surface here).
+func (s *Server) MountAdmin(pattern string, h http.Handler) { s.admin.Handle(pattern, h) }
 
 // partner registers an authenticated partner route; POST routes also honour Idempotency-Key.
 func (s *Server) partner(pattern string, h handler) { s.partnerLimit(pattern, DefaultMaxBody, h) }
@@ -155,8 +170,17 @@ func limitBody(n int64, next http.Handler) http.Handler {
 	})
 }
 
-// Handler returns the whole HTTP handler with its middleware.
-func (s *Server) Handler() http.Handler {
+// Handler is the public listener's handler with its middleware: partner API, hosted pages,
+// docs, health. /admin/... and /metrics answer 404 here.
+func (s *Server) Handler() http.Handler { return s.wrap(s.mux) }
+
+// AdminHandler is the operator listener's handler: the operator API under /admin, /metrics and
+// health, with the same middleware as the public one.
+func (s *Server) AdminHandler() http.Handler { return s.wrap(s.admin) }
+
+// wrap adds the middleware every request goes through: request id, panic recovery, access log
+// and metrics.
+func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -177,7 +201,7 @@ func (s *Server) Handler() http.Handler {
 				}
 			}
 			route := r.Pattern
-			if route == "" || route == "/" || route == "/api/" {
+			if route == "" || route == "/" || route == "/api/" || route == "/admin/" || route == "/admin/api/" {
 				route = "unmatched"
 			}
 			elapsed := time.Since(start)
@@ -194,7 +218,7 @@ func (s *Server) Handler() http.Handler {
 			}
 			s.log.InfoContext(ctx, "request", attrs...)
 		}()
-		s.mux.ServeHTTP(rec, r)
+		mux.ServeHTTP(rec, r)
 	})
 }
 

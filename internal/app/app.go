@@ -27,6 +27,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chainset"
+	"github.com/pocketramp/pocketramp/internal/config"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
@@ -44,7 +45,9 @@ import (
 	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
-// Config is pocketramp's configuration (flags and POCKETRAMP_* variables).
+// Config is what the application is built from: the validated configuration (package config,
+// mapped by the command) plus the process's logger, clock and version. Zero fields take
+// config.Default's values.
 type Config struct {
 	DataDir     string // SQLite file and generated master key live here
 	DatabaseURL string // postgres://... selects PostgreSQL
@@ -107,17 +110,29 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	// What the caller left zero comes from the configuration's defaults (config.Default), the
+	// one place they are written.
+	def := config.Default()
 	if cfg.DataDir == "" {
-		cfg.DataDir = "./data"
+		cfg.DataDir = def.DataDir
 	}
 	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://127.0.0.1:8080"
+		cfg.PublicURL, _ = def.EffectivePublicURL()
 	}
 	if cfg.PriceMaxAge == 0 {
-		cfg.PriceMaxAge = 60 * time.Second
+		cfg.PriceMaxAge = def.PriceMaxAge.D()
 	}
 	if cfg.PriceSources == "" {
-		cfg.PriceSources = "kraken,bitstamp"
+		cfg.PriceSources = strings.Join(def.PriceSources, ",")
+	}
+	if cfg.WebhookRetryBase == 0 {
+		cfg.WebhookRetryBase = def.WebhookRetryBase.D()
+	}
+	if cfg.WebhookDisableAfter == 0 {
+		cfg.WebhookDisableAfter = def.WebhookDisableAfter.D()
+	}
+	if cfg.SandboxBlockInterval == 0 {
+		cfg.SandboxBlockInterval = def.SandboxBlockInterval.D()
 	}
 	if cfg.OperatorTokenRole != "" && !operator.Role(cfg.OperatorTokenRole).Valid() {
 		return nil, fmt.Errorf("operator token role %q: want admin, compliance, finance or read-only", cfg.OperatorTokenRole)
@@ -230,7 +245,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
 		Operators: a.Operators, Audit: a.Audit, Token: cfg.OperatorToken, TokenRole: operator.Role(cfg.OperatorTokenRole),
 		BaseURL: adminURL, Now: cfg.Now, Log: cfg.Log})
-	a.Admin.Mount(a.API.Mount) // the operator surface at /admin/
+	a.Admin.Mount(a.API.MountAdmin) // the operator surface at /admin/, on the operator listener only
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	docs.Mount(a.API.Mount) // integration docs at /docs
@@ -284,8 +299,16 @@ func (a *App) bookSandboxFunding(ctx context.Context, chainName, genesis, asset 
 // OperatorTokenFile holds the generated operator API token inside the data dir.
 const OperatorTokenFile = "operator.token"
 
-// Handler is the HTTP handler of the whole server.
-func (a *App) Handler() http.Handler { return a.API.Handler() }
+// PublicHandler serves the public listener: partner API, hosted pages, docs, health.
+// /admin/... and /metrics answer 404 there.
+func (a *App) PublicHandler() http.Handler { return a.API.Handler() }
+
+// Handler is PublicHandler (kept for the many callers that serve only the public side).
+func (a *App) Handler() http.Handler { return a.PublicHandler() }
+
+// AdminHandler serves the operator listener: the operator API under /admin/api (operator token),
+// /metrics and health. Operator pages are mounted on it with a.API.MountAdmin.
+func (a *App) AdminHandler() http.Handler { return a.API.AdminHandler() }
 
 // EnsureSandboxIntegration creates a sandbox integration when none exists and returns its
 // credentials; ok is false when integrations already existed.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,23 +17,41 @@ import (
 
 const isoNS = "urn:iso:std:iso:20022:tech:xsd:"
 
-// camtFormats maps the supported Document namespaces to their message.
-var camtFormats = map[string]struct {
-	format, root, report string
-	v08                  bool
+// camtMessages are the three camt cash-management reports, by the local
+// name of their message element. Version .001.01 suffixed the element with
+// "V01"; later versions do not.
+var camtMessages = map[string]struct {
+	msg, report, kind string
 }{
-	isoNS + FormatCAMT053v02: {FormatCAMT053v02, "BkToCstmrStmt", "Stmt", false},
-	isoNS + FormatCAMT053v08: {FormatCAMT053v08, "BkToCstmrStmt", "Stmt", true},
-	isoNS + FormatCAMT054v02: {FormatCAMT054v02, "BkToCstmrDbtCdtNtfctn", "Ntfctn", false},
-	isoNS + FormatCAMT054v08: {FormatCAMT054v08, "BkToCstmrDbtCdtNtfctn", "Ntfctn", true},
+	"BkToCstmrAcctRpt":      {"camt.052", "Rpt", KindReport},
+	"BkToCstmrStmt":         {"camt.053", "Stmt", KindStatement},
+	"BkToCstmrDbtCdtNtfctn": {"camt.054", "Ntfctn", KindNotification},
 }
 
-// The x* types mirror the subset of the camt schemas we read. Every leaf is
-// a string so that validation, not encoding/xml, words the error messages.
-// Where .02 and .08 differ the struct holds both shapes: Sts is text in .02
-// (EntryStatus2Code) and <Cd>/<Prtry> in .08 (EntryStatus1Choice); a party is
-// <Dbtr><Nm> in .02 (PartyIdentification32) and <Dbtr><Pty><Nm> in .08
-// (Party40Choice); only .08 has TxDtls/Amt and TxDtls/CdtDbtInd.
+// camtVersion finds "camt.05x.001.NN" in a Document namespace: the ISO
+// namespace of any version, and national variants that embed it (Austria's
+// "APC:STUZZA:payments:ISO:camt.053.001.02:APC:STUZZA", Swiss and German
+// usage guides keep the ISO one).
+var camtVersion = regexp.MustCompile(`camt\.05[234]\.001\.(\d\d)`)
+
+// otherISOMessage recognises other ISO 20022 messages, to name them when
+// they are sent where a statement was expected.
+var otherISOMessage = regexp.MustCompile(`[a-z]{4}\.\d{3}\.\d{3}\.\d{2}`)
+
+// CAMTFormat returns the message and version a camt Document namespace
+// declares ("camt.053.001.04"), or "" when it names none.
+func CAMTFormat(namespace string) string {
+	return camtVersion.FindString(namespace)
+}
+
+// The x* types mirror the subset of the camt schemas we read. encoding/xml
+// matches them on local names, so one set serves every version and national
+// variant; where versions differ the struct holds every shape: Sts is text
+// up to .06 (EntryStatus2Code) and <Cd>/<Prtry> from .07 on; a party is
+// <Dbtr><Nm> up to .07 and <Dbtr><Pty><Nm> from .08 on; a balance type is
+// <Tp><Cd> in .01 and <Tp><CdOrPrtry><Cd> later; an account is IBAN, BBAN,
+// UPIC or PrtryAcct in .01 and IBAN or Othr later. Every leaf is a string so
+// that validation, not encoding/xml, words the error messages.
 
 type xGrpHdr struct {
 	MsgID   string `xml:"MsgId"`
@@ -49,11 +68,67 @@ type xDate struct {
 	DtTm string `xml:"DtTm"`
 }
 
+type xCodeOrPrtry struct {
+	Cd    string `xml:"Cd"`
+	Prtry string `xml:"Prtry"`
+}
+
+type xAcctID struct {
+	IBAN      string `xml:"IBAN"`
+	BBAN      string `xml:"BBAN"`
+	UPIC      string `xml:"UPIC"`
+	PrtryAcct *struct {
+		ID string `xml:"Id"`
+	} `xml:"PrtryAcct"`
+	Othr *struct {
+		ID      string       `xml:"Id"`
+		SchmeNm xCodeOrPrtry `xml:"SchmeNm"`
+	} `xml:"Othr"`
+}
+
+// account returns the IBAN, or the other identifier and its scheme.
+func (a *xAcctID) account() (iban, other, scheme string) {
+	switch {
+	case strings.TrimSpace(a.IBAN) != "":
+		return compactIBAN(a.IBAN), "", ""
+	case a.Othr != nil && strings.TrimSpace(a.Othr.ID) != "":
+		scheme = clean(a.Othr.SchmeNm.Cd)
+		if scheme == "" {
+			scheme = clean(a.Othr.SchmeNm.Prtry)
+		}
+		return "", compactID(a.Othr.ID), scheme
+	case strings.TrimSpace(a.BBAN) != "":
+		return "", compactID(a.BBAN), "BBAN"
+	case strings.TrimSpace(a.UPIC) != "":
+		return "", compactID(a.UPIC), "UPIC"
+	case a.PrtryAcct != nil && strings.TrimSpace(a.PrtryAcct.ID) != "":
+		return "", compactID(a.PrtryAcct.ID), ""
+	}
+	return "", "", ""
+}
+
+type xFinInstn struct {
+	FinInstnID struct {
+		BIC   string `xml:"BIC"`
+		BICFI string `xml:"BICFI"`
+	} `xml:"FinInstnId"`
+}
+
+func (f *xFinInstn) bic() string {
+	if f == nil {
+		return ""
+	}
+	if b := clean(f.FinInstnID.BICFI); b != "" {
+		return b
+	}
+	return clean(f.FinInstnID.BIC)
+}
+
 type xAcct struct {
-	Id struct {
-		IBAN string `xml:"IBAN"`
-	} `xml:"Id"`
-	Ccy string `xml:"Ccy"`
+	ID   xAcctID    `xml:"Id"`
+	Ccy  string     `xml:"Ccy"`
+	Nm   string     `xml:"Nm"`
+	Svcr *xFinInstn `xml:"Svcr"`
 }
 
 type xFrToDt struct {
@@ -63,10 +138,9 @@ type xFrToDt struct {
 
 type xBal struct {
 	Tp struct {
-		CdOrPrtry struct {
-			Cd    string `xml:"Cd"`
-			Prtry string `xml:"Prtry"`
-		} `xml:"CdOrPrtry"`
+		CdOrPrtry xCodeOrPrtry `xml:"CdOrPrtry"`
+		Cd        string       `xml:"Cd"`    // .01
+		Prtry     string       `xml:"Prtry"` // .01
 	} `xml:"Tp"`
 	Amt       *xAmt  `xml:"Amt"`
 	CdtDbtInd string `xml:"CdtDbtInd"`
@@ -92,13 +166,13 @@ type xBkTxCd struct {
 	} `xml:"Prtry"`
 }
 
+type xAmtHolder struct {
+	Amt *xAmt `xml:"Amt"`
+}
+
 type xAmtDtls struct {
-	InstdAmt *struct {
-		Amt *xAmt `xml:"Amt"`
-	} `xml:"InstdAmt"`
-	TxAmt *struct {
-		Amt *xAmt `xml:"Amt"`
-	} `xml:"TxAmt"`
+	InstdAmt *xAmtHolder `xml:"InstdAmt"`
+	TxAmt    *xAmtHolder `xml:"TxAmt"`
 }
 
 type xParty struct {
@@ -119,21 +193,28 @@ func (p *xParty) name() string {
 }
 
 type xAcctRef struct {
-	Id struct {
-		IBAN string `xml:"IBAN"`
-	} `xml:"Id"`
+	ID xAcctID `xml:"Id"`
 }
 
-func (a *xAcctRef) iban() string {
+func (a *xAcctRef) ids() (iban, other string) {
 	if a == nil {
-		return ""
+		return "", ""
 	}
-	return compactIBAN(a.Id.IBAN)
+	iban, other, _ = a.ID.account()
+	return iban, other
+}
+
+// iban is the account's IBAN ("" when identified otherwise).
+func (a *xAcctRef) iban() string {
+	iban, _ := a.ids()
+	return iban
 }
 
 type xTxDtls struct {
 	Refs struct {
+		MsgID       string `xml:"MsgId"`
 		AcctSvcrRef string `xml:"AcctSvcrRef"`
+		PmtInfID    string `xml:"PmtInfId"`
 		InstrID     string `xml:"InstrId"`
 		EndToEndID  string `xml:"EndToEndId"`
 		TxID        string `xml:"TxId"`
@@ -148,6 +229,10 @@ type xTxDtls struct {
 		Cdtr     *xParty   `xml:"Cdtr"`
 		CdtrAcct *xAcctRef `xml:"CdtrAcct"`
 	} `xml:"RltdPties"`
+	RltdAgts struct {
+		DbtrAgt *xFinInstn `xml:"DbtrAgt"`
+		CdtrAgt *xFinInstn `xml:"CdtrAgt"`
+	} `xml:"RltdAgts"`
 	RmtInf *struct {
 		Ustrd []string `xml:"Ustrd"`
 		Strd  []struct {
@@ -157,12 +242,17 @@ type xTxDtls struct {
 		} `xml:"Strd"`
 	} `xml:"RmtInf"`
 	RtrInf *struct {
-		Rsn struct {
-			Cd    string `xml:"Cd"`
-			Prtry string `xml:"Prtry"`
-		} `xml:"Rsn"`
+		Rsn xCodeOrPrtry `xml:"Rsn"`
 	} `xml:"RtrInf"`
 	AddtlTxInf string `xml:"AddtlTxInf"`
+}
+
+type xBtch struct {
+	MsgID     string `xml:"MsgId"`
+	PmtInfID  string `xml:"PmtInfId"`
+	NbOfTxs   string `xml:"NbOfTxs"`
+	TtlAmt    *xAmt  `xml:"TtlAmt"`
+	CdtDbtInd string `xml:"CdtDbtInd"`
 }
 
 type xNtry struct {
@@ -177,19 +267,22 @@ type xNtry struct {
 	BkTxCd      *xBkTxCd  `xml:"BkTxCd"`
 	AmtDtls     *xAmtDtls `xml:"AmtDtls"`
 	NtryDtls    []struct {
+		Btch   *xBtch    `xml:"Btch"`
 		TxDtls []xTxDtls `xml:"TxDtls"`
 	} `xml:"NtryDtls"`
 	AddtlNtryInf string `xml:"AddtlNtryInf"`
 }
 
-// ParseCAMT parses a camt.053 (statement) or camt.054 (debit/credit
-// notification) file, version .001.02 or .001.08, detected from the Document
-// namespace. It returns one Statement per <Stmt> or <Ntfctn>, in file order,
-// because one message may report several accounts.
+// ParseCAMT parses a camt.052 (intraday account report), camt.053
+// (statement) or camt.054 (debit/credit notification) file of any version
+// (.001.01 to .001.13) or national variant of the namespace. The message is
+// recognised by its element names and the version read from the namespace
+// when it declares one. It returns one Statement per <Rpt>, <Stmt> or
+// <Ntfctn>, in file order: one message may report several accounts.
 //
 // The file is read as a stream: one <Ntry> is decoded at a time, so memory
 // stays proportional to the parsed result, not to the XML. Any invalid
-// element rejects the whole file with a *FormatError.
+// element rejects the whole file with a *FormatError naming it.
 func ParseCAMT(r io.Reader) ([]*Statement, error) {
 	p := &camtParser{dec: xml.NewDecoder(bufio.NewReaderSize(r, 64<<10))}
 	p.dec.CharsetReader = charsetReader
@@ -197,10 +290,11 @@ func ParseCAMT(r io.Reader) ([]*Statement, error) {
 }
 
 type camtParser struct {
-	dec    *xml.Decoder
-	format string
-	v08    bool
-	hdr    xGrpHdr
+	dec     *xml.Decoder
+	format  string
+	kind    string
+	hdr     xGrpHdr
+	hdrTime time.Time
 }
 
 // next returns the next start element among the children of the current
@@ -256,26 +350,40 @@ func (p *camtParser) parse() ([]*Statement, error) {
 			root = &t
 		}
 	}
+	nsVersion := CAMTFormat(root.Name.Space)
 	if root.Name.Local != "Document" {
-		return nil, pathErr(root.Name.Local, "root element must be Document")
+		return nil, pathErr(root.Name.Local, "not a camt file: the root element is %s, not Document", root.Name.Local)
 	}
-	f, ok := camtFormats[root.Name.Space]
-	if !ok {
-		if root.Name.Space == "" {
-			return nil, pathErr("Document", "no namespace: cannot tell the camt message and version")
+	if nsVersion == "" {
+		if other := otherISOMessage.FindString(root.Name.Space); other != "" {
+			return nil, pathErr("Document", "not a camt.052/053/054 file: the namespace %q is a %s message", root.Name.Space, other)
 		}
-		return nil, pathErr("Document", "unsupported namespace %q (supported: camt.053.001.02, camt.053.001.08, camt.054.001.02, camt.054.001.08)", root.Name.Space)
 	}
-	p.format, p.v08 = f.format, f.v08
 
 	msg, err := p.next("Document")
 	if err != nil {
 		return nil, err
 	}
-	if msg == nil || msg.Name.Local != f.root {
-		return nil, pathErr("Document", "%s must contain %s", f.format, f.root)
+	if msg == nil {
+		return nil, pathErr("Document", "empty Document: expected BkToCstmrStmt, BkToCstmrAcctRpt or BkToCstmrDbtCdtNtfctn")
 	}
-	base := "Document/" + f.root
+	m, ok := camtMessages[strings.TrimSuffix(msg.Name.Local, "V01")]
+	if !ok {
+		return nil, pathErr("Document/"+msg.Name.Local, "not a camt statement: expected BkToCstmrStmt, BkToCstmrAcctRpt or BkToCstmrDbtCdtNtfctn")
+	}
+	switch {
+	case nsVersion != "" && !strings.HasPrefix(nsVersion, m.msg):
+		return nil, pathErr("Document/"+msg.Name.Local, "the namespace declares %s but the message is a %s", nsVersion, m.msg)
+	case nsVersion != "":
+		p.format = nsVersion
+	default:
+		// No version in the namespace (an unqualified document or a
+		// proprietary namespace): the message is still unambiguous.
+		p.format = m.msg
+	}
+	p.kind = m.kind
+
+	base := "Document/" + msg.Name.Local
 	var out []*Statement
 	haveHdr := false
 	for {
@@ -291,12 +399,18 @@ func (p *camtParser) parse() ([]*Statement, error) {
 			if err := p.decode(&p.hdr, el, base+"/GrpHdr"); err != nil {
 				return nil, err
 			}
-			haveHdr = true
-		case f.report:
-			if !haveHdr {
-				return nil, pathErr(base, "GrpHdr must come before %s", f.report)
+			if p.hdr.MsgID = clean(p.hdr.MsgID); p.hdr.MsgID == "" {
+				return nil, pathErr(base+"/GrpHdr", "required element MsgId is missing")
 			}
-			path := fmt.Sprintf("%s/%s[%d]", base, f.report, len(out)+1)
+			if p.hdrTime, err = parseDateTime(p.hdr.CreDtTm, base+"/GrpHdr/CreDtTm", true); err != nil {
+				return nil, err
+			}
+			haveHdr = true
+		case m.report:
+			if !haveHdr {
+				return nil, pathErr(base, "GrpHdr must come before %s", m.report)
+			}
+			path := fmt.Sprintf("%s/%s[%d]", base, m.report, len(out)+1)
 			st, err := p.parseReport(el, path)
 			if err != nil {
 				return nil, err
@@ -324,40 +438,35 @@ func (p *camtParser) parse() ([]*Statement, error) {
 	if !haveHdr {
 		return nil, pathErr(base, "required element GrpHdr is missing")
 	}
-	if p.hdr.MsgID = clean(p.hdr.MsgID); p.hdr.MsgID == "" {
-		return nil, pathErr(base+"/GrpHdr", "required element MsgId is missing")
-	}
-	hdrTime, err := parseDateTime(p.hdr.CreDtTm, base+"/GrpHdr/CreDtTm", true)
-	if err != nil {
-		return nil, err
-	}
 	if len(out) == 0 {
-		return nil, pathErr(base, "required element %s is missing", f.report)
-	}
-	for _, st := range out {
-		st.MessageID = p.hdr.MsgID
-		if st.CreatedAt.IsZero() {
-			st.CreatedAt = hdrTime
-		}
+		return nil, pathErr(base, "required element %s is missing", m.report)
 	}
 	return out, nil
 }
 
-// parseReport reads one <Stmt> or <Ntfctn>.
+// parseReport reads one <Rpt>, <Stmt> or <Ntfctn>.
 func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Statement, error) {
-	st := &Statement{Format: p.format}
+	st := &Statement{Format: p.format, Kind: p.kind, MessageID: p.hdr.MsgID}
 	var (
-		bankRefs           []string
-		nNtry, nBal        int
-		haveAcct, haveID   bool
-		creDtTm            string
-		frToDt             *xFrToDt
-		acctCcy, firstCcy  string
-		acctPath           = path + "/Acct"
-		opening, closing   *money.Amount
-		openCcy, closCcy   string
-		openPath, closPath string
+		bankRefs         []string
+		nNtry, nBal      int
+		haveAcct, haveID bool
+		acctPath         = path + "/Acct"
+		firstCcy         string
+		prcd             *Balance
 	)
+	seq := func(el *xml.StartElement, name string, dst *int64) error {
+		var s string
+		if err := p.decode(&s, el, path+"/"+name); err != nil {
+			return err
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n < 0 {
+			return pathErr(path+"/"+name, "%s is not a sequence number", quote(s))
+		}
+		*dst = n
+		return nil
+	}
 	for {
 		el, err := p.next(path)
 		if err != nil {
@@ -373,14 +482,47 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 				return nil, err
 			}
 			st.StatementID, haveID = clean(s), true
+		case "ElctrncSeqNb":
+			if err := seq(el, name, &st.ElectronicSequence); err != nil {
+				return nil, err
+			}
+		case "LglSeqNb":
+			if err := seq(el, name, &st.SequenceNumber); err != nil {
+				return nil, err
+			}
+		case "StmtPgntn", "RptPgntn", "NtfctnPgntn":
+			var pg struct {
+				PgNb string `xml:"PgNb"`
+			}
+			if err := p.decode(&pg, el, path+"/"+name); err != nil {
+				return nil, err
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(pg.PgNb), 10, 64)
+			if err != nil || n < 0 {
+				return nil, pathErr(path+"/"+name+"/PgNb", "%s is not a page number", quote(pg.PgNb))
+			}
+			st.Page = n
 		case "CreDtTm":
-			if err := p.decode(&creDtTm, el, path+"/CreDtTm"); err != nil {
+			var s string
+			if err := p.decode(&s, el, path+"/CreDtTm"); err != nil {
+				return nil, err
+			}
+			if st.CreatedAt, err = parseDateTime(s, path+"/CreDtTm", true); err != nil {
 				return nil, err
 			}
 		case "FrToDt":
-			frToDt = &xFrToDt{}
-			if err := p.decode(frToDt, el, path+"/FrToDt"); err != nil {
+			var d xFrToDt
+			if err := p.decode(&d, el, path+"/FrToDt"); err != nil {
 				return nil, err
+			}
+			if st.From, err = parseDateTime(d.FrDtTm, path+"/FrToDt/FrDtTm", true); err != nil {
+				return nil, err
+			}
+			if st.To, err = parseDateTime(d.ToDtTm, path+"/FrToDt/ToDtTm", true); err != nil {
+				return nil, err
+			}
+			if st.To.Before(st.From) {
+				return nil, pathErr(path+"/FrToDt", "ToDtTm is before FrDtTm")
 			}
 		case "Acct":
 			var a xAcct
@@ -388,20 +530,10 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 				return nil, err
 			}
 			haveAcct = true
-			iban := compactIBAN(a.Id.IBAN)
-			if iban == "" {
-				return nil, pathErr(acctPath+"/Id", "required element IBAN is missing (only IBAN accounts are supported)")
+			if st.Account, err = camtAccount(&a, acctPath); err != nil {
+				return nil, err
 			}
-			if _, err := bankacct.IBAN(iban); err != nil {
-				return nil, pathErr(acctPath+"/Id/IBAN", "%q is not a valid IBAN: %v", iban, err)
-			}
-			st.AccountIBAN = iban
-			if a.Ccy = strings.TrimSpace(a.Ccy); a.Ccy != "" {
-				if _, ok := money.FiatScale(a.Ccy); !ok || a.Ccy != strings.ToUpper(a.Ccy) {
-					return nil, pathErr(acctPath+"/Ccy", "currency %q is not supported", a.Ccy)
-				}
-				acctCcy = a.Ccy
-			}
+			st.AccountIBAN = st.Account.IBAN
 		case "Bal":
 			nBal++
 			bp := fmt.Sprintf("%s/Bal[%d]", path, nBal)
@@ -409,15 +541,19 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 			if err := p.decode(&b, el, bp); err != nil {
 				return nil, err
 			}
-			amt, ccy, err := parseBalance(&b, bp)
+			bal, err := parseBalance(&b, bp)
 			if err != nil {
 				return nil, err
 			}
-			switch b.Tp.CdOrPrtry.Cd {
+			st.Balances = append(st.Balances, bal)
+			last := &st.Balances[len(st.Balances)-1]
+			switch bal.Type {
 			case "OPBD":
-				opening, openCcy, openPath = &amt, ccy, bp
+				st.OpeningBalance = last
+			case "PRCD":
+				prcd = last
 			case "CLBD":
-				closing, closCcy, closPath = &amt, ccy, bp
+				st.ClosingBalance = last
 			}
 		case "Ntry":
 			nNtry++
@@ -429,7 +565,7 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 			if err := p.decode(&n, el, np); err != nil {
 				return nil, err
 			}
-			entries, refs, err := p.convertEntry(&n, np, st.AccountIBAN, acctCcy)
+			entries, refs, err := convertEntry(&n, np, st.Account.ID())
 			if err != nil {
 				return nil, err
 			}
@@ -450,83 +586,129 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 	if !haveAcct {
 		return nil, pathErr(path, "required element Acct is missing")
 	}
-	if creDtTm != "" || !p.v08 && strings.HasPrefix(p.format, "camt.053") {
-		// CreDtTm is mandatory in camt.053.001.02 and optional elsewhere.
-		t, err := parseDateTime(creDtTm, path+"/CreDtTm", true)
-		if err != nil {
-			return nil, err
-		}
-		st.CreatedAt = t
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = p.hdrTime
 	}
-	if frToDt != nil {
-		var err error
-		if st.From, err = parseDateTime(frToDt.FrDtTm, path+"/FrToDt/FrDtTm", true); err != nil {
-			return nil, err
+	// Balances were appended to a growing slice: re-point the shortcuts.
+	if len(st.Balances) > 0 {
+		st.Balances = append([]Balance(nil), st.Balances...)
+		st.OpeningBalance, st.ClosingBalance = nil, nil
+		for i := range st.Balances {
+			switch st.Balances[i].Type {
+			case "OPBD":
+				st.OpeningBalance = &st.Balances[i]
+			case "CLBD":
+				st.ClosingBalance = &st.Balances[i]
+			}
 		}
-		if st.To, err = parseDateTime(frToDt.ToDtTm, path+"/FrToDt/ToDtTm", true); err != nil {
-			return nil, err
-		}
-		if st.To.Before(st.From) {
-			return nil, pathErr(path+"/FrToDt", "ToDtTm is before FrDtTm")
+		if st.OpeningBalance == nil && prcd != nil {
+			for i := range st.Balances {
+				if st.Balances[i].Type == "PRCD" {
+					st.OpeningBalance = &st.Balances[i]
+					break
+				}
+			}
 		}
 	}
-	st.Currency = acctCcy
+	st.Currency = st.Account.Currency
+	for _, b := range []*Balance{st.ClosingBalance, st.OpeningBalance} {
+		if st.Currency == "" && b != nil {
+			st.Currency = b.Currency
+		}
+	}
 	if st.Currency == "" {
 		st.Currency = firstCcy
 	}
-	for _, b := range []struct{ ccy, path string }{{openCcy, openPath}, {closCcy, closPath}} {
-		if b.ccy != "" && st.Currency != "" && b.ccy != st.Currency {
-			return nil, pathErr(b.path+"/Amt", "balance currency %s differs from the account currency %s", b.ccy, st.Currency)
-		}
-	}
-	st.OpeningBalance, st.ClosingBalance = opening, closing
 	if st.Entries == nil {
 		st.Entries = []Entry{}
 	}
+	fallbackDates(st)
 	fingerprint(st, bankRefs)
 	return st, nil
 }
 
-func parseBalance(b *xBal, path string) (money.Amount, string, error) {
-	if b.Tp.CdOrPrtry.Cd == "" && b.Tp.CdOrPrtry.Prtry == "" {
-		return money.Amount{}, "", pathErr(path, "required element Tp/CdOrPrtry is missing")
+// fallbackDates gives entries without a booking date the statement's date:
+// the end of the reported period, else its creation date.
+func fallbackDates(st *Statement) {
+	d := st.To
+	if d.IsZero() {
+		d = st.CreatedAt
+	}
+	y, m, dd := d.Date()
+	day := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	for i := range st.Entries {
+		if e := &st.Entries[i]; e.BookingDate.IsZero() {
+			e.BookingDate, e.BookingDateSource = day, DateFromStatement
+		}
+	}
+}
+
+func camtAccount(a *xAcct, path string) (Account, error) {
+	var acct Account
+	acct.IBAN, acct.Other, acct.Scheme = a.ID.account()
+	switch {
+	case acct.IBAN != "":
+		if _, err := bankacct.IBAN(acct.IBAN); err != nil {
+			return acct, pathErr(path+"/Id/IBAN", "%q is not a valid IBAN: %v", acct.IBAN, err)
+		}
+	case acct.Other == "":
+		return acct, pathErr(path+"/Id", "required element IBAN or Othr/Id is missing")
+	}
+	if ccy := strings.TrimSpace(a.Ccy); ccy != "" {
+		if _, ok := money.CurrencyScale(ccy); !ok {
+			return acct, pathErr(path+"/Ccy", "%s is not an ISO 4217 currency code", quote(ccy))
+		}
+		acct.Currency = ccy
+	}
+	acct.Name = clean(a.Nm)
+	acct.ServicerBIC = a.Svcr.bic()
+	return acct, nil
+}
+
+func parseBalance(b *xBal, path string) (Balance, error) {
+	var bal Balance
+	for _, c := range []string{b.Tp.CdOrPrtry.Cd, b.Tp.CdOrPrtry.Prtry, b.Tp.Cd, b.Tp.Prtry} {
+		if bal.Type = clean(c); bal.Type != "" {
+			break
+		}
+	}
+	if bal.Type == "" {
+		return bal, pathErr(path, "required element Tp/CdOrPrtry is missing")
 	}
 	if b.Amt == nil {
-		return money.Amount{}, "", pathErr(path, "required element Amt is missing")
+		return bal, pathErr(path, "required element Amt is missing")
 	}
 	amt, ccy, err := parseAmount(b.Amt, path+"/Amt")
 	if err != nil {
-		return money.Amount{}, "", err
+		return bal, err
 	}
 	neg, err := parseCdtDbt(b.CdtDbtInd, path)
 	if err != nil {
-		return money.Amount{}, "", err
+		return bal, err
 	}
 	if b.Dt == nil {
-		return money.Amount{}, "", pathErr(path, "required element Dt is missing")
+		return bal, pathErr(path, "required element Dt is missing")
 	}
-	if _, err := parseDateChoice(b.Dt, path+"/Dt"); err != nil {
-		return money.Amount{}, "", err
+	if bal.Date, err = parseDateChoice(b.Dt, path+"/Dt"); err != nil {
+		return bal, err
 	}
 	if neg {
 		amt = amt.Neg()
 	}
-	return amt, ccy, nil
+	bal.Amount, bal.Currency, bal.Direction = amt, ccy, direction(neg)
+	return bal, nil
 }
 
 // convertEntry validates one <Ntry> and splits it into Entries, one per
 // transaction detail. It also returns each Entry's bank reference key for the
 // fingerprint.
-func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]Entry, []string, error) {
+func convertEntry(n *xNtry, path, acctID string) ([]Entry, []string, error) {
 	if n.Amt == nil {
 		return nil, nil, pathErr(path, "required element Amt is missing")
 	}
 	amt, ccy, err := parseAmount(n.Amt, path+"/Amt")
 	if err != nil {
 		return nil, nil, err
-	}
-	if acctCcy != "" && ccy != acctCcy {
-		return nil, nil, pathErr(path+"/Amt", "entry currency %s differs from the account currency %s", ccy, acctCcy)
 	}
 	neg, err := parseCdtDbt(n.CdtDbtInd, path)
 	if err != nil {
@@ -540,22 +722,28 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 	default:
 		return nil, nil, pathErr(path+"/RvslInd", "%q is not true or false", n.RvslInd)
 	}
-	status, err := p.status(n.Sts, path)
+	status, err := entryStatus(n.Sts, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if n.BookgDt == nil {
-		return nil, nil, pathErr(path, "required element BookgDt is missing")
-	}
-	booking, err := parseDateChoice(n.BookgDt, path+"/BookgDt")
-	if err != nil {
-		return nil, nil, err
-	}
-	var value time.Time
+	var booking, value time.Time
 	if n.ValDt != nil {
 		if value, err = parseDateChoice(n.ValDt, path+"/ValDt"); err != nil {
 			return nil, nil, err
 		}
+	}
+	// BookgDt is optional in every version (pending entries often lack it):
+	// fall back to the value date, then (in parseReport) the statement's.
+	source := DateFromBooking
+	switch {
+	case n.BookgDt != nil:
+		if booking, err = parseDateChoice(n.BookgDt, path+"/BookgDt"); err != nil {
+			return nil, nil, err
+		}
+	case !value.IsZero():
+		booking, source = value, DateFromValue
+	default:
+		source = DateFromStatement
 	}
 	if n.AmtDtls != nil {
 		if err := checkAmtDtls(n.AmtDtls, path+"/AmtDtls"); err != nil {
@@ -564,14 +752,15 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 	}
 
 	base := Entry{
-		EntryRef:    clean(n.AcctSvcrRef),
-		BookingDate: booking,
-		ValueDate:   value,
-		Currency:    ccy,
-		Reversal:    reversal,
-		Status:      status,
-		BankTxCode:  bankTxCode(n.BkTxCd),
-		Remittance:  clean(n.AddtlNtryInf),
+		EntryRef:          clean(n.AcctSvcrRef),
+		BookingDate:       booking,
+		BookingDateSource: source,
+		ValueDate:         value,
+		Currency:          ccy,
+		Reversal:          reversal,
+		Status:            status,
+		BankTxCode:        bankTxCode(n.BkTxCd),
+		Remittance:        clean(n.AddtlNtryInf),
 	}
 	bankRef := base.EntryRef
 	if base.EntryRef == "" {
@@ -579,15 +768,29 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 	}
 
 	type detail struct {
-		tx   *xTxDtls
-		path string
+		tx    *xTxDtls
+		batch *BatchInfo
+		path  string
 	}
-	var details []detail
+	var (
+		details []detail
+		batches []*BatchInfo
+	)
 	for i := range n.NtryDtls {
+		var b *BatchInfo
+		if x := n.NtryDtls[i].Btch; x != nil {
+			if b, err = parseBatch(x, fmt.Sprintf("%s/NtryDtls[%d]/Btch", path, i+1), ccy, neg); err != nil {
+				return nil, nil, err
+			}
+			batches = append(batches, b)
+		}
 		for j := range n.NtryDtls[i].TxDtls {
-			details = append(details, detail{&n.NtryDtls[i].TxDtls[j],
+			details = append(details, detail{&n.NtryDtls[i].TxDtls[j], b,
 				fmt.Sprintf("%s/NtryDtls[%d]/TxDtls[%d]", path, i+1, j+1)})
 		}
+	}
+	if len(batches) == 1 {
+		base.Batch = batches[0]
 	}
 	signed := func(a money.Amount, neg bool) money.Amount {
 		if neg {
@@ -595,10 +798,16 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 		}
 		return a
 	}
-	if len(details) == 0 {
+	whole := func() ([]Entry, []string, error) {
 		e := base
 		e.Amount, e.Direction = signed(amt, neg), direction(neg)
+		if e.Batch == nil && len(details) > 1 {
+			e.Batch = &BatchInfo{Transactions: len(details)}
+		}
 		return []Entry{e}, []string{bankRef}, nil
+	}
+	if len(details) == 0 {
+		return whole()
 	}
 
 	entries := make([]Entry, 0, len(details))
@@ -607,13 +816,16 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 	for k, d := range details {
 		tx := d.tx
 		e := base
+		if d.batch != nil {
+			e.Batch = d.batch
+		}
 		txNeg := neg
 		if tx.CdtDbtInd != "" {
 			if txNeg, err = parseCdtDbt(tx.CdtDbtInd, d.path); err != nil {
 				return nil, nil, err
 			}
 		}
-		txAmt, found, err := p.detailAmount(tx, d.path, ccy)
+		txAmt, found, err := detailAmount(tx, d.path, ccy)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -624,7 +836,10 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 			e.Amount = signed(amt, neg)
 			txNeg = neg
 		case !found:
-			return nil, nil, pathErr(d.path, "batch entry with %d transactions: this transaction has no amount in %s (Amt or AmtDtls/TxAmt/Amt)", len(details), ccy)
+			// A batch whose transactions do not state their share in the
+			// entry currency cannot be split: it stays one entry, and its
+			// Batch says how many transactions it covers.
+			return whole()
 		default:
 			e.Amount = signed(txAmt, txNeg)
 		}
@@ -633,6 +848,7 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 
 		e.InstructionID = clean(tx.Refs.InstrID)
 		e.TxID = clean(tx.Refs.TxID)
+		e.PaymentInfoID = clean(tx.Refs.PmtInfID)
 		if e2e := clean(tx.Refs.EndToEndID); e2e != "NOTPROVIDED" {
 			e.EndToEndID = e2e
 		}
@@ -641,7 +857,7 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 		} else if add := clean(tx.AddtlTxInf); add != "" {
 			e.Remittance = add
 		}
-		e.CounterpartyName, e.CounterpartyIBAN = counterparty(tx, txNeg, reversal, acctIBAN)
+		e.CounterpartyName, e.CounterpartyIBAN, e.CounterpartyAccount, e.CounterpartyBIC = counterparty(tx, txNeg, reversal, acctID)
 		if tx.RtrInf != nil {
 			e.ReturnReason = clean(tx.RtrInf.Rsn.Cd)
 			if e.ReturnReason == "" {
@@ -666,60 +882,79 @@ func (p *camtParser) convertEntry(n *xNtry, path, acctIBAN, acctCcy string) ([]E
 	return entries, refs, nil
 }
 
+// parseBatch reads NtryDtls/Btch. Its total is signed by its own CdtDbtInd,
+// else the entry's direction. The total may be in another currency than the
+// entry (the transfers' currency, converted by the bank).
+func parseBatch(x *xBtch, path, ccy string, entryNeg bool) (*BatchInfo, error) {
+	b := &BatchInfo{MessageID: clean(x.MsgID), PaymentInfoID: clean(x.PmtInfID)}
+	if s := strings.TrimSpace(x.NbOfTxs); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, pathErr(path+"/NbOfTxs", "%s is not a number of transactions", quote(s))
+		}
+		b.Transactions = n
+	}
+	if x.TtlAmt != nil {
+		if x.TtlAmt.Ccy == nil {
+			// TtlAmt is a plain decimal in most versions (no currency):
+			// it is in the entry's currency.
+			c := ccy
+			x.TtlAmt.Ccy = &c
+		}
+		a, c, err := parseAmount(x.TtlAmt, path+"/TtlAmt")
+		if err != nil {
+			return nil, err
+		}
+		neg := entryNeg
+		if x.CdtDbtInd != "" {
+			if neg, err = parseCdtDbt(x.CdtDbtInd, path); err != nil {
+				return nil, err
+			}
+		}
+		if neg {
+			a = a.Neg()
+		}
+		b.Total, b.TotalCurrency = &a, c
+	}
+	return b, nil
+}
+
 // detailAmount validates every amount of a transaction detail and returns the
-// one that states its share of the entry: TxDtls/Amt (.08), else
+// one that states its share of the entry: TxDtls/Amt (.04 on), else
 // AmtDtls/TxAmt/Amt, else AmtDtls/InstdAmt/Amt, each only when in the entry
 // currency.
-func (p *camtParser) detailAmount(tx *xTxDtls, path, ccy string) (money.Amount, bool, error) {
-	if tx.Amt != nil {
-		if !p.v08 {
-			return money.Amount{}, false, pathErr(path+"/Amt", "TxDtls/Amt does not exist in %s", p.format)
+func detailAmount(tx *xTxDtls, path, ccy string) (money.Amount, bool, error) {
+	if tx.AmtDtls != nil {
+		if err := checkAmtDtls(tx.AmtDtls, path+"/AmtDtls"); err != nil {
+			return money.Amount{}, false, err
 		}
+	}
+	if tx.Amt != nil {
 		a, c, err := parseAmount(tx.Amt, path+"/Amt")
 		if err != nil {
 			return money.Amount{}, false, err
 		}
-		if c != ccy {
-			return money.Amount{}, false, pathErr(path+"/Amt", "transaction currency %s differs from the entry currency %s", c, ccy)
+		if c == ccy {
+			return a, true, nil
 		}
-		if tx.AmtDtls != nil {
-			if err := checkAmtDtls(tx.AmtDtls, path+"/AmtDtls"); err != nil {
-				return money.Amount{}, false, err
-			}
-		}
-		return a, true, nil
 	}
 	if tx.AmtDtls == nil {
 		return money.Amount{}, false, nil
 	}
-	if err := checkAmtDtls(tx.AmtDtls, path+"/AmtDtls"); err != nil {
-		return money.Amount{}, false, err
-	}
-	for _, x := range []*xAmt{amtOf(tx.AmtDtls.TxAmt), amtOf(tx.AmtDtls.InstdAmt)} {
-		if x != nil && x.Ccy != nil && strings.TrimSpace(*x.Ccy) == ccy {
-			a, _, _ := parseAmount(x, "")
+	for _, h := range []*xAmtHolder{tx.AmtDtls.TxAmt, tx.AmtDtls.InstdAmt} {
+		if h != nil && h.Amt != nil && h.Amt.Ccy != nil && strings.TrimSpace(*h.Amt.Ccy) == ccy {
+			a, _, _ := parseAmount(h.Amt, "")
 			return a, true, nil
 		}
 	}
 	return money.Amount{}, false, nil
 }
 
-func amtOf(d *struct {
-	Amt *xAmt `xml:"Amt"`
-}) *xAmt {
-	if d == nil {
-		return nil
-	}
-	return d.Amt
-}
-
 // checkAmtDtls validates the amounts we may read from an AmtDtls block.
 func checkAmtDtls(d *xAmtDtls, path string) error {
 	for _, c := range []struct {
 		name string
-		v    *struct {
-			Amt *xAmt `xml:"Amt"`
-		}
+		v    *xAmtHolder
 	}{{"InstdAmt", d.InstdAmt}, {"TxAmt", d.TxAmt}} {
 		if c.v == nil {
 			continue
@@ -734,27 +969,23 @@ func checkAmtDtls(d *xAmtDtls, path string) error {
 	return nil
 }
 
-func (p *camtParser) status(s *xSts, path string) (string, error) {
+// entryStatus reads Sts as text (.01–.06) or Cd/Prtry (.07 on).
+func entryStatus(s *xSts, path string) (string, error) {
 	if s == nil {
 		return "", pathErr(path, "required element Sts is missing")
 	}
-	var v string
-	if p.v08 {
-		v = clean(s.Cd)
-		if v == "" {
-			v = clean(s.Prtry)
-		}
-	} else {
-		v = clean(s.Text)
+	v := clean(s.Cd)
+	if v == "" {
+		v = clean(s.Prtry)
 	}
 	if v == "" {
-		if p.v08 {
-			return "", pathErr(path+"/Sts", "required element Cd is missing")
-		}
-		return "", pathErr(path+"/Sts", "status is empty")
+		v = clean(s.Text)
 	}
-	if !p.v08 && v != StatusBooked && v != StatusPending && v != StatusInfo {
-		return "", pathErr(path+"/Sts", "%q is not BOOK, PDNG or INFO", v)
+	switch v {
+	case "":
+		return "", pathErr(path+"/Sts", "status is empty")
+	case "FUTR":
+		return StatusPending, nil
 	}
 	return v, nil
 }
@@ -763,19 +994,27 @@ func (p *camtParser) status(s *xSts, path string) (string, error) {
 // credit, the creditor of a debit. A reversal undoes an operation of the
 // opposite direction and keeps that operation's parties, so the sides swap.
 // Banks fill RltdPties unevenly (returns especially), so when the expected
-// side is empty the other side is used unless it is our own account.
-func counterparty(tx *xTxDtls, debit, reversal bool, own string) (string, string) {
+// side is empty, or is our own account, the other side is used unless it is
+// our own account.
+func counterparty(tx *xTxDtls, debit, reversal bool, own string) (name, iban, other, bic string) {
 	rp := &tx.RltdPties
-	cdtrName, cdtrIBAN := rp.Cdtr.name(), rp.CdtrAcct.iban()
-	dbtrName, dbtrIBAN := rp.Dbtr.name(), rp.DbtrAcct.iban()
+	type side struct{ name, iban, other, bic string }
+	var cdtr, dbtr side
+	cdtr.name, dbtr.name = rp.Cdtr.name(), rp.Dbtr.name()
+	cdtr.iban, cdtr.other = rp.CdtrAcct.ids()
+	dbtr.iban, dbtr.other = rp.DbtrAcct.ids()
+	cdtr.bic, dbtr.bic = tx.RltdAgts.CdtrAgt.bic(), tx.RltdAgts.DbtrAgt.bic()
 	if debit != reversal {
-		cdtrName, cdtrIBAN, dbtrName, dbtrIBAN = dbtrName, dbtrIBAN, cdtrName, cdtrIBAN
+		cdtr, dbtr = dbtr, cdtr
 	}
-	// Now dbtr* is the expected side.
-	if dbtrName == "" && dbtrIBAN == "" && cdtrIBAN != own {
-		return cdtrName, cdtrIBAN
+	// Now dbtr is the expected side. It is never our own account: some
+	// banks swap the roles (a debit listing us as creditor).
+	isOwn := func(s side) bool { return own != "" && (s.iban == own || s.other == own) }
+	empty := dbtr.name == "" && dbtr.iban == "" && dbtr.other == ""
+	if (empty || isOwn(dbtr)) && !isOwn(cdtr) && (cdtr.name != "" || cdtr.iban != "" || cdtr.other != "") {
+		dbtr = cdtr
 	}
-	return dbtrName, dbtrIBAN
+	return dbtr.name, dbtr.iban, dbtr.other, dbtr.bic
 }
 
 func remittance(tx *xTxDtls) string {
@@ -836,9 +1075,9 @@ func parseAmount(a *xAmt, path string) (money.Amount, string, error) {
 		return money.Amount{}, "", pathErr(path, "required attribute Ccy is missing")
 	}
 	ccy := strings.TrimSpace(*a.Ccy)
-	scale, ok := money.FiatScale(ccy)
-	if !ok || ccy != strings.ToUpper(ccy) {
-		return money.Amount{}, "", pathErr(path, "currency %q is not supported", ccy)
+	scale, ok := money.CurrencyScale(ccy)
+	if !ok {
+		return money.Amount{}, "", pathErr(path, "currency %s is not an ISO 4217 currency code", quote(ccy))
 	}
 	v := strings.TrimSpace(a.Value)
 	amt, err := money.Parse(v, scale, money.ParseOptions{})
@@ -929,6 +1168,11 @@ func clean(s string) string {
 
 func compactIBAN(s string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+// compactID removes the spaces banks put in account numbers for display.
+func compactID(s string) string {
+	return strings.Join(strings.Fields(s), "")
 }
 
 // charsetReader accepts the Latin-1 declarations some banks still emit;

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pocketramp/pocketramp/internal/money"
 )
@@ -84,6 +85,9 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("parse: %v", err)
 			}
 			checkInvariants(t, sts)
+			if !strings.Contains(name, "unbalanced") {
+				checkBalanced(t, sts)
+			}
 			got, err := json.MarshalIndent(sts, "", "  ")
 			if err != nil {
 				t.Fatal(err)
@@ -140,7 +144,7 @@ func checkInvariants(t testing.TB, sts []*Statement) {
 	for _, st := range sts {
 		seen := map[string]bool{}
 		for i, e := range st.Entries {
-			scale, ok := money.FiatScale(e.Currency)
+			scale, ok := money.CurrencyScale(e.Currency)
 			if !ok || e.Amount.Scale() != scale {
 				t.Fatalf("entry %d: amount %s has scale %d for %q", i, e.Amount, e.Amount.Scale(), e.Currency)
 			}
@@ -148,14 +152,27 @@ func checkInvariants(t testing.TB, sts []*Statement) {
 				t.Fatalf("entry %d: fingerprint %q empty or repeated", i, e.Fingerprint)
 			}
 			seen[e.Fingerprint] = true
-			if (e.Amount.Sign() < 0) != (e.Direction == Debit) || (e.Direction != Debit && e.Direction != Credit) {
+			// A zero amount keeps the direction the bank gave it.
+			if (!e.Amount.IsZero() && (e.Amount.Sign() < 0) != (e.Direction == Debit)) || (e.Direction != Debit && e.Direction != Credit) {
 				t.Fatalf("entry %d: amount %s with direction %q", i, e.Amount, e.Direction)
 			}
 			if e.BookingDate.IsZero() {
 				t.Fatalf("entry %d: no booking date", i)
 			}
+			if e.BookingDateSource != DateFromBooking && e.BookingDateSource != DateFromValue && e.BookingDateSource != DateFromStatement {
+				t.Fatalf("entry %d: booking date source %q", i, e.BookingDateSource)
+			}
 		}
-		if st.OpeningBalance != nil && st.ClosingBalance != nil && strings.HasPrefix(st.Format, "camt.053") {
+	}
+}
+
+// checkBalanced holds for the repository's own statements: they are written
+// to add up (the real files from other projects often do not: their amounts
+// were edited by hand).
+func checkBalanced(t testing.TB, sts []*Statement) {
+	t.Helper()
+	for _, st := range sts {
+		if st.Kind == KindStatement && st.OpeningBalance != nil && st.ClosingBalance != nil {
 			if err := st.CheckBalances(); err != nil {
 				t.Errorf("%v", err)
 			}
@@ -198,8 +215,8 @@ func TestCAMTDetails(t *testing.T) {
 	if got := es[0].BookingDate.Format("2006-01-02"); got != "2024-04-02" {
 		t.Errorf("booking date %s", got)
 	}
-	if sts[1].OpeningBalance.String() != "-12.34" {
-		t.Errorf("DBIT opening balance %s", sts[1].OpeningBalance)
+	if b := sts[1].OpeningBalance; b.Amount.String() != "-12.34" || b.Direction != Debit || b.Date.Format(time.DateOnly) == "0001-01-01" {
+		t.Errorf("DBIT opening balance %+v", b)
 	}
 
 	// The camt.054 notification of the same movement has the same fingerprint
@@ -246,14 +263,11 @@ func TestMalformed(t *testing.T) {
 		{"bad_negative_amount.xml", stmt + `/Ntry[3]/Amt: "-12.50" is negative; the direction belongs in CdtDbtInd`},
 		{"bad_too_many_decimals.xml", stmt + `/Ntry[3]/Amt: "12.505" has more than the 2 decimals of EUR`},
 		{"bad_comma_amount.xml", stmt + `/Ntry[3]/Amt: "12,50" is not a decimal amount`},
-		{"bad_currency.xml", stmt + `/Ntry[3]/Amt: currency "XAU" is not supported`},
+		{"bad_currency.xml", stmt + `/Ntry[3]/Amt: currency "XAU" is not an ISO 4217 currency code`},
 		{"bad_missing_ccy.xml", stmt + `/Ntry[3]/Amt: required attribute Ccy is missing`},
-		{"bad_unknown_namespace.xml", `Document: unsupported namespace "urn:iso:std:iso:20022:tech:xsd:camt.053.001.04" (supported: camt.053.001.02, camt.053.001.08, camt.054.001.02, camt.054.001.08)`},
 		{"bad_date.xml", stmt + `/Ntry[3]/BookgDt/Dt: "2024-02-30" is not a valid date (YYYY-MM-DD)`},
-		{"bad_missing_iban.xml", stmt + "/Acct/Id: required element IBAN is missing (only IBAN accounts are supported)"},
-		{"bad_missing_bookgdt.xml", stmt + "/Ntry[3]: required element BookgDt is missing"},
 		{"bad_batch_sum.xml", stmt + "/Ntry[3]: transaction amounts sum to -12.00 but the entry amount is -12.50"},
-		{"bad_not_camt.xml", "html: root element must be Document"},
+		{"bad_not_camt.xml", "html: not a camt file: the root element is html, not Document"},
 		{"bad_csv_amount.csv", `line 3, column "Importe": "1,234.56" is not an amount (decimal separator ',')`},
 		{"bad_csv_date.csv", `line 2, column "Fecha": "30/02/2024" is not a valid date in the layout "02/01/2006"`},
 		{"bad_csv_quote.csv", `line 3, column 58: extraneous or missing " in quoted-field`},
@@ -349,20 +363,19 @@ func TestCAMTEntryRules(t *testing.T) {
 	}{
 		{"ok 02", "02", head + sts02 + bookg, ""},
 		{"ok 08", "08", head + sts08 + bookg, ""},
-		{"02 status", "02", head + `<Sts>BOOKED</Sts>` + bookg, p + `/Sts: "BOOKED" is not BOOK, PDNG or INFO`},
-		{"08 status text", "08", head + sts02 + bookg, p + "/Sts: required element Cd is missing"},
+		{"empty status", "02", head + `<Sts> </Sts>` + bookg, p + "/Sts: status is empty"},
+		{"empty status 08", "08", head + `<Sts><Cd></Cd></Sts>` + bookg, p + "/Sts: status is empty"},
 		{"no status", "08", head + bookg, p + ": required element Sts is missing"},
 		{"rvslind", "02", head + `<RvslInd>yes</RvslInd>` + sts02 + bookg, p + `/RvslInd: "yes" is not true or false`},
 		{"dt and dttm", "02", head + sts02 + `<BookgDt><Dt>2024-01-02</Dt><DtTm>2024-01-02T10:00:00</DtTm></BookgDt>`, p + "/BookgDt: only one of Dt and DtTm may be given"},
 		{"bad dttm", "02", head + sts02 + `<BookgDt><DtTm>2024-01-02 10:00</DtTm></BookgDt>`, p + `/BookgDt/DtTm: "2024-01-02 10:00" is not a valid date-time (YYYY-MM-DDThh:mm:ss)`},
 		{"empty bookg", "02", head + sts02 + `<BookgDt></BookgDt>`, p + "/BookgDt: required element Dt or DtTm is missing"},
-		{"other ccy", "02", `<Amt Ccy="USD">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + "/Amt: entry currency USD differs from the account currency EUR"},
-		{"lower ccy", "02", `<Amt Ccy="eur">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + `/Amt: currency "eur" is not supported`},
+		{"lower ccy", "02", `<Amt Ccy="eur">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + `/Amt: currency "eur" is not an ISO 4217 currency code`},
+		{"jpy decimals", "02", `<Amt Ccy="JPY">10.5</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + `/Amt: "10.5" has more than the 0 decimals of JPY`},
 		{"empty amt", "02", `<Amt Ccy="EUR"> </Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + "/Amt: amount is empty"},
 		{"plus amt", "02", `<Amt Ccy="EUR">+1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>` + sts02 + bookg, p + `/Amt: "+1.00" is not a decimal amount`},
-		{"02 tx amt", "02", head + sts02 + bookg + `<NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls></NtryDtls>`, p + "/NtryDtls[1]/TxDtls[1]/Amt: TxDtls/Amt does not exist in camt.053.001.02"},
-		{"batch no amount", "08", head + sts08 + bookg + `<NtryDtls><TxDtls><Amt Ccy="EUR">4.00</Amt></TxDtls><TxDtls/></NtryDtls>`,
-			p + "/NtryDtls[1]/TxDtls[2]: batch entry with 2 transactions: this transaction has no amount in EUR (Amt or AmtDtls/TxAmt/Amt)"},
+		{"bad nboftxs", "08", head + sts08 + bookg + `<NtryDtls><Btch><NbOfTxs>two</NbOfTxs></Btch></NtryDtls>`, p + `/NtryDtls[1]/Btch/NbOfTxs: "two" is not a number of transactions`},
+		{"bad ttlamt", "08", head + sts08 + bookg + `<NtryDtls><Btch><TtlAmt>1,5</TtlAmt></Btch></NtryDtls>`, p + `/NtryDtls[1]/Btch/TtlAmt: "1,5" is not a decimal amount`},
 		{"bad instd amt", "02", head + sts02 + bookg + `<NtryDtls><TxDtls><AmtDtls><InstdAmt><Amt Ccy="EUR">1.234</Amt></InstdAmt></AmtDtls></TxDtls></NtryDtls>`,
 			p + `/NtryDtls[1]/TxDtls[1]/AmtDtls/InstdAmt/Amt: "1.234" has more than the 2 decimals of EUR`},
 		{"tx cdtdbt", "08", head + sts08 + bookg + `<NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>X</CdtDbtInd></TxDtls></NtryDtls>`,
@@ -391,8 +404,10 @@ func TestCAMTDocumentRules(t *testing.T) {
 	ok := camtDoc("02", `<Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2024-01-02</Dt></BookgDt>`)
 	for name, tt := range map[string]struct{ in, want string }{
 		"empty":      {"", "empty file: no XML document"},
-		"no ns":      {strings.Replace(ok, ` xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"`, "", 1), "Document: no namespace: cannot tell the camt message and version"},
-		"wrong root": {strings.ReplaceAll(ok, "BkToCstmrStmt", "BkToCstmrDbtCdtNtfctn"), "Document: camt.053.001.02 must contain BkToCstmrStmt"},
+		"wrong root": {strings.ReplaceAll(ok, "BkToCstmrStmt", "BkToCstmrDbtCdtNtfctn"), "Document/BkToCstmrDbtCdtNtfctn: the namespace declares camt.053.001.02 but the message is a camt.054"},
+		"pain":       {strings.ReplaceAll(ok, "camt.053.001.02", "pain.001.001.03"), `Document: not a camt.052/053/054 file: the namespace "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03" is a pain.001.001.03 message`},
+		"other msg":  {strings.ReplaceAll(ok, "BkToCstmrStmt", "CstmrCdtTrfInitn"), "Document/CstmrCdtTrfInitn: not a camt statement: expected BkToCstmrStmt, BkToCstmrAcctRpt or BkToCstmrDbtCdtNtfctn"},
+		"no acct id": {strings.Replace(ok, "<IBAN>"+ourIBAN+"</IBAN>", "", 1), "Document/BkToCstmrStmt/Stmt[1]/Acct/Id: required element IBAN or Othr/Id is missing"},
 		"no msgid":   {strings.Replace(ok, "<MsgId>M</MsgId>", "", 1), "Document/BkToCstmrStmt/GrpHdr: required element MsgId is missing"},
 		"trailing":   {ok + "<Document/>", "content after the end of Document"},
 		"bad iban":   {strings.Replace(ok, ourIBAN, "ES1221000418461234567891", 1), `Document/BkToCstmrStmt/Stmt[1]/Acct/Id/IBAN: "ES1221000418461234567891" is not a valid IBAN: IBAN check digits are wrong (mod 97)`},

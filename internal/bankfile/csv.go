@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/money"
 )
 
@@ -82,14 +81,15 @@ var (
 	defaultDebitValues  = []string{"D", "DR", "DBIT", "DEBIT", "DEBE", "CARGO", "ADEUDO"}
 )
 
-// ParseCSV parses a bank CSV export of the account iban into a Statement
+// ParseCSV parses a bank CSV export of the account iban (an IBAN or another
+// account id) into a Statement
 // (Format "csv", every entry BOOK). Any bad row rejects the whole file with a
 // *FormatError giving the line and column. Fingerprints are always content
 // hashes: CSV references are not reliably unique.
 func ParseCSV(r io.Reader, m CSVMapping, iban string) (*Statement, error) {
-	acct, err := bankacct.IBAN(iban)
+	acct, err := accountOf(iban)
 	if err != nil {
-		return nil, &FormatError{Msg: fmt.Sprintf("account IBAN %q: %v", iban, err)}
+		return nil, &FormatError{Msg: err.Error()}
 	}
 	if err := m.check(); err != nil {
 		return nil, err
@@ -149,7 +149,7 @@ func (m *CSVMapping) check() error {
 		return bad("Direction needs an Amount column")
 	}
 	if !m.Currency.set() {
-		if _, ok := money.FiatScale(m.DefaultCurrency); !ok {
+		if _, ok := money.CurrencyScale(m.DefaultCurrency); !ok {
 			return bad("no Currency column and DefaultCurrency %q is not a supported currency", m.DefaultCurrency)
 		}
 	}
@@ -268,8 +268,8 @@ func (p *csvParser) resolve(header []string) error {
 	return nil
 }
 
-func (p *csvParser) parse(iban string) (*Statement, error) {
-	st := &Statement{Format: FormatCSV, AccountIBAN: iban}
+func (p *csvParser) parse(acct Account) (*Statement, error) {
+	st := &Statement{Format: FormatCSV, Kind: KindStatement, Account: acct, AccountIBAN: acct.IBAN}
 	if !p.m.NoHeader {
 		h, err := p.read()
 		if errors.Is(err, io.EOF) {
@@ -310,6 +310,7 @@ func (p *csvParser) parse(iban string) (*Statement, error) {
 
 		var e Entry
 		e.Status = StatusBooked
+		e.BookingDateSource = DateFromBooking
 		if e.BookingDate, err = p.date(get(p.booking)); err != nil {
 			return nil, fail(p.booking, "%v", err)
 		}
@@ -322,7 +323,7 @@ func (p *csvParser) parse(iban string) (*Statement, error) {
 		if p.ccy >= 0 && get(p.ccy) != "" {
 			e.Currency = get(p.ccy)
 		}
-		scale, ok := money.FiatScale(e.Currency)
+		scale, ok := money.CurrencyScale(e.Currency)
 		if !ok || e.Currency != strings.ToUpper(e.Currency) {
 			col := p.ccy
 			if col < 0 {

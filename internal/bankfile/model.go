@@ -21,36 +21,110 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 )
 
-// Formats reported in Statement.Format.
+// Formats reported in Statement.Format. A camt statement reports its exact
+// message and version ("camt.052.001.04", "camt.053.001.02", ...): see
+// CAMTFormat.
 const (
 	FormatCAMT053v02 = "camt.053.001.02"
 	FormatCAMT053v08 = "camt.053.001.08"
 	FormatCAMT054v02 = "camt.054.001.02"
 	FormatCAMT054v08 = "camt.054.001.08"
+	FormatMT940      = "mt940"
+	FormatNorma43    = "norma43"
 	FormatCSV        = "csv"
 )
 
-// Entry statuses (camt ExternalEntryStatus1Code values in use).
+// Kinds of report, in Statement.Kind.
+const (
+	// KindStatement is an end-of-period account statement (camt.053 Stmt,
+	// MT940, Norma 43, a CSV export): its booked entries and balances are
+	// authoritative.
+	KindStatement = "statement"
+	// KindReport is an intraday account report (camt.052 Rpt): entries may
+	// still change status and balances are interim.
+	KindReport = "report"
+	// KindNotification is a debit/credit notification (camt.054 Ntfctn):
+	// individual movements, usually without balances.
+	KindNotification = "notification"
+)
+
+// Entry statuses. camt ExternalEntryStatus1Code FUTR (a future booking) is
+// reported as PDNG; any other proprietary status is kept as sent and is not
+// booked.
 const (
 	StatusBooked  = "BOOK"
 	StatusPending = "PDNG"
 	StatusInfo    = "INFO"
 )
 
-// Directions of an Entry.
+// Directions of an Entry or Balance.
 const (
 	Credit = "credit"
 	Debit  = "debit"
 )
 
-// Statement is one account statement (camt.053 <Stmt>), notification
+// Where an Entry's BookingDate came from (Entry.BookingDateSource). Booking
+// dates are optional in camt (BookgDt is 0..1 in every version) and absent
+// from some MT940 lines; the parser falls back so every entry has a date.
+const (
+	DateFromBooking   = "booking"   // the bank's booking date
+	DateFromValue     = "value"     // no booking date: the value date
+	DateFromStatement = "statement" // neither: the statement's date (end of period, else creation)
+)
+
+// Account identifies the account a statement is for: an IBAN, or another
+// identifier (camt Acct/Id/Othr/Id with its SchmeNm, an MT940 ":25:" that is
+// no IBAN such as "BLZ/account", a CLABE, CBU ...).
+type Account struct {
+	IBAN string `json:"iban,omitempty"`
+	// Other is the non-IBAN identifier, compacted (no spaces); Scheme is its
+	// SchmeNm/Cd (e.g. BBAN, CUID) or SchmeNm/Prtry, "" when not given.
+	Other  string `json:"other,omitempty"`
+	Scheme string `json:"scheme,omitempty"`
+	// Currency is the account's own currency (Acct/Ccy), "" when not given.
+	Currency string `json:"currency,omitempty"`
+	Name     string `json:"name,omitempty"`
+	// ServicerBIC is the account servicer's BIC (Acct/Svcr/FinInstnId),
+	// or the MT940 sender's when the file gives one.
+	ServicerBIC string `json:"servicer_bic,omitempty"`
+}
+
+// ID is the IBAN, else the other identifier.
+func (a Account) ID() string {
+	if a.IBAN != "" {
+		return a.IBAN
+	}
+	return a.Other
+}
+
+// Balance is one balance of a statement. Amount is signed (debit negative)
+// in Currency's minor units.
+type Balance struct {
+	// Type is the camt BalanceType12Code (OPBD, CLBD, PRCD, ITBD, CLAV,
+	// ...) or proprietary code; MT940 and Norma 43 balances are mapped to
+	// OPBD/CLBD (interim MT940 ":60M:"/":62M:" to ITBD... see mt940.go).
+	Type      string       `json:"type"`
+	Amount    money.Amount `json:"amount"`
+	Currency  string       `json:"currency"`
+	Direction string       `json:"direction"`
+	Date      time.Time    `json:"date,omitzero"`
+}
+
+// Statement is one account statement (camt.053 <Stmt>, an MT940 statement,
+// a Norma 43 account group), intraday report (camt.052 <Rpt>), notification
 // (camt.054 <Ntfctn>) or CSV export, reduced to what reconciliation needs.
+// A file carries one or more, possibly for several accounts.
 type Statement struct {
-	Format      string `json:"format"`
-	MessageID   string `json:"message_id"`   // GrpHdr/MsgId
-	StatementID string `json:"statement_id"` // Stmt/Id or Ntfctn/Id
+	Format      string  `json:"format"`
+	Kind        string  `json:"kind"`         // KindStatement, KindReport or KindNotification
+	MessageID   string  `json:"message_id"`   // GrpHdr/MsgId; MT940 :20:
+	StatementID string  `json:"statement_id"` // Stmt/Id, Rpt/Id or Ntfctn/Id; MT940 :28C:
+	Account     Account `json:"account"`
+	// AccountIBAN is Account.IBAN ("" for an account identified otherwise).
 	AccountIBAN string `json:"account_iban"`
-	Currency    string `json:"currency"` // Acct/Ccy, else the first entry's currency
+	// Currency is Acct/Ccy, else the closing (then opening) balance's
+	// currency, else the first entry's.
+	Currency string `json:"currency"`
 	// CreatedAt is Stmt/CreDtTm, else GrpHdr/CreDtTm. Date-times without a
 	// zone are taken as UTC.
 	CreatedAt time.Time `json:"created_at,omitzero"`
@@ -58,28 +132,60 @@ type Statement struct {
 	// for CSV the first and last booking dates.
 	From time.Time `json:"from,omitzero"`
 	To   time.Time `json:"to,omitzero"`
-	// OpeningBalance and ClosingBalance are the OPBD and CLBD balances of a
-	// camt.053, signed (DBIT negative); nil when absent.
-	OpeningBalance *money.Amount `json:"opening_balance"`
-	ClosingBalance *money.Amount `json:"closing_balance"`
-	Entries        []Entry       `json:"entries"`
+	// SequenceNumber is the statement's number in the account's sequence:
+	// camt LglSeqNb, MT940 :28C: statement number. ElectronicSequence is
+	// camt ElctrncSeqNb. Page is the page (camt StmtPgntn/PgNb, MT940 :28C:
+	// sequence number). 0 when absent.
+	SequenceNumber     int64 `json:"sequence_number,omitempty"`
+	ElectronicSequence int64 `json:"electronic_sequence,omitempty"`
+	Page               int64 `json:"page,omitempty"`
+	// OpeningBalance is OPBD (else PRCD, the previous closing); ClosingBalance
+	// is CLBD. Balances lists every balance the file gives, in order.
+	OpeningBalance *Balance  `json:"opening_balance"`
+	ClosingBalance *Balance  `json:"closing_balance"`
+	Balances       []Balance `json:"balances,omitempty"`
+	Entries        []Entry   `json:"entries"`
+}
+
+// AccountID is the statement account's IBAN or other identifier.
+func (s *Statement) AccountID() string { return s.Account.ID() }
+
+// BatchInfo describes a batch booking: one bank entry for several transfers
+// (camt NtryDtls/Btch). A pain.001 payment information block booked as one
+// debit carries our PmtInfId here.
+type BatchInfo struct {
+	MessageID     string `json:"message_id,omitempty"`
+	PaymentInfoID string `json:"payment_info_id,omitempty"`
+	// Transactions is NbOfTxs (0 when not given).
+	Transactions int `json:"transactions,omitempty"`
+	// Total is TtlAmt, signed by its CdtDbtInd (else the entry's), in
+	// TotalCurrency (the entry's unless TtlAmt says otherwise); nil when not
+	// given.
+	Total         *money.Amount `json:"total,omitempty"`
+	TotalCurrency string        `json:"total_currency,omitempty"`
 }
 
 // Entry is one booked (or pending) movement on the account. A camt <Ntry>
-// with several <TxDtls> (a batch booking) yields one Entry per transaction.
+// with several <TxDtls> (a batch booking with details) yields one Entry per
+// transaction; a batch without per-transaction details is one Entry whose
+// Batch says what it covers.
 type Entry struct {
 	// EntryRef is the bank's reference: TxDtls/Refs/AcctSvcrRef, else
-	// Ntry/AcctSvcrRef, else Ntry/NtryRef; the Reference column for CSV.
+	// Ntry/AcctSvcrRef, else Ntry/NtryRef; MT940 :61: bank reference; the
+	// Reference column for CSV.
 	EntryRef string `json:"entry_ref"`
 	// BookingDate and ValueDate are calendar dates (midnight UTC of the date
 	// the bank reported, in the bank's own zone when it sent a date-time).
-	// ValueDate is zero when absent.
-	BookingDate time.Time `json:"booking_date"`
-	ValueDate   time.Time `json:"value_date,omitzero"`
-	// Amount is signed: credits positive, debits negative. The sign always
-	// follows CdtDbtInd, also for reversals: ISO 20022 defines a CRDT entry
-	// with RvslInd=true as the reversal of an earlier debit, so it adds to the
-	// balance like any credit; Reversal marks it.
+	// BookingDate is always set: BookingDateSource says whether it is the
+	// bank's booking date or a fallback. ValueDate is zero when absent.
+	BookingDate       time.Time `json:"booking_date"`
+	BookingDateSource string    `json:"booking_date_source"`
+	ValueDate         time.Time `json:"value_date,omitzero"`
+	// Amount is signed: credits positive, debits negative, in Currency's
+	// ISO 4217 minor units; it may be zero (fees waived, card checks). The
+	// sign always follows CdtDbtInd, also for reversals: ISO 20022 defines a
+	// CRDT entry with RvslInd=true as the reversal of an earlier debit, so it
+	// adds to the balance like any credit; Reversal marks it.
 	Amount    money.Amount `json:"amount"`
 	Currency  string       `json:"currency"`
 	Direction string       `json:"direction"` // Credit or Debit
@@ -90,15 +196,23 @@ type Entry struct {
 	// AddtlNtryInf, because several banks put the payer's concept there.
 	Remittance string `json:"remittance"`
 	// The counterparty is the debtor for credits and the creditor for debits.
-	CounterpartyName string `json:"counterparty_name"`
-	CounterpartyIBAN string `json:"counterparty_iban"`
-	EndToEndID       string `json:"end_to_end_id"` // "" when NOTPROVIDED
-	TxID             string `json:"tx_id"`
-	InstructionID    string `json:"instruction_id"`
-	ReturnReason     string `json:"return_reason"` // RtrInf/Rsn/Cd (or Prtry)
+	// CounterpartyAccount is its non-IBAN account id when it has no IBAN.
+	CounterpartyName    string `json:"counterparty_name"`
+	CounterpartyIBAN    string `json:"counterparty_iban"`
+	CounterpartyAccount string `json:"counterparty_account,omitempty"`
+	CounterpartyBIC     string `json:"counterparty_bic,omitempty"`
+	EndToEndID          string `json:"end_to_end_id"` // "" when NOTPROVIDED
+	TxID                string `json:"tx_id"`
+	InstructionID       string `json:"instruction_id"`
+	// PaymentInfoID is TxDtls/Refs/PmtInfId (camt .04 and later).
+	PaymentInfoID string `json:"payment_info_id,omitempty"`
+	ReturnReason  string `json:"return_reason"` // RtrInf/Rsn/Cd (or Prtry)
 	// BankTxCode is Domn/Cd + "/" + Fmly/Cd + "/" + SubFmlyCd, else the
-	// proprietary Prtry/Cd.
+	// proprietary Prtry/Cd; MT940 the ":61:" transaction type (e.g.
+	// "NTRF"); Norma 43 the common + own concept codes.
 	BankTxCode string `json:"bank_tx_code"`
+	// Batch is set when the bank booked this entry as (part of) a batch.
+	Batch *BatchInfo `json:"batch,omitempty"`
 	// Fingerprint identifies the movement across re-imports and overlapping
 	// statements; see fingerprint.
 	Fingerprint string `json:"fingerprint"`
@@ -141,24 +255,28 @@ func (e *FormatError) Error() string {
 // CheckBalances reports whether the opening balance plus the booked entries
 // equals the closing balance. It is not part of parsing because some banks
 // omit entries (or balances) from a statement legitimately; callers decide
-// whether a mismatch blocks the import.
+// what a mismatch means (pocketramp imports with a warning).
 func (s *Statement) CheckBalances() error {
 	if s.OpeningBalance == nil || s.ClosingBalance == nil {
 		return fmt.Errorf("statement %s has no opening and closing balance", s.StatementID)
 	}
-	sum := *s.OpeningBalance
+	open, closing := s.OpeningBalance, s.ClosingBalance
+	if open.Currency != closing.Currency {
+		return fmt.Errorf("statement %s: opening balance in %s, closing balance in %s", s.StatementID, open.Currency, closing.Currency)
+	}
+	sum := open.Amount
 	for _, e := range s.Entries {
 		if e.Status != StatusBooked {
 			continue
 		}
-		if e.Amount.Scale() != sum.Scale() {
-			return fmt.Errorf("statement %s mixes currencies", s.StatementID)
+		if e.Currency != open.Currency || e.Amount.Scale() != sum.Scale() {
+			return fmt.Errorf("statement %s: entry %s is in %s, the balances in %s", s.StatementID, e.EntryRef, e.Currency, open.Currency)
 		}
 		sum = sum.Add(e.Amount)
 	}
-	if !sum.Equal(*s.ClosingBalance) {
+	if !sum.Equal(closing.Amount) {
 		return fmt.Errorf("statement %s: opening balance %s plus booked entries is %s, closing balance is %s",
-			s.StatementID, s.OpeningBalance, sum, s.ClosingBalance)
+			s.StatementID, open.Amount, sum, closing.Amount)
 	}
 	return nil
 }
@@ -194,7 +312,7 @@ func fingerprint(s *Statement, bankRefs []string) {
 		if i < len(bankRefs) && bankRefs[i] != "" {
 			// A repeated reference is a bank bug, not a reason to lose a
 			// movement: repeats get their ordinal.
-			key := digest("ref", s.AccountIBAN, bankRefs[i], day(e.BookingDate), e.Amount.String(), e.Currency, status)
+			key := digest("ref", s.AccountID(), bankRefs[i], day(e.BookingDate), e.Amount.String(), e.Currency, status)
 			n := seen[key]
 			seen[key] = n + 1
 			if n > 0 {
@@ -203,7 +321,7 @@ func fingerprint(s *Statement, bankRefs []string) {
 			e.Fingerprint = "ref:" + key
 			continue
 		}
-		key := digest("hash", s.AccountIBAN, day(e.BookingDate), day(e.ValueDate), e.Amount.String(),
+		key := digest("hash", s.AccountID(), day(e.BookingDate), day(e.ValueDate), e.Amount.String(),
 			e.Currency, e.EndToEndID, e.Remittance, e.CounterpartyName, e.CounterpartyIBAN, e.EntryRef, status)
 		n := seen[key]
 		seen[key] = n + 1

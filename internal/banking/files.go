@@ -15,28 +15,16 @@ import (
 	"github.com/pocketramp/pocketramp/internal/errcode"
 )
 
-// ParseFile reads a statement file: ISO 20022 XML (camt.053/.054, detected from the content) or
-// CSV with the given mapping (nil: the Spanish online-banking preset). A malformed file is a
-// 422 on "file" with the parser's precise message (element path or line and column).
+// ParseFile reads a statement file of any format bankfile.Parse detects (camt.052/053/054 of any
+// version, MT940, Norma 43) or CSV with the given mapping (nil: the Spanish online-banking preset)
+// for the account iban. A malformed file is a 422 on "file" with the parser's precise message
+// (element path or line and column).
 func ParseFile(raw []byte, iban string, mapping *bankfile.CSVMapping) ([]*bankfile.Statement, error) {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")))
 	if len(trimmed) == 0 {
 		return nil, errcode.Field("file", "The file is empty.")
 	}
-	var stmts []*bankfile.Statement
-	var err error
-	if trimmed[0] == '<' {
-		stmts, err = bankfile.ParseCAMT(bytes.NewReader(raw))
-	} else {
-		m := bankfile.SpanishBankCSV()
-		if mapping != nil {
-			m = *mapping
-		}
-		var st *bankfile.Statement
-		if st, err = bankfile.ParseCSV(bytes.NewReader(raw), m, iban); err == nil {
-			stmts = []*bankfile.Statement{st}
-		}
-	}
+	stmts, err := bankfile.Parse(raw, bankfile.ParseOptions{Account: iban, CSV: mapping})
 	var fe *bankfile.FormatError
 	if errors.As(err, &fe) {
 		return nil, errcode.Field("file", "The file was rejected, nothing was imported: %s", fe.Error())

@@ -149,8 +149,8 @@ func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, s
 	var entries []bankfile.Entry
 	for _, st := range stmts {
 		format = st.Format
-		if st.AccountIBAN != "" && st.AccountIBAN != acct.IBAN {
-			return ImportResult{}, errcode.Field("file", "The statement is for account %s, not %s.", st.AccountIBAN, acct.IBAN)
+		if id := st.AccountID(); id != "" && id != acct.IBAN {
+			return ImportResult{}, errcode.Field("file", "The statement is for account %s, not %s.", id, acct.IBAN)
 		}
 		for _, e := range st.Entries {
 			if e.Currency != acct.Currency {

@@ -24,7 +24,7 @@ import (
 
 // Live configures one production chain.
 type Live struct {
-	Chain       evm.ChainConfig // from evm.DefaultChains() with RPCURL set
+	Chain       evm.ChainConfig // resolved by the config package (presets, rpc_urls)
 	HotWallet   *ecdsa.PrivateKey
 	DepositXpub string
 }
@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg Config) (*Set, error) {
 	}
 	s := &Set{cfg: cfg, live: map[string]*evm.Adapter{}, sim: map[string]*SandboxChain{}}
 	for _, l := range cfg.Live {
-		be, err := evm.Dial(ctx, l.Chain.RPCURL)
+		be, err := evm.DialFailover(ctx, l.Chain.RPCURLs)
 		if err != nil {
 			return nil, err
 		}

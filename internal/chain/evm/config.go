@@ -67,8 +67,9 @@ type ChainConfig struct {
 	Name string // ethereum, polygon, bsc, arbitrum, base
 	// Network names this chain's rows in the store and its metrics when it differs from Name:
 	// the sandbox runs "sandbox:polygon" beside a live "polygon" in the same database.
-	Network        string
-	RPCURL         string
+	Network string
+	// RPCURLs are the node's JSON-RPC endpoints, tried in order (failover; see DialFailover).
+	RPCURLs        []string
 	ChainID        int64
 	NativeSymbol   string // ETH, POL, BNB
 	NativeDecimals uint8  // 18

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -226,6 +227,7 @@ type createIntegrationRequest struct {
 	Name        string `json:"name"`
 	Sandbox     bool   `json:"sandbox"`
 	IPAllowList string `json:"ip_allowlist"`
+	TokenTTL    int64  `json:"token_ttl"` // seconds; 0: the default
 }
 
 func (s *Server) createIntegration(r *http.Request) (any, error) {
@@ -237,12 +239,14 @@ func (s *Server) createIntegration(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, errcode.Field("ip_allowlist", "%s", err.Error())
 	}
-	return s.Integrations.Create(r.Context(), integration.NewParams{Name: req.Name, Sandbox: req.Sandbox, IPAllowList: list})
+	return s.Integrations.Create(r.Context(), integration.NewParams{Name: req.Name, Sandbox: req.Sandbox, IPAllowList: list,
+		TokenTTL: time.Duration(req.TokenTTL) * time.Second})
 }
 
 type updateIntegrationRequest struct {
 	TrustedKYC  *bool   `json:"trusted_kyc"`
 	IPAllowList *string `json:"ip_allowlist"`
+	TokenTTL    *int64  `json:"token_ttl"` // seconds
 }
 
 func (s *Server) updateIntegration(r *http.Request) (any, error) {
@@ -263,6 +267,11 @@ func (s *Server) updateIntegration(r *http.Request) (any, error) {
 	if req.IPAllowList != nil {
 		if list, err = integration.ParseAllowList(*req.IPAllowList); err != nil {
 			return nil, errcode.Field("ip_allowlist", "%s", err.Error())
+		}
+	}
+	if req.TokenTTL != nil {
+		if err := s.Integrations.SetTokenTTL(r.Context(), id, time.Duration(*req.TokenTTL)*time.Second); err != nil {
+			return nil, err
 		}
 	}
 	if req.TrustedKYC != nil {

@@ -34,6 +34,15 @@ func TestRoles(t *testing.T) {
 		if got := e.kycStatus(uid); got != "processing" {
 			t.Fatalf("read-only changed the KYC status to %s", got)
 		}
+		// Customer search, through each index, on both engines.
+		for _, q := range []string{"ros", "ROSA@example.com", dni(11111111), "es91+2100+0418+4502+0005+1332", uid} {
+			if status, body := ro.get("/admin/customers?q=" + q); status != 200 || !strings.Contains(body, "rosa@example.com") {
+				t.Errorf("search %q: %d", q, status)
+			}
+		}
+		if _, body := ro.get("/admin/customers?q=rosb"); strings.Contains(body, "rosa@example.com") {
+			t.Error("search rosb found Rosa")
+		}
 		if status, _ := ro.get("/admin/operators"); status != http.StatusForbidden {
 			t.Fatalf("read-only operators page: %d", status)
 		}

@@ -18,7 +18,7 @@ import (
 func (e *env) transferPayment(uid string, amount any) (id, concept, iban string) {
 	e.t.Helper()
 	r := e.do("POST", "/api/createPayment", payment(uid, "fiat_amount", amount), nil, "")
-	if r.path("status") != "success" {
+	if r.path("status") != "sucess" { // sic, as documented for a transfer
 		e.t.Fatalf("createPayment: %s", r.body)
 	}
 	return r.path("data.payment_id").(string), fmt.Sprintf("%.0f", r.path("data.concept")), r.path("data.iban").(string)

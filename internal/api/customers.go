@@ -52,13 +52,15 @@ func (p personRequest) person() customer.Person {
 		IdentificationNumber: p.IdentificationNumber, Password: p.Password, IBAN: p.IBAN, CallbackURL: p.CallbackURL}
 }
 
+// registeredJSON is the registration answer; its optional fields read as in the customer object
+// of customers/find (null when absent), so the two answers agree.
 type registeredJSON struct {
 	ID                   int64    `json:"id"`
 	Email                string   `json:"email"`
 	Name                 string   `json:"name"`
-	LastName             string   `json:"last_name"`
-	IdentificationNumber string   `json:"identification_number"`
-	Country              string   `json:"country"`
+	LastName             *string  `json:"last_name"`
+	IdentificationNumber *string  `json:"identification_number"`
+	Country              *string  `json:"country"`
 	KYCValid             bool     `json:"kyc_valid"`
 	KYCFormURL           string   `json:"kyc_form_url"`
 	Warnings             []string `json:"warnings,omitempty"`
@@ -66,12 +68,8 @@ type registeredJSON struct {
 
 func registered(reg customer.Registered) registeredJSON {
 	c := reg.Customer
-	country := c.Country
-	if country == "" {
-		country = c.CountryCode
-	}
-	return registeredJSON{ID: c.ID, Email: c.Email, Name: c.Name, LastName: c.LastName,
-		IdentificationNumber: c.PII.IdentificationNumber, Country: country, KYCValid: c.KYCStatus == customer.StatusValid,
+	return registeredJSON{ID: c.ID, Email: c.Email, Name: c.Name, LastName: orNull(c.LastName),
+		IdentificationNumber: orNull(c.PII.IdentificationNumber), Country: orNull(c.Country), KYCValid: c.KYCStatus == customer.StatusValid,
 		KYCFormURL: reg.KYCFormURL, Warnings: reg.Warnings}
 }
 

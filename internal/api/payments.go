@@ -105,7 +105,7 @@ func (s *Server) quote(r *http.Request) (any, error) {
 
 type createPaymentRequest struct {
 	UserID      flexInt         `json:"user_id"`
-	ExternalID  string          `json:"external_id"`
+	ExternalID  flexStr         `json:"external_id"`
 	PaymentType string          `json:"payment_type"`
 	FiatSymbol  string          `json:"fiat_symbol"`
 	FiatAmount  json.RawMessage `json:"fiat_amount"`
@@ -118,8 +118,11 @@ type createPaymentRequest struct {
 
 func (req createPaymentRequest) input(r *http.Request, guided bool) onramp.CreateInput {
 	in := caller(r)
+	if guided && strings.TrimSpace(req.FiatSymbol) == "" {
+		req.FiatSymbol = "EUR" // the call is EUR-only and the Buy Flow guide's example sends no fiat_symbol
+	}
 	return onramp.CreateInput{IntegrationID: in.ID, Sandbox: in.Sandbox, Guided: guided, UserID: req.UserID.Value,
-		ExternalID: req.ExternalID, PaymentType: req.PaymentType, FiatSymbol: req.FiatSymbol, FiatAmount: req.FiatAmount,
+		ExternalID: string(req.ExternalID), PaymentType: req.PaymentType, FiatSymbol: req.FiatSymbol, FiatAmount: req.FiatAmount,
 		CoinSymbol: req.CoinSymbol, CoinChain: req.CoinChain, Wallet: req.Wallet, CallbackURL: req.CallbackURL, QuoteID: req.QuoteID}
 }
 
@@ -129,7 +132,7 @@ func decodePayment(r *http.Request) (createPaymentRequest, error) {
 	var req createPaymentRequest
 	err := decodeJSON(r, &req)
 	var inv *errcode.Invalid
-	if err != nil && asInvalid(err, &inv) && inv.Fields.Has("user_id") {
+	if err != nil && (isBodyError(err) || asInvalid(err, &inv) && inv.Fields.Has("user_id")) {
 		return req, err
 	}
 	if !req.UserID.Set {
@@ -154,13 +157,15 @@ func (s *Server) createPayment(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var data any
+	status := "success"
 	if c.Payment.BankIBAN != "" {
+		status = "sucess" // sic: CryptoPocket documents the transfer answer with this literal, and partners compare it
 		data = map[string]any{"payment_id": c.Payment.ID, "iban": c.Account.IBAN, "bic": c.Account.BIC,
 			"concept": json.Number(c.Payment.Concept), "destination_name": c.Account.HolderName, "transfer_url": c.URL}
 	} else {
 		data = map[string]any{"payment_id": c.Payment.ID, "url_payment": c.URL}
 	}
-	return custom{status: http.StatusOK, body: successEnvelope{Status: "success", Message: "payment_created", Data: data}}, nil
+	return custom{status: http.StatusOK, body: successEnvelope{Status: status, Message: "payment_created", Data: data}}, nil
 }
 
 func (s *Server) createGuidedPayment(r *http.Request) (any, error) {

@@ -120,7 +120,7 @@ func TestCreatePaymentErrors(t *testing.T) {
 				want: map[string]any{"error": "coin_not_supported"}},
 			{name: "below minimum", method: "POST", path: "/api/createPayment", body: payment(uid, "fiat_amount", 9.99), status: 200,
 				want: map[string]any{"error": "min_purchase", "message": "The minimum purchase is 10.00 EUR."}},
-			{name: "external id", method: "POST", path: "/api/createPayment", body: payment(uid, "external_id", "order-1"), status: 200, want: map[string]any{"status": "success"}},
+			{name: "external id", method: "POST", path: "/api/createPayment", body: payment(uid, "external_id", "order-1"), status: 200, want: map[string]any{"status": "sucess"}},
 			{name: "external id reused", method: "POST", path: "/api/createPayment", body: payment(uid, "external_id", "order-1"), status: 200,
 				want: map[string]any{"error": "external_id_already_used"}},
 			{name: "guided not EUR", method: "POST", path: "/api/createGuidedPayment", body: map[string]any{"user_id": uid, "fiat_symbol": "CLP",

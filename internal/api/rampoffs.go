@@ -59,7 +59,7 @@ type createRampoffRequest struct {
 	Symbol     string          `json:"symbol"`
 	IBAN       string          `json:"iban"`
 	BankName   string          `json:"bank_name"`
-	ExternalID string          `json:"external_id"`
+	ExternalID flexStr         `json:"external_id"`
 	QuoteID    string          `json:"quote_id"`
 }
 
@@ -67,7 +67,7 @@ func (s *Server) createRampoff(r *http.Request) (any, error) {
 	var req createRampoffRequest
 	err := decodeJSON(r, &req)
 	var inv *errcode.Invalid
-	if err != nil && asInvalid(err, &inv) && inv.Fields.Has("user_id") {
+	if err != nil && (isBodyError(err) || asInvalid(err, &inv) && inv.Fields.Has("user_id")) {
 		return nil, err
 	}
 	if !req.UserID.Set {
@@ -79,7 +79,7 @@ func (s *Server) createRampoff(r *http.Request) (any, error) {
 	in := caller(r)
 	o, err := s.Offramp.Create(r.Context(), offramp.CreateInput{IntegrationID: in.ID, Sandbox: in.Sandbox, UserID: req.UserID.Value,
 		Amount: req.Amount, Blockchain: req.Blockchain, Symbol: req.Symbol, IBAN: req.IBAN, BankName: req.BankName,
-		ExternalID: req.ExternalID, QuoteID: req.QuoteID})
+		ExternalID: string(req.ExternalID), QuoteID: req.QuoteID})
 	if err != nil {
 		return nil, err
 	}

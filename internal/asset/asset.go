@@ -53,6 +53,12 @@ var Default = []Asset{
 	{"ETH", "Ether", "base", 18, "", true, false},
 	{"POL", "Polygon Ecosystem Token", "polygon", 18, "", true, false},
 	{"BNB", "BNB", "bsc", 18, "", true, false},
+	// ETH on polygon is not native there: it is the PoS-bridged ERC-20 (WETH) CryptoPocket's
+	// examples buy as "ETH" on the default chain.
+	{"ETH", "Ether (PoS-bridged)", "polygon", 18, "0x7ceB23fD6bC0adD59E62ac25578270cFf1b9f619", true, false},
+	// BUSD is in CryptoPocket's examples but Paxos stopped issuing it (2023): known, never active,
+	// so every call answers coin_not_supported for it.
+	{"BUSD", "Binance USD (discontinued)", "bsc", 18, "0xe9e7CEA3DedcA5984780Bafc599bD69ADd087D56", false, false},
 }
 
 // Catalogue reads and seeds the asset table.

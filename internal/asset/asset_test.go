@@ -20,8 +20,14 @@ func TestCatalogue(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		active := 0
+		for _, a := range asset.Default {
+			if a.OnRamp || a.OffRamp {
+				active++
+			}
+		}
 		list, err := c.List(ctx)
-		if err != nil || len(list) != len(asset.Default) {
+		if err != nil || len(list) != active {
 			t.Fatalf("list: %d assets, %v", len(list), err)
 		}
 		a, err := c.Get(ctx, "usdc", "BSC")
@@ -32,6 +38,16 @@ func TestCatalogue(t *testing.T) {
 		if err != nil || !pol.Native() || pol.Contract != "" {
 			t.Fatalf("POL: %+v %v", pol, err)
 		}
+		// ETH on polygon is the bridged ERC-20; BUSD is known but never active (discontinued).
+		if eth, err := c.Get(ctx, "ETH", "polygon"); err != nil || eth.Native() || eth.Decimals != 18 || !eth.OnRamp {
+			t.Fatalf("ETH on polygon: %+v %v", eth, err)
+		}
+		if busd, err := c.Get(ctx, "BUSD", "bsc"); err != nil || busd.OnRamp || busd.OffRamp {
+			t.Fatalf("BUSD: %+v %v", busd, err)
+		}
+		if ok, _ := c.HasSymbol(ctx, "BUSD"); ok {
+			t.Fatal("BUSD is active")
+		}
 		if _, err := c.Get(ctx, "USDT", "base"); !errors.Is(err, errcode.CoinNotSupported) {
 			t.Fatalf("USDT on base must be unsupported, got %v", err)
 		}
@@ -39,7 +55,7 @@ func TestCatalogue(t *testing.T) {
 			t.Fatal(err)
 		}
 		list, _ = c.List(ctx)
-		if len(list) != len(asset.Default)-1 {
+		if len(list) != active-1 {
 			t.Fatalf("disabled asset still listed")
 		}
 		if err := c.Seed(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,21 +54,54 @@ var csvCases = map[string]CSVMapping{
 	},
 }
 
+// csvMappingFor is the mapping of a CSV sample: csvCases, else the preset
+// its name says (csv_preset_<name>.csv), else <base>.mapping.json beside it.
+func csvMappingFor(t testing.TB, name string) (CSVMapping, bool) {
+	t.Helper()
+	if m, ok := csvCases[name]; ok {
+		return m, true
+	}
+	base := strings.TrimSuffix(name, ".csv")
+	if preset, ok := strings.CutPrefix(base, "csv_preset_"); ok {
+		m, ok := CSVPreset(preset)
+		if !ok {
+			t.Fatalf("%s: no preset %q", name, preset)
+		}
+		return m, true
+	}
+	if b, err := os.ReadFile(filepath.Join("testdata", base+".mapping.json")); err == nil {
+		var m CSVMapping
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s.mapping.json: %v", base, err)
+		}
+		return m, true
+	}
+	return CSVMapping{}, false
+}
+
 func parseFile(t testing.TB, name string) ([]*Statement, error) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if m, ok := csvCases[name]; ok {
-		st, err := ParseCSV(f, m, ourIBAN)
-		if err != nil {
-			return nil, err
-		}
-		return []*Statement{st}, nil
+	opt := ParseOptions{Account: ourIBAN}
+	if m, ok := csvMappingFor(t, name); ok {
+		opt.CSV = &m
 	}
-	return ParseCAMT(f)
+	return Parse(raw, opt)
+}
+
+// corpusExts are the sample files of the repository's corpus.
+var corpusExts = []string{".xml", ".csv", ".mt940", ".sta", ".n43"}
+
+func isCorpusFile(name string) bool {
+	for _, ext := range corpusExts {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestGolden(t *testing.T) {
@@ -75,7 +109,7 @@ func TestGolden(t *testing.T) {
 	n := 0
 	for _, path := range files {
 		name := filepath.Base(path)
-		if strings.HasPrefix(name, "bad_") || !(strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".csv")) {
+		if strings.HasPrefix(name, "bad_") || !isCorpusFile(name) {
 			continue
 		}
 		n++
@@ -268,10 +302,34 @@ func TestMalformed(t *testing.T) {
 		{"bad_date.xml", stmt + `/Ntry[3]/BookgDt/Dt: "2024-02-30" is not a valid date (YYYY-MM-DD)`},
 		{"bad_batch_sum.xml", stmt + "/Ntry[3]: transaction amounts sum to -12.00 but the entry amount is -12.50"},
 		{"bad_not_camt.xml", "html: not a camt file: the root element is html, not Document"},
+		{"bad_camt_ns_mismatch.xml", "Document/BkToCstmrDbtCdtNtfctnV01: the namespace declares camt.053.001.02 but the message is a camt.054"},
+		{"bad_camt_pain.xml", `Document: not a camt.052/053/054 file: the namespace "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03" is a pain.001.001.03 message`},
+		{"bad_camt_kwd_decimals.xml", stmt + `/Ntry[1]/Amt: "0.2505" has more than the 3 decimals of KWD`},
+		{"bad_camt_nboftxs.xml", `Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]/NtryDtls[1]/Btch/NbOfTxs: "-1" is not a number of transactions`},
+		{"bad_camt_no_acct_id.xml", stmt + "/Acct/Id: required element IBAN or Othr/Id is missing"},
+		{"bad_mt940_amount.sta", `:61: line 5: "12.50" is not an amount: the MT940 decimal separator is a comma`},
+		{"bad_mt940_date.sta", `:60F: line 4: "C240230EUR1,00": "240230" is not a valid date (YYMMDD)`},
+		{"bad_mt940_entry_first.sta", ":61: line 3: statement line before the :60F: opening balance"},
+		{"bad_mt940_no_closing.sta", ":20: line 1: statement has no :62F: or :62M: closing balance"},
+		{"bad_n43_date.n43", `record 22 line 2: operation date "240532" is not a valid date (YYMMDD)`},
+		{"bad_n43_no_footer.n43", "record 11 line 1: account group has no closing record 33"},
+		{"bad_n43_record.n43", `record 99 line 4: unknown record type "99" (Norma 43 records are 11, 22, 23, 24, 33 and 88)`},
+		{"bad_n43_totals.n43", "record 33 line 12: says debits total 1200.50 and credits 1590.01, the movements add up to 1200.50 and 1590.00"},
 		{"bad_csv_amount.csv", `line 3, column "Importe": "1,234.56" is not an amount (decimal separator ',')`},
 		{"bad_csv_date.csv", `line 2, column "Fecha": "30/02/2024" is not a valid date in the layout "02/01/2006"`},
 		{"bad_csv_quote.csv", `line 3, column 58: extraneous or missing " in quoted-field`},
 		{"bad_csv_short.csv", "line 3: has 3 fields, the mapping needs at least 6"},
+	}
+	// Every broken sample of the corpus is in the table.
+	listed := map[string]bool{}
+	for _, tt := range tests {
+		listed[tt.file] = true
+	}
+	bad, _ := filepath.Glob("testdata/bad_*")
+	for _, b := range bad {
+		if !listed[filepath.Base(b)] {
+			t.Errorf("%s has no expected error", b)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -280,12 +338,11 @@ func TestMalformed(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			var sts any
-			if strings.HasSuffix(tt.file, ".csv") {
-				sts, err = ParseCSV(f, SpanishBankCSV(), ourIBAN)
-			} else {
-				sts, err = ParseCAMT(f)
+			raw, err := io.ReadAll(f)
+			if err != nil {
+				t.Fatal(err)
 			}
+			sts, err := Parse(raw, ParseOptions{Account: ourIBAN})
 			var fe *FormatError
 			if !errors.As(err, &fe) {
 				t.Fatalf("got %v, %v; want a *FormatError", sts, err)
@@ -302,11 +359,11 @@ func TestCSVMappingErrors(t *testing.T) {
 		m    CSVMapping
 		want string
 	}{
-		{CSVMapping{}, "CSV mapping: BookingDate column is required"},
-		{CSVMapping{BookingDate: Column{Index: 1}}, "CSV mapping: an Amount column (or Credit and Debit columns) is required"},
-		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}}, `CSV mapping: no Currency column and DefaultCurrency "" is not a supported currency`},
+		{CSVMapping{}, "CSV mapping: the booking_date column is required"},
+		{CSVMapping{BookingDate: Column{Index: 1}}, "CSV mapping: an amount column (or credit and debit columns) is required"},
+		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}}, `CSV mapping: default_currency "" is not an ISO 4217 currency code (needed when there is no currency column)`},
 		{CSVMapping{BookingDate: Column{Index: 1}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", DecimalSep: ',', ThousandsSep: ','}, "CSV mapping: thousands separator ',' is ambiguous"},
-		{CSVMapping{BookingDate: Column{Name: "x"}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", NoHeader: true}, "CSV mapping: BookingDate is mapped by name but the file has no header"},
+		{CSVMapping{BookingDate: Column{Name: "x"}, Amount: Column{Index: 2}, DefaultCurrency: "EUR", NoHeader: true}, "CSV mapping: booking_date is mapped by name but the file has no header"},
 	}
 	for _, tt := range tests {
 		_, err := ParseCSV(strings.NewReader("a,b\n"), tt.m, ourIBAN)
@@ -320,7 +377,7 @@ func TestCSVMappingErrors(t *testing.T) {
 	m := SpanishBankCSV()
 	m.Concept = Column{Name: "Concept"}
 	if _, err := ParseCSV(strings.NewReader("Fecha;Fecha valor;Importe;Divisa\n"), m, ourIBAN); err == nil ||
-		err.Error() != `line 1: Concept column "Concept" is not in the header` {
+		err.Error() != `line 1: concept column "Concept" is not in the header` {
 		t.Errorf("missing column: %v", err)
 	}
 }

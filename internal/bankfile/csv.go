@@ -25,10 +25,16 @@ type Column struct {
 func (c Column) set() bool { return c.Name != "" || c.Index > 0 }
 
 // CSVMapping describes one bank's CSV export. Every bank has its own, so the
-// operator configures it once per bank account.
+// operator configures it once per bank account, usually by naming a preset
+// (CSVPresets) and overriding what differs. Its JSON form (see csvjson.go
+// and docs/bank-files.md) uses snake_case keys.
 type CSVMapping struct {
 	Delimiter rune // field separator; ',' when zero
-	SkipLines int  // lines before the header (titles, account blurbs) to ignore
+	// SkipLines is how many lines before the header to ignore. When it is
+	// zero and columns are mapped by name, the header is found
+	// automatically among the first lines (exports often start with a
+	// title, the account number and the period).
+	SkipLines int
 	NoHeader  bool // the file has no header line: map columns by Index
 
 	BookingDate Column // required
@@ -38,7 +44,8 @@ type CSVMapping struct {
 	//   - Amount alone: a signed amount (negative = debit);
 	//   - Amount plus Direction: an unsigned amount and an indicator column
 	//     whose values are listed in CreditValues / DebitValues;
-	//   - Credit and Debit: two unsigned columns, exactly one filled per row.
+	//   - Credit and Debit: two columns, at most one non-zero per row (a
+	//     debit may carry a minus sign or not).
 	Amount                    Column
 	Direction                 Column
 	CreditValues, DebitValues []string // case-insensitive; defaults cover C/D, CRDT/DBIT, H/D (haber/debe), abono/cargo
@@ -47,10 +54,17 @@ type CSVMapping struct {
 	Currency        Column // per-row currency; else DefaultCurrency
 	DefaultCurrency string
 
-	Concept          Column // remittance text, used for matching
+	Concept          Column   // remittance text, used for matching
+	MoreConcept      []Column // further text columns appended to Concept
 	CounterpartyName Column
 	CounterpartyIBAN Column
 	Reference        Column // the bank's reference for the movement, if any
+
+	// Status marks rows that are not booked yet: a value in PendingValues
+	// makes the entry PDNG (kept out of the books), a value in BookedValues
+	// (or an empty cell) BOOK; any other value rejects the file.
+	Status                      Column
+	PendingValues, BookedValues []string
 
 	DateLayout   string // Go time layout; "2006-01-02" when empty
 	DecimalSep   rune   // '.' when zero
@@ -60,7 +74,7 @@ type CSVMapping struct {
 
 // SpanishBankCSV is the mapping of the typical Spanish online-banking export:
 // "Fecha;Fecha valor;Concepto;Importe;Divisa", ';' separated, 1.234,56
-// amounts signed, dd/mm/yyyy dates.
+// amounts signed, dd/mm/yyyy dates (the "es-generic" preset).
 func SpanishBankCSV() CSVMapping {
 	return CSVMapping{
 		Delimiter:       ';',
@@ -77,13 +91,18 @@ func SpanishBankCSV() CSVMapping {
 }
 
 var (
-	defaultCreditValues = []string{"C", "CR", "CRDT", "CREDIT", "H", "HABER", "ABONO", "INGRESO"}
-	defaultDebitValues  = []string{"D", "DR", "DBIT", "DEBIT", "DEBE", "CARGO", "ADEUDO"}
+	defaultCreditValues  = []string{"C", "CR", "CRDT", "CREDIT", "H", "HABER", "ABONO", "INGRESO"}
+	defaultDebitValues   = []string{"D", "DR", "DBIT", "DEBIT", "DEBE", "CARGO", "ADEUDO"}
+	defaultPendingValues = []string{"PDNG", "PENDING", "PENDIENTE", "PDTE", "RETENIDO", "RETENIDA", "EN PROCESO",
+		"PROCESANDO", "PROCESSING", "AUTHORIZED", "AUTORIZADO", "AUTORIZADA", "HELD", "TRANSITO", "EN TRÁNSITO"}
+	defaultBookedValues = []string{"BOOK", "BOOKED", "POSTED", "SETTLED", "COMPLETED", "CONTABILIZADO", "CONTABILIZADA",
+		"LIQUIDADO", "LIQUIDADA", "APLICADO", "APLICADA", "REALIZADO", "REALIZADA", "CONFIRMADO", "CONFIRMADA"}
 )
 
 // ParseCSV parses a bank CSV export of the account iban (an IBAN or another
 // account id) into a Statement
-// (Format "csv", every entry BOOK). Any bad row rejects the whole file with a
+// (Format "csv"; entries BOOK unless a Status column says pending). Any bad
+// row rejects the whole file with a
 // *FormatError giving the line and column. Fingerprints are always content
 // hashes: CSV references are not reliably unique.
 func ParseCSV(r io.Reader, m CSVMapping, iban string) (*Statement, error) {
@@ -94,12 +113,20 @@ func ParseCSV(r io.Reader, m CSVMapping, iban string) (*Statement, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(r)
+	// Exports are read whole: a file that is not valid UTF-8 is taken as
+	// ISO-8859-1 (most Spanish bank exports), whatever the mapping says.
+	raw, err := io.ReadAll(io.LimitReader(r, maxTextFile+1))
+	if err != nil {
+		return nil, &FormatError{Msg: "cannot read: " + err.Error()}
+	}
+	if len(raw) > maxTextFile {
+		return nil, &FormatError{Msg: fmt.Sprintf("file is larger than %d MB", maxTextFile>>20)}
+	}
+	raw = bytes.TrimPrefix(raw, []byte{0xEF, 0xBB, 0xBF})
+	br := bufio.NewReader(bytes.NewReader(raw))
 	var in io.Reader = br
-	if m.Latin1 {
+	if m.Latin1 || !utf8.Valid(raw) {
 		in = &latin1Reader{r: br}
-	} else if b, _ := br.Peek(3); bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-		br.Discard(3)
 	}
 	lr := bufio.NewReader(in)
 	for i := 0; i < m.SkipLines; i++ {
@@ -135,22 +162,22 @@ func (m *CSVMapping) check() error {
 		return bad("invalid delimiter %q", d)
 	}
 	if !m.BookingDate.set() {
-		return bad("BookingDate column is required")
+		return bad("the booking_date column is required")
 	}
 	amt, split := m.Amount.set(), m.Credit.set() || m.Debit.set()
 	switch {
 	case amt && split:
-		return bad("map either Amount or Credit/Debit, not both")
+		return bad("map either amount or credit/debit, not both")
 	case !amt && !split:
-		return bad("an Amount column (or Credit and Debit columns) is required")
+		return bad("an amount column (or credit and debit columns) is required")
 	case split && !(m.Credit.set() && m.Debit.set()):
-		return bad("Credit and Debit columns go together")
+		return bad("the credit and debit columns go together")
 	case m.Direction.set() && !amt:
-		return bad("Direction needs an Amount column")
+		return bad("the direction column needs an amount column")
 	}
-	if !m.Currency.set() {
+	if !m.Currency.set() || m.DefaultCurrency != "" {
 		if _, ok := money.CurrencyScale(m.DefaultCurrency); !ok {
-			return bad("no Currency column and DefaultCurrency %q is not a supported currency", m.DefaultCurrency)
+			return bad("default_currency %q is not an ISO 4217 currency code (needed when there is no currency column)", m.DefaultCurrency)
 		}
 	}
 	dec, th := m.decimalSep(), m.ThousandsSep
@@ -168,7 +195,7 @@ func (m *CSVMapping) check() error {
 		}
 	}
 	if m.SkipLines < 0 {
-		return bad("SkipLines is negative")
+		return bad("skip_lines is negative")
 	}
 	return nil
 }
@@ -186,14 +213,18 @@ type namedColumn struct {
 }
 
 func (m *CSVMapping) columns() []namedColumn {
-	return []namedColumn{
-		{"BookingDate", m.BookingDate}, {"ValueDate", m.ValueDate},
-		{"Amount", m.Amount}, {"Direction", m.Direction},
-		{"Credit", m.Credit}, {"Debit", m.Debit},
-		{"Currency", m.Currency}, {"Concept", m.Concept},
-		{"CounterpartyName", m.CounterpartyName}, {"CounterpartyIBAN", m.CounterpartyIBAN},
-		{"Reference", m.Reference},
+	cols := []namedColumn{
+		{"booking_date", m.BookingDate}, {"value_date", m.ValueDate},
+		{"amount", m.Amount}, {"direction", m.Direction},
+		{"credit", m.Credit}, {"debit", m.Debit},
+		{"currency", m.Currency}, {"concept", m.Concept},
+		{"counterparty_name", m.CounterpartyName}, {"counterparty_iban", m.CounterpartyIBAN},
+		{"reference", m.Reference}, {"status", m.Status},
 	}
+	for i, c := range m.MoreConcept {
+		cols = append(cols, namedColumn{fmt.Sprintf("concept[%d]", i+2), c})
+	}
+	return cols
 }
 
 type csvParser struct {
@@ -202,9 +233,14 @@ type csvParser struct {
 	offset int      // skipped lines before the CSV reader started
 	names  []string // header names by position, for error messages
 
-	booking, value, amount, dir, credit, debit, ccy, concept, cpName, cpIBAN, ref int
-	maxIdx                                                                        int
+	booking, value, amount, dir, credit, debit, ccy, concept, cpName, cpIBAN, ref, status int
+	more                                                                                  []int
+	maxIdx                                                                                int
 }
+
+// headerSearch is how many lines may precede the header of an export
+// (title, account, period, blank lines) when the mapping does not say.
+const headerSearch = 30
 
 func (p *csvParser) line(field int) int {
 	l, _ := p.cr.FieldPos(field)
@@ -232,13 +268,15 @@ func (p *csvParser) read() ([]string, error) {
 	}
 	for i, f := range rec {
 		if !utf8.ValidString(f) {
-			return nil, &FormatError{Line: p.line(i), Column: p.colName(i), Msg: "text is not valid UTF-8 (set Latin1 for ISO-8859-1 files)"}
+			return nil, &FormatError{Line: p.line(i), Column: p.colName(i), Msg: "text is not valid UTF-8 (set \"encoding\": \"iso-8859-1\" for Latin-1 files)"}
 		}
 	}
 	return rec, nil
 }
 
-func (p *csvParser) resolve(header []string) error {
+// resolve maps the columns onto header positions. missing is the first
+// column mapped by name that the header lacks; found counts those it has.
+func (p *csvParser) resolve(header []string) (missing string, found int) {
 	idx := map[string]int{}
 	for i, h := range header {
 		k := strings.ToLower(strings.TrimSpace(h))
@@ -246,17 +284,25 @@ func (p *csvParser) resolve(header []string) error {
 			idx[k] = i
 		}
 	}
-	targets := []*int{&p.booking, &p.value, &p.amount, &p.dir, &p.credit, &p.debit, &p.ccy, &p.concept, &p.cpName, &p.cpIBAN, &p.ref}
+	cols := p.m.columns()
+	targets := []*int{&p.booking, &p.value, &p.amount, &p.dir, &p.credit, &p.debit, &p.ccy, &p.concept, &p.cpName, &p.cpIBAN, &p.ref, &p.status}
+	p.more = make([]int, len(cols)-len(targets))
+	for i := range p.more {
+		targets = append(targets, &p.more[i])
+	}
 	p.maxIdx = -1
-	for k, c := range p.m.columns() {
+	for k, c := range cols {
 		i := -1
 		switch {
 		case c.col.Name != "":
 			j, ok := idx[strings.ToLower(strings.TrimSpace(c.col.Name))]
 			if !ok {
-				return &FormatError{Line: p.offset + 1, Msg: fmt.Sprintf("%s column %q is not in the header", c.what, c.col.Name)}
+				if missing == "" {
+					missing = fmt.Sprintf("%s column %q is not in the header", c.what, c.col.Name)
+				}
+				continue
 			}
-			i = j
+			i, found = j, found+1
 		case c.col.Index > 0:
 			i = c.col.Index - 1
 		}
@@ -265,28 +311,58 @@ func (p *csvParser) resolve(header []string) error {
 			p.maxIdx = i
 		}
 	}
-	return nil
+	return missing, found
+}
+
+// header reads the header line: the next line when SkipLines is set, else
+// the first of the next headerSearch lines that has every mapped name. When
+// none has, the error is about the line that came closest.
+func (p *csvParser) header() error {
+	bestLine, bestFound := 0, -1
+	var bestMissing string
+	for n := 0; ; n++ {
+		h, err := p.read()
+		if errors.Is(err, io.EOF) {
+			if n == 0 {
+				return &FormatError{Line: p.offset + 1, Msg: "header line is missing"}
+			}
+			break
+		}
+		if err != nil {
+			if n == 0 || p.m.SkipLines > 0 {
+				return err
+			}
+			continue // a title line with a stray quote is not the header
+		}
+		if len(h) > 0 {
+			h[0] = strings.TrimPrefix(h[0], "\uFEFF")
+		}
+		missing, found := p.resolve(h)
+		if found > bestFound {
+			bestLine, bestFound, bestMissing = p.line(0), found, missing
+		}
+		if missing == "" {
+			p.names = append([]string(nil), h...)
+			return nil
+		}
+		if p.m.SkipLines > 0 || n+1 >= headerSearch {
+			break
+		}
+	}
+	return &FormatError{Line: bestLine, Msg: bestMissing}
 }
 
 func (p *csvParser) parse(acct Account) (*Statement, error) {
 	st := &Statement{Format: FormatCSV, Kind: KindStatement, Account: acct, AccountIBAN: acct.IBAN}
 	if !p.m.NoHeader {
-		h, err := p.read()
-		if errors.Is(err, io.EOF) {
-			return nil, &FormatError{Line: p.offset + 1, Msg: "header line is missing"}
-		}
-		if err != nil {
+		if err := p.header(); err != nil {
 			return nil, err
 		}
-		if len(h) > 0 {
-			h[0] = strings.TrimPrefix(h[0], "\uFEFF")
-		}
-		p.names = append([]string(nil), h...)
-	}
-	if err := p.resolve(p.names); err != nil {
-		return nil, err
+	} else {
+		p.resolve(nil)
 	}
 	creditVals, debitVals := upperSet(p.m.CreditValues, defaultCreditValues), upperSet(p.m.DebitValues, defaultDebitValues)
+	pendingVals, bookedVals := upperSet(p.m.PendingValues, defaultPendingValues), upperSet(p.m.BookedValues, defaultBookedValues)
 	for {
 		rec, err := p.read()
 		if errors.Is(err, io.EOF) {
@@ -294,6 +370,9 @@ func (p *csvParser) parse(acct Account) (*Statement, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line (some exports end with several)
 		}
 		if len(rec) <= p.maxIdx {
 			return nil, &FormatError{Line: p.line(0), Msg: fmt.Sprintf("has %d fields, the mapping needs at least %d", len(rec), p.maxIdx+1)}
@@ -310,6 +389,15 @@ func (p *csvParser) parse(acct Account) (*Statement, error) {
 
 		var e Entry
 		e.Status = StatusBooked
+		if p.status >= 0 {
+			switch v := strings.ToUpper(get(p.status)); {
+			case v == "" || bookedVals[v]:
+			case pendingVals[v]:
+				e.Status = StatusPending
+			default:
+				return nil, fail(p.status, "%s is neither a pending nor a booked status (see pending_values and booked_values)", quote(get(p.status)))
+			}
+		}
 		e.BookingDateSource = DateFromBooking
 		if e.BookingDate, err = p.date(get(p.booking)); err != nil {
 			return nil, fail(p.booking, "%v", err)
@@ -324,12 +412,12 @@ func (p *csvParser) parse(acct Account) (*Statement, error) {
 			e.Currency = get(p.ccy)
 		}
 		scale, ok := money.CurrencyScale(e.Currency)
-		if !ok || e.Currency != strings.ToUpper(e.Currency) {
+		if !ok {
 			col := p.ccy
 			if col < 0 {
 				col = 0
 			}
-			return nil, fail(col, "currency %q is not supported", e.Currency)
+			return nil, fail(col, "currency %s is not an ISO 4217 currency code", quote(e.Currency))
 		}
 		switch {
 		case p.amount >= 0:
@@ -349,26 +437,45 @@ func (p *csvParser) parse(acct Account) (*Statement, error) {
 			}
 			e.Amount = a
 		default:
-			c, d := get(p.credit), get(p.debit)
-			switch {
-			case c != "" && d != "":
-				return nil, fail(p.debit, "both the credit and the debit column are filled")
-			case c == "" && d == "":
-				return nil, fail(p.credit, "neither the credit nor the debit column is filled")
-			case c != "":
-				if e.Amount, err = p.amountOf(c, scale, false); err != nil {
+			// A zero in one column is the same as an empty cell: some
+			// exports write "0,00" in the unused one.
+			var c, d money.Amount
+			cs, ds := get(p.credit), get(p.debit)
+			if cs != "" {
+				if c, err = p.amountOf(cs, scale, false); err != nil {
 					return nil, fail(p.credit, "%v", err)
 				}
-			default:
-				a, err := p.amountOf(d, scale, false)
-				if err != nil {
+			}
+			if ds != "" {
+				// Debits are written with or without a minus sign.
+				if d, err = p.amountOf(ds, scale, true); err != nil {
 					return nil, fail(p.debit, "%v", err)
 				}
-				e.Amount = a.Neg()
+				d = d.Abs()
 			}
+			switch {
+			case cs == "" && ds == "":
+				return nil, fail(p.credit, "neither the credit nor the debit column is filled")
+			case !c.IsZero() && !d.IsZero():
+				return nil, fail(p.debit, "both the credit and the debit column are filled")
+			case !d.IsZero() || cs == "":
+				e.Amount = d.Neg()
+				if d.IsZero() {
+					e.Amount = money.Zero(scale)
+				}
+			default:
+				e.Amount = c
+			}
+			e.Direction = direction(!d.IsZero() || (cs == "" && ds != ""))
 		}
-		e.Direction = direction(e.Amount.Sign() < 0)
-		e.Remittance = clean(get(p.concept))
+		if e.Direction == "" {
+			e.Direction = direction(e.Amount.Sign() < 0)
+		}
+		concept := []string{get(p.concept)}
+		for _, i := range p.more {
+			concept = append(concept, get(i))
+		}
+		e.Remittance = clean(strings.Join(concept, " "))
 		e.CounterpartyName = clean(get(p.cpName))
 		e.CounterpartyIBAN = compactIBAN(get(p.cpIBAN))
 		e.EntryRef = clean(get(p.ref))

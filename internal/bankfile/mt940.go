@@ -312,6 +312,9 @@ func mt940Balance(v string) (Balance, error) {
 // mt940Amount reads a SWIFT decimal: digits with a mandatory decimal comma
 // ("9," "11,8" "0,30").
 func mt940Amount(s string, scale int, ccy string) (money.Amount, error) {
+	if strings.Contains(s, ".") {
+		return money.Amount{}, fmt.Errorf("%s is not an amount: the MT940 decimal separator is a comma", quote(s))
+	}
 	intPart, frac, ok := strings.Cut(s, ",")
 	if !ok || !allDigits(intPart) || (frac != "" && !allDigits(frac)) {
 		return money.Amount{}, fmt.Errorf("%s is not an amount (digits with a decimal comma)", quote(s))
@@ -370,7 +373,7 @@ func mt940Entry(f *mtField, ccy string) (Entry, string, error) {
 		rest = rest[1:] // funds code: the third letter of the currency code
 	}
 	n := 0
-	for n < len(rest) && (rest[n] >= '0' && rest[n] <= '9' || rest[n] == ',') {
+	for n < len(rest) && (rest[n] >= '0' && rest[n] <= '9' || rest[n] == ',' || rest[n] == '.') {
 		n++
 	}
 	scale, _ := money.CurrencyScale(ccy)

@@ -12,6 +12,7 @@ var countryTable string
 var (
 	alpha3To2     = map[string]string{}
 	countryByName = map[string]string{} // folded name → alpha-3
+	countryName   = map[string]string{} // alpha-3 → ISO English short name
 )
 
 func init() {
@@ -24,6 +25,7 @@ func init() {
 			panic("contact: bad countries.tsv line: " + line)
 		}
 		alpha3To2[f[0]] = f[1]
+		countryName[f[0]], _, _ = strings.Cut(f[2], "|")
 		for _, n := range strings.Split(f[2], "|") {
 			countryByName[foldName(n)] = f[0]
 		}
@@ -46,6 +48,12 @@ func CountryCode(s string) (string, bool) {
 func Alpha2(alpha3 string) (string, bool) {
 	a2, ok := alpha3To2[strings.ToUpper(strings.TrimSpace(alpha3))]
 	return a2, ok
+}
+
+// CountryName is the ISO English short name of an alpha-3 code ("ESP" → "Spain").
+func CountryName(alpha3 string) (string, bool) {
+	n, ok := countryName[strings.ToUpper(strings.TrimSpace(alpha3))]
+	return n, ok
 }
 
 // CountryByName maps a country name, English or Spanish (ISO short and

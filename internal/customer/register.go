@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
@@ -86,7 +87,7 @@ func (s *Service) validPerson(p Person) (Customer, PII, []string, string, error)
 	if v := strings.TrimSpace(p.Phone); v != "" {
 		e164, err := contact.Phone(v)
 		if err != nil {
-			f.Add("phone", "%s", fieldMessage(err))
+			f.Add("phone", "%s", fieldSentence("phone", err))
 		}
 		c.Phone = e164
 	}
@@ -104,8 +105,12 @@ func (s *Service) validPerson(p Person) (Customer, PII, []string, string, error)
 	c.CallbackURL = validCallback(f, p.CallbackURL)
 	var hash string
 	if p.Password != "" {
-		if len(p.Password) < 8 || len(p.Password) > 128 {
-			f.Add("password", "The password must be between 8 and 128 characters.")
+		// The contract's rule (REFERENCE §3.1): at least 6 characters, as the documented example's
+		// "123456"; the upper bound is the one every free-text field has.
+		if n := utf8.RuneCountInString(p.Password); n < minPassword {
+			f.Add("password", "The password field must be at least %d characters.", minPassword)
+		} else if len(p.Password) > maxField {
+			f.Add("password", "The password field must not be greater than %d characters.", maxField)
 		} else {
 			hash = HashPassword(p.Password)
 		}
@@ -145,6 +150,9 @@ func validCountry(f errcode.Fields, name, code string) (string, string) {
 		if !ok {
 			f.Add("country_code", "The country code must be an ISO 3166-1 alpha-3 code (e.g. ESP, ARG).")
 			return name, ""
+		}
+		if name == "" { // the customer's country reads the same in every answer (registerUser, find)
+			name, _ = contact.CountryName(c)
 		}
 		return name, c
 	}
@@ -202,7 +210,7 @@ func validAccount(f errcode.Fields, country, v string) string {
 		out, err = bankacct.IBAN(v)
 	}
 	if err != nil {
-		f.Add("iban", "The iban is not a valid account: %s.", fieldMessage(err))
+		f.Add("iban", "The iban field must be a valid bank account: %s.", fieldMessage(err))
 	}
 	return out
 }
@@ -218,6 +226,19 @@ func validCallback(f errcode.Fields, v string) string {
 		return ""
 	}
 	return v
+}
+
+// minPassword is the contract's shortest customer password.
+const minPassword = 6
+
+// fieldSentence turns a validator's message ("phone must be ...") into the contract's style
+// ("The phone field must be ...").
+func fieldSentence(field string, err error) string {
+	msg := fieldMessage(err)
+	if rest, ok := strings.CutPrefix(msg, field+" "); ok {
+		return "The " + errcode.Label(field) + " field " + rest + "."
+	}
+	return "The " + errcode.Label(field) + " field is not valid: " + msg + "."
 }
 
 // fieldMessage is a validator's message without a trailing period (messages get one added).

@@ -28,18 +28,18 @@ func (s *Service) Search(ctx context.Context, query string, page, perPage int) (
 		n := nationalid.Normalize(q)
 		w.Add("identification_hash IN (?, ?)", s.idHash(n), s.idHash(strings.TrimPrefix(n, "ES")))
 	default:
-		// A prefix range on the case-folded name index of each engine.
-		if s.DB.Engine() == store.Postgres {
-			w.Add("lower(name) LIKE ?", escapeLike(strings.ToLower(q))+"%")
-		} else {
-			w.Add("name LIKE ? ESCAPE '\\'", escapeLike(q)+"%")
-		}
+		// A range on the indexed lower-case name (LIKE alone would scan the table on
+		// PostgreSQL), then LIKE for the exact prefix. SQLite's lower() folds ASCII only.
+		lo := strings.ToLower(q)
+		r := []rune(lo)
+		r[len(r)-1]++
+		w.Add("name_key >= ? AND name_key < ? AND name_key LIKE ? ESCAPE '!'", lo, string(r), escapeLike(lo)+"%")
 	}
 	return store.Page(ctx, s.DB, "customers", columns, w, "id DESC", page, perPage, s.scan)
 }
 
 func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(s)
 }
 
 func isLetter(b byte) bool { return b >= 'A' && b <= 'Z' }

@@ -97,8 +97,8 @@ func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, p NewParams) (Cred
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
 	}
-	if ttl < time.Minute || ttl > 30*24*time.Hour {
-		return Credentials{}, errcode.Field("token_ttl", "The token TTL must be between 1 minute and 30 days.")
+	if err := validTTL(ttl); err != nil {
+		return Credentials{}, err
 	}
 	keyPrefix, secretPrefix := LiveKeyPrefix, LiveSecretPrefix
 	if p.Sandbox {
@@ -231,6 +231,23 @@ func (s *Service) RevokeAll(ctx context.Context, id int64) error {
 // SetAllowList replaces the IP allow-list of an integration (nil: any address).
 func (s *Service) SetAllowList(ctx context.Context, id int64, list []netip.Prefix) error {
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET ip_allowlist = ? WHERE id = ?", formatAllowList(list), id)
+	return err
+}
+
+func validTTL(ttl time.Duration) error {
+	if ttl < time.Minute || ttl > 30*24*time.Hour {
+		return errcode.Field("token_ttl", "The token ttl field must be between 60 and 2592000 seconds (1 minute to 30 days).")
+	}
+	return nil
+}
+
+// SetTokenTTL sets the lifetime of the integration's next tokens; tokens already issued keep
+// their expiry.
+func (s *Service) SetTokenTTL(ctx context.Context, id int64, ttl time.Duration) error {
+	if err := validTTL(ttl); err != nil {
+		return err
+	}
+	_, err := s.DB.Exec(ctx, "UPDATE integrations SET token_ttl_s = ? WHERE id = ?", int64(ttl/time.Second), id)
 	return err
 }
 

@@ -132,10 +132,6 @@ const (
 // operator API.
 var (
 	ErrMandatory         = errcode.New("fail_mandatory_field", "The user_id field is required.")
-	ErrUserBanned        = errcode.New("user_banned", "")
-	ErrRequireKYC        = errcode.New("require_kyc", "")
-	ErrReinforced        = errcode.New("kyc_reinforced_required", "")
-	ErrLimit             = errcode.New("limit_exceded", "")
 	ErrCoinNotSupported  = errcode.CoinNotSupported
 	ErrMinSale           = errcode.New("min_sale", "")
 	ErrExternalIDUsed    = errcode.New("external_id_already_used", "")

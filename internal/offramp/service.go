@@ -20,6 +20,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -245,15 +246,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Rampoff, error) {
 	if !known {
 		return Rampoff{}, cerr
 	}
-	if cust.Banned {
-		return Rampoff{}, ErrUserBanned
-	}
-	if cust.KYCStatus != customer.StatusValid {
-		chk, err := s.Customers.Check(ctx, in.IntegrationID, cust.ID)
-		if err != nil {
-			return Rampoff{}, err
-		}
-		return Rampoff{}, ErrRequireKYC.With("The customer must complete KYC first.", chk.KYCFormURL)
+	if err := ramp.Eligible(ctx, s.Customers, cust); err != nil {
+		return Rampoff{}, err
 	}
 	st, err := SettingsOf(ctx, s.DB, in.IntegrationID)
 	if err != nil {
@@ -282,7 +276,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Rampoff, error) {
 			return Rampoff{}, errcode.PriceUnavailable.With(err.Error(), nil)
 		}
 	}
-	if err := s.checkLimits(ctx, cust, eur); err != nil {
+	limits, err := s.limits(ctx, cust.IntegrationID, s.Now())
+	if err != nil {
+		return Rampoff{}, err
+	}
+	if err := book.Check(ctx, s.DB, cust.ID, s.Now(), eur, limits(cust.KYCLevel)); err != nil {
 		return Rampoff{}, err
 	}
 	if aerr != nil {
@@ -333,7 +331,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Rampoff, error) {
 		return Rampoff{}, ErrRampoffCreation.With("No deposit address: "+err.Error(), nil)
 	}
 	r.DepositAddress, r.DepositIndex = da.Address, da.Index
-	err = s.DB.Tx(ctx, func(tx *store.Tx) error { return insert(ctx, tx, r) })
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
+		if err := book.Reserve(ctx, tx, r.UserID, r.CreatedAt, r.EUREquivalent, limits); err != nil {
+			return err
+		}
+		return insert(ctx, tx, r)
+	})
 	if store.IsUniqueViolation(err) {
 		return Rampoff{}, ErrExternalIDUsed
 	}
@@ -408,24 +411,17 @@ func insert(ctx context.Context, tx *store.Tx, r Rampoff) error {
 	return err
 }
 
-// checkLimits applies the KYC-level limits of the on-ramp settings to the customer's
-// off-ramps over a rolling 30 days.
-func (s *Service) checkLimits(ctx context.Context, c customer.Customer, eur money.Amount) error {
-	st, err := onramp.SettingsOf(ctx, s.DB, c.IntegrationID)
+// book is where the off-ramp's limits are counted: sales whose tokens arrived (paid out or
+// being paid out) and intents whose deposit window is still open.
+var book = ramp.Book{Table: "rampoffs",
+	Holding: "status IN ('crypto_received', 'processing', 'finished') OR (status = 'pending' AND expires_at > ?)"}
+
+// limits are the KYC-level limits of the on-ramp settings, applied to the customer's sales.
+func (s *Service) limits(ctx context.Context, integrationID int64, now time.Time) (func(level string) []ramp.Limit, error) {
+	st, err := onramp.SettingsOf(ctx, s.DB, integrationID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var used int64
-	if err := s.DB.QueryRow(ctx, `SELECT COALESCE(SUM(eur_equivalent), 0) FROM rampoffs WHERE user_id = ? AND created_at >= ?
-		AND status NOT IN ('expired', 'failed')`, c.ID, store.Micros(s.Now().Add(-30*24*time.Hour))).Scan(&used); err != nil {
-		return err
-	}
-	total := money.FromInt64(used, 2).Add(eur)
-	if c.KYCLevel == customer.LevelBasic && total.Cmp(money.MustParse(st.BasicLimitEUR, 2)) > 0 {
-		return ErrReinforced.With(fmt.Sprintf("This sale would exceed the basic-level limit of %s EUR per 30 days; complete the onboarding form.", st.BasicLimitEUR), nil)
-	}
-	if c.KYCLevel == customer.LevelReinforced && total.Cmp(money.MustParse(st.ReinforcedLimitEUR, 2)) > 0 {
-		return ErrLimit.With(fmt.Sprintf("This sale would exceed the limit of %s EUR per 30 days.", st.ReinforcedLimitEUR), nil)
-	}
-	return nil
+	l := ramp.LevelLimits{Basic: money.MustParse(st.BasicLimitEUR, 2), Reinforced: money.MustParse(st.ReinforcedLimitEUR, 2)}
+	return func(level string) []ramp.Limit { return l.For(level, now, "sale") }, nil
 }

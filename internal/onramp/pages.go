@@ -11,6 +11,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -148,17 +149,34 @@ func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoi
 		}
 		iban, next = acct.IBAN, base+"/transfer/"+token
 	}
-	for attempt := 0; ; attempt++ { // a reference drawn twice: retry the statement anew
+	// A card chosen now counts against the card quarter limit, reserved with the change (the
+	// payment's own share is not counted twice).
+	now := s.Now()
+	cardLimit := cardLimits(st, m, now)
+	for i := range cardLimit {
+		cardLimit[i].Where += " AND id <> ?"
+		cardLimit[i].Args = append(cardLimit[i].Args, p.ID)
+	}
+	for attempt := 0; ; attempt++ { // a reference drawn twice: retry the transaction anew
 		var concept any
 		if iban != "" {
 			concept = newConcept()
 		}
-		_, err = s.DB.Exec(ctx, `UPDATE payments SET wallet = ?, payment_type = ?, bank_iban = ?, concept = ?, coin_amount = ?, price = ?,
+		err = s.DB.Tx(ctx, func(tx *store.Tx) error {
+			if err := book.Reserve(ctx, tx, p.UserID, now, p.EUREquivalent, func(string) []ramp.Limit { return cardLimit }); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE payments SET wallet = ?, payment_type = ?, bank_iban = ?, concept = ?, coin_amount = ?, price = ?,
 			fees = ?, expires_at = ?, updated_at = ? WHERE id = ? AND status = 'started'`, wallet, m.Code, nullableString(iban), concept,
-			q.CoinAmount.UnitsString(), q.Price.String(), string(feesJSON(q)), store.Micros(s.Now().Add(m.Expiry)), store.Micros(s.Now()), p.ID)
+				q.CoinAmount.UnitsString(), q.Price.String(), string(feesJSON(q)), store.Micros(now.Add(m.Expiry)), store.Micros(now), p.ID)
+			return err
+		})
 		if !store.IsUniqueViolation(err) || attempt == 5 {
 			break
 		}
+	}
+	if errors.Is(err, ramp.ErrLimit) {
+		return "", err
 	}
 	if err != nil {
 		return "", fmt.Errorf("guided payment %s: %w", p.ID, err)

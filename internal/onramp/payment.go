@@ -47,10 +47,6 @@ func CanTransition(from, to string) bool { return slices.Contains(Transitions[fr
 var (
 	ErrMandatory         = errcode.New("fail_mandatory_field", "The user_id field is required.")
 	ErrUserNotFound      = errcode.New("user_not_found", "")
-	ErrUserBanned        = errcode.New("user_banned", "")
-	ErrRequireKYC        = errcode.New("require_kyc", "")
-	ErrReinforced        = errcode.New("kyc_reinforced_required", "")
-	ErrLimit             = errcode.New("limit_exceded", "")
 	ErrCoinNotSupported  = errcode.CoinNotSupported
 	ErrMinPurchase       = errcode.New("min_purchase", "")
 	ErrMethodNotAllowed  = errcode.New("method_not_allowed", "")

@@ -23,6 +23,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -256,15 +257,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
-	if cust.Banned {
-		return Created{}, ErrUserBanned
-	}
-	if cust.KYCStatus != customer.StatusValid {
-		chk, err := s.Customers.Check(ctx, in.IntegrationID, cust.ID)
-		if err != nil {
-			return Created{}, err
-		}
-		return Created{}, ErrRequireKYC.With("The customer must complete KYC first.", chk.KYCFormURL)
+	if err := ramp.Eligible(ctx, s.Customers, cust); err != nil {
+		return Created{}, err
 	}
 	st, err := SettingsOf(ctx, s.DB, in.IntegrationID)
 	if err != nil {
@@ -364,7 +358,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 		if p.BankIBAN != "" {
 			p.Concept = newConcept()
 		}
-		err = s.DB.Tx(ctx, func(tx *store.Tx) error { return insert(ctx, tx, p, pageToken) })
+		err = s.DB.Tx(ctx, func(tx *store.Tx) error {
+			if err := book.Reserve(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limitsFor(st, m, p.CreatedAt)); err != nil {
+				return err
+			}
+			return insert(ctx, tx, p, pageToken)
+		})
 		if !store.IsUniqueViolation(err) {
 			break
 		}
@@ -412,37 +411,44 @@ func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string) erro
 	return err
 }
 
-// checkLimits applies the KYC-level limit over a rolling 30 days and the quarterly card limit.
+// book is where the on-ramp's limits are counted: payments received or being paid out, and
+// intents that have not expired yet (a transfer may still arrive for them).
+var book = ramp.Book{Table: "payments",
+	Holding: "status IN ('payment_received', 'coins_sent') OR (status IN ('started', 'pending_bank') AND expires_at > ?)"}
+
+// levelLimits is the KYC-level limit over a rolling 30 days.
+func levelLimits(st Settings, level string, now time.Time) []ramp.Limit {
+	return ramp.LevelLimits{Basic: st.eur(st.BasicLimitEUR), Reinforced: st.eur(st.ReinforcedLimitEUR)}.For(level, now, "purchase")
+}
+
+// cardLimits is the card limit per calendar quarter, for card payments.
+func cardLimits(st Settings, m Method, now time.Time) []ramp.Limit {
+	if m.Kind != KindCard {
+		return nil
+	}
+	y, mo, _ := now.UTC().Date()
+	quarter := time.Date(y, time.Month((int(mo)-1)/3*3+1), 1, 0, 0, 0, 0, time.UTC)
+	return []ramp.Limit{{Max: st.eur(st.CardQuarterLimitEUR), Since: quarter, Where: "payment_type = ?", Args: []any{m.Code},
+		Err: ramp.ErrLimit.With(fmt.Sprintf("Card purchases are limited to %s EUR per calendar quarter.", st.CardQuarterLimitEUR), nil)}}
+}
+
+// limitsFor is every limit a payment by method m reserves against, for the customer's level.
+func limitsFor(st Settings, m Method, now time.Time) func(level string) []ramp.Limit {
+	return func(level string) []ramp.Limit { return append(levelLimits(st, level, now), cardLimits(st, m, now)...) }
+}
+
+// checkLimits checks, in the contract's order, the KYC-level limit, the method's maximum and
+// the card quarter limit. It reads outside the transaction to answer in that order; the
+// transaction that writes the payment reserves the limits for good (book.Reserve).
 func (s *Service) checkLimits(ctx context.Context, c customer.Customer, st Settings, m Method, amount, eur money.Amount) error {
 	now := s.Now()
-	var used int64
-	err := s.DB.QueryRow(ctx, `SELECT COALESCE(SUM(eur_equivalent), 0) FROM payments WHERE user_id = ? AND created_at >= ?
-		AND status NOT IN ('expired', 'failed', 'refunded')`, c.ID, store.Micros(now.Add(-30*24*time.Hour))).Scan(&used)
-	if err != nil {
+	if err := book.Check(ctx, s.DB, c.ID, now, eur, levelLimits(st, c.KYCLevel, now)); err != nil {
 		return err
 	}
-	total := money.FromInt64(used, 2).Add(eur)
-	if c.KYCLevel == customer.LevelBasic && total.Cmp(st.eur(st.BasicLimitEUR)) > 0 {
-		return ErrReinforced.With(fmt.Sprintf("This purchase would exceed the basic-level limit of %s EUR per 30 days; complete the onboarding form.", st.BasicLimitEUR), nil)
-	}
-	if c.KYCLevel == customer.LevelReinforced && total.Cmp(st.eur(st.ReinforcedLimitEUR)) > 0 {
-		return ErrLimit.With(fmt.Sprintf("This purchase would exceed the limit of %s EUR per 30 days.", st.ReinforcedLimitEUR), nil)
-	}
 	if max := money.MustParse(m.Max, m.scale()); amount.Scale() == max.Scale() && amount.Cmp(max) > 0 {
-		return ErrLimit.With(fmt.Sprintf("A %s payment is at most %s %s.", m.Name, max, m.Fiat), nil)
+		return ramp.ErrLimit.With(fmt.Sprintf("A %s payment is at most %s %s.", m.Name, max, m.Fiat), nil)
 	}
-	if m.Kind == KindCard {
-		y, mo, _ := now.UTC().Date()
-		quarter := time.Date(y, time.Month((int(mo)-1)/3*3+1), 1, 0, 0, 0, 0, time.UTC)
-		if err := s.DB.QueryRow(ctx, `SELECT COALESCE(SUM(eur_equivalent), 0) FROM payments WHERE user_id = ? AND payment_type = ?
-			AND created_at >= ? AND status NOT IN ('expired', 'failed', 'refunded')`, c.ID, m.Code, store.Micros(quarter)).Scan(&used); err != nil {
-			return err
-		}
-		if money.FromInt64(used, 2).Add(eur).Cmp(st.eur(st.CardQuarterLimitEUR)) > 0 {
-			return ErrLimit.With(fmt.Sprintf("Card purchases are limited to %s EUR per calendar quarter.", st.CardQuarterLimitEUR), nil)
-		}
-	}
-	return nil
+	return book.Check(ctx, s.DB, c.ID, now, eur, cardLimits(st, m, now))
 }
 
 // checkMinimum applies the method's minimum: the integration's minimum purchase (EUR) for EUR

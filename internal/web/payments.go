@@ -12,6 +12,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 // The customer payment pages. One link token opens a payment's pages:
@@ -269,7 +270,7 @@ func (p *Pages) gatewayPost(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	case invalid(err) != nil:
 		errs = invalid(err).Fields
-	case errors.Is(err, onramp.ErrMethodNotAllowed), errors.Is(err, onramp.ErrPaymentCreation):
+	case errors.Is(err, onramp.ErrMethodNotAllowed), errors.Is(err, onramp.ErrPaymentCreation), errors.Is(err, ramp.ErrLimit):
 		errs.Add("method", "unavailable")
 	case errors.Is(err, onramp.ErrInvalidTransition):
 		return p.redirect(w, r, pm, "gateway")

@@ -39,7 +39,7 @@ func (e *env) call(method, path string, body any) map[string]any {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var out map[string]any
-	if err := dec.Decode(&out); err != nil || (out["status"] != "ok" && out["status"] != "success") {
+	if err := dec.Decode(&out); err != nil || (out["status"] != "ok" && out["status"] != "success" && out["status"] != "sucess") {
 		e.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
 	}
 	return out

@@ -84,8 +84,21 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 
--- Console searches over many customers: by name prefix, case-insensitively.
-CREATE INDEX customers_name_lower ON customers (lower(name) text_pattern_ops);
+-- Console searches over many customers: by name prefix, case-insensitively, through an indexed
+-- lower-case copy of the name that a trigger keeps (the same plain column on both engines).
+ALTER TABLE customers ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+UPDATE customers SET name_key = lower(name);
+CREATE INDEX customers_name_key ON customers (name_key);
+-- +goose StatementBegin
+CREATE FUNCTION customers_name_key() RETURNS trigger AS $$
+BEGIN
+    NEW.name_key := lower(NEW.name);
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+-- +goose StatementEnd
+CREATE TRIGGER customers_name_key BEFORE INSERT OR UPDATE OF name ON customers
+    FOR EACH ROW EXECUTE FUNCTION customers_name_key();
 CREATE INDEX customers_email ON customers (email);
 CREATE INDEX customers_identification_any ON customers (identification_hash);
 CREATE INDEX customers_iban ON customers (iban);
@@ -94,7 +107,10 @@ CREATE INDEX customers_iban ON customers (iban);
 DROP INDEX customers_iban;
 DROP INDEX customers_identification_any;
 DROP INDEX customers_email;
-DROP INDEX customers_name_lower;
+DROP TRIGGER customers_name_key ON customers;
+DROP FUNCTION customers_name_key();
+DROP INDEX customers_name_key;
+ALTER TABLE customers DROP COLUMN name_key;
 DROP TRIGGER audit_log_no_change ON audit_log;
 DROP FUNCTION audit_log_append_only();
 DROP TABLE audit_head;

@@ -83,8 +83,19 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 -- +goose StatementEnd
 
--- Console searches over many customers: by name prefix, case-insensitively.
-CREATE INDEX customers_name_nocase ON customers (name COLLATE NOCASE);
+-- Console searches over many customers: by name prefix, case-insensitively, through an indexed
+-- lower-case copy of the name that a trigger keeps (the same plain column on both engines).
+ALTER TABLE customers ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+UPDATE customers SET name_key = lower(name);
+CREATE INDEX customers_name_key ON customers (name_key);
+-- +goose StatementBegin
+CREATE TRIGGER customers_name_key_insert AFTER INSERT ON customers
+BEGIN UPDATE customers SET name_key = lower(NEW.name) WHERE id = NEW.id; END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER customers_name_key_update AFTER UPDATE OF name ON customers
+BEGIN UPDATE customers SET name_key = lower(NEW.name) WHERE id = NEW.id; END;
+-- +goose StatementEnd
 CREATE INDEX customers_email ON customers (email);
 CREATE INDEX customers_identification_any ON customers (identification_hash);
 CREATE INDEX customers_iban ON customers (iban);
@@ -93,7 +104,10 @@ CREATE INDEX customers_iban ON customers (iban);
 DROP INDEX customers_iban;
 DROP INDEX customers_identification_any;
 DROP INDEX customers_email;
-DROP INDEX customers_name_nocase;
+DROP TRIGGER customers_name_key_update;
+DROP TRIGGER customers_name_key_insert;
+DROP INDEX customers_name_key;
+ALTER TABLE customers DROP COLUMN name_key;
 DROP TRIGGER audit_log_no_delete;
 DROP TRIGGER audit_log_no_update;
 DROP TABLE audit_head;

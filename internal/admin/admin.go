@@ -196,8 +196,8 @@ func (s *Server) postLimit(pattern string, maxBody int64, area operator.Area, ac
 // auditNote is filled in by an action's handler: what the object was before the change, and a
 // more precise target than the URL.
 type auditNote struct {
-	before any
-	target string
+	before, after any // after: nil records the action's answer
+	target        string
 }
 
 type auditNoteKey struct{}
@@ -206,6 +206,14 @@ type auditNoteKey struct{}
 func noteBefore(r *http.Request, target string, before any) {
 	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
 		n.before, n.target = before, target
+	}
+}
+
+// noteAfter replaces the action's answer as the audit record's after (e.g. only the fields a
+// decision changes, not the whole customer with its personal data).
+func noteAfter(r *http.Request, after any) {
+	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
+		n.after = after
 	}
 }
 
@@ -225,7 +233,11 @@ func (s *Server) audited(r *http.Request, area operator.Area, action, target str
 	if note.target != "" {
 		target = note.target
 	}
-	if err := s.record(r.Context(), p, action, target, note.before, out); err != nil {
+	after := out
+	if note.after != nil {
+		after = note.after
+	}
+	if err := s.record(r.Context(), p, action, target, note.before, after); err != nil {
 		return nil, err
 	}
 	return out, nil

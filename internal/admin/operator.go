@@ -180,6 +180,7 @@ func (s *Server) decide(r *http.Request, id int64, d customer.Decision, reason s
 	if err != nil {
 		return reviewJSON{}, err
 	}
+	noteAfter(r, decisionState(it))
 	return reviewView(it), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/customer"
@@ -29,7 +30,7 @@ func (s *Service) Login(ctx context.Context, email, password, code, ip string) (
 		err = s.DB.QueryRow(ctx, "SELECT password_hash, totp_secret, totp_last_step FROM operators WHERE id = ?", o.ID).Scan(&hash, &secret, &lastStep)
 	}
 	if errors.Is(err, ErrNotFound) {
-		customer.CheckPassword(dummyHash, password) // the same work as for a real account
+		customer.CheckPassword(dummyHash(), password) // the same work as for a real account
 		return Session{}, Operator{}, s.fail(ctx, keys)
 	}
 	if err != nil {
@@ -55,8 +56,8 @@ func (s *Service) Login(ctx context.Context, email, password, code, ip string) (
 }
 
 // dummyHash is checked for unknown e-mails so a login takes as long whether or not the account
-// exists.
-var dummyHash = customer.HashPassword("not a real password, only for timing")
+// exists; computed on first use, not at every program start.
+var dummyHash = sync.OnceValue(func() string { return customer.HashPassword("not a real password, only for timing") })
 
 func (s *Service) throttled(ctx context.Context, keys []string) bool {
 	max := s.MaxFailures

@@ -46,6 +46,7 @@ var Pages = []Page{
 	{Slug: "webhooks", File: "webhooks.md", Title: "Webhooks and signatures"},
 	{Slug: "api", File: "", Title: "API reference"},
 	{Slug: "errors", File: "errors.md", Title: "Errors and statuses"},
+	{Slug: "bank-files", File: "bank-files.md", Title: "Bank statement files"},
 	{Slug: "operator", File: "operator.md", Title: "Operator console and API"},
 }
 

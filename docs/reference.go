@@ -111,8 +111,35 @@ func ReferenceMarkdown(spec []byte) ([]byte, error) {
 			writeOperation(w, base, op)
 		}
 	}
+	writeWebhooks(w, doc)
 	writeSchemas(w, doc)
 	return []byte(w.String()), nil
+}
+
+// writeWebhooks lists the deliveries pocketramp sends (the document's webhooks section): the
+// event, what it means and the payload schema.
+func writeWebhooks(w *mdWriter, doc *openapi3.T) {
+	if len(doc.Webhooks) == 0 {
+		return
+	}
+	w.line("## Webhooks")
+	w.line("")
+	w.line("Deliveries pocketramp POSTs to the URL subscribed for each event, signed twice (`X-Signature` and Standard Webhooks' `webhook-signature`); see [Webhooks](webhooks.md) for verifying them.")
+	w.line("")
+	w.line("| Event | Meaning | Payload |")
+	w.line("|---|---|---|")
+	for _, name := range sortedKeys(doc.Webhooks) {
+		op := doc.Webhooks[name].Post
+		if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil {
+			continue
+		}
+		payload := "any"
+		if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil {
+			payload = typeOf(mt.Schema)
+		}
+		w.line(fmt.Sprintf("| `%s` | %s | %s |", name, cell(op.Summary), payload))
+	}
+	w.line("")
 }
 
 func opAnchor(op operation) string {

@@ -185,8 +185,13 @@ func appConfig(c config.Config, log *slog.Logger) (app.Config, error) {
 		chains = append(chains, chainset.Live{Chain: cc, HotWallet: key, DepositXpub: c.DepositXpub})
 	}
 	public, _ := c.EffectivePublicURL()
+	bitcoin, err := chainset.BitcoinFromEnv(os.Getenv)
+	if err != nil {
+		return app.Config{}, err
+	}
 	return app.Config{
 		Chains:               chains,
+		Bitcoin:              bitcoin,
 		DataDir:              c.DataDir,
 		DatabaseURL:          string(c.DatabaseURL),
 		PublicURL:            public,

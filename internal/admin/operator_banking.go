@@ -1,11 +1,14 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
-	"github.com/pocketramp/pocketramp/internal/api"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
+	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -23,6 +26,11 @@ func (s *Server) operatorBankingRoutes() {
 	s.get("GET /admin/api/bank/exceptions", operator.AreaBank, s.bankExceptions)
 	s.post("POST /admin/api/bank/transactions/{id}/resolve", operator.AreaBank, "bank.transaction.resolve", s.resolveBankTransaction)
 	s.post("POST /admin/api/bank/transactions/{id}/match", operator.AreaBank, "bank.transaction.match", s.matchBankTransaction)
+	s.get("GET /admin/api/bank/payouts", operator.AreaBank, s.bankPayouts)
+	s.get("GET /admin/api/bank/payouts/{id}", operator.AreaBank, s.bankPayout)
+	s.post("POST /admin/api/bank/payouts/{id}/beneficiary", operator.AreaBank, "bank.payout.correct", s.correctBankPayout)
+	s.post("POST /admin/api/bank/payouts/{id}/retry", operator.AreaBank, "bank.payout.retry", s.retryBankPayout)
+	s.post("POST /admin/api/bank/payouts/{id}/cancel", operator.AreaBank, "bank.payout.cancel", s.cancelBankPayout)
 }
 
 type bankAccountRequest struct {
@@ -78,6 +86,9 @@ func (s *Server) uploadStatement(r *http.Request) (any, error) {
 	return s.Banking.ImportFile(r.Context(), r.PathValue("iban"), "upload", raw, mapping)
 }
 
+// exportPayouts answers the pain.001 of the account's pending payouts. Payouts that cannot be
+// exported are set aside (held) and named in X-Payouts-Held; when every pending payout was set
+// aside the answer is 409 bank_payouts_held listing them, and 204 when nothing was pending.
 func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
 	var b banking.Batch
 	var ok bool
@@ -93,13 +104,120 @@ func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
 		s.API.RenderError(w, r, err)
 		return
 	}
+	if len(b.Held) > 0 {
+		w.Header().Set("X-Payouts-Held", strconv.Itoa(len(b.Held)))
+	}
 	if !ok {
+		if len(b.Held) > 0 {
+			s.API.RenderError(w, r, banking.ErrPayoutsHeld.With(fmt.Sprintf("No payout was exported: %d pending payouts cannot be exported as they are and were set aside; correct, retry or cancel them.", len(b.Held)), payoutViews(b.Held)))
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+b.MessageID+`.xml"`)
 	io.WriteString(w, string(b.File))
+}
+
+type bankPayoutJSON struct {
+	banking.Payout
+	Amount string `json:"amount"`
+}
+
+func payoutViews(list []banking.Payout) []bankPayoutJSON {
+	out := make([]bankPayoutJSON, len(list))
+	for i, p := range list {
+		out[i] = bankPayoutJSON{p, p.Amount.String()}
+	}
+	return out
+}
+
+// bankPayouts lists payouts, oldest first; ?status=held is the operator's queue of payouts set
+// aside, ?account= narrows to one operator account.
+func (s *Server) bankPayouts(r *http.Request) (any, error) {
+	page, perPage, err := api.ParsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	status := q.Get("status")
+	switch status {
+	case "", banking.PayoutPending, banking.PayoutHeld, banking.PayoutExported, banking.PayoutConfirmed, banking.PayoutReturned, banking.PayoutCancelled:
+	default:
+		return nil, errcode.Field("status", "The status must be pending, held, exported, confirmed, returned or cancelled.")
+	}
+	list, total, err := s.Banking.ListPayouts(r.Context(), banking.PayoutFilter{Account: q.Get("account"), Status: status}, page, perPage)
+	if err != nil {
+		return nil, err
+	}
+	return api.Paginated(payoutViews(list), page, perPage, total), nil
+}
+
+func (s *Server) bankPayout(r *http.Request) (any, error) {
+	id, err := api.PathID(r, "id", banking.ErrPayoutNotFound)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Banking.PayoutByID(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return payoutViews([]banking.Payout{p})[0], nil
+}
+
+type beneficiaryRequest struct {
+	Name string `json:"name"`
+	IBAN string `json:"iban"`
+	BIC  string `json:"bic"`
+	Note string `json:"note"`
+}
+
+func (s *Server) correctBankPayout(r *http.Request) (any, error) {
+	id, err := api.PathID(r, "id", banking.ErrPayoutNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var req beneficiaryRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Name == "" && req.IBAN == "" && req.BIC == "" {
+		return nil, errcode.Field("name", "Give the corrected name, iban or bic.")
+	}
+	p, err := s.Banking.CorrectPayout(r.Context(), id, banking.Beneficiary{Name: req.Name, IBAN: req.IBAN, BIC: req.BIC, Note: req.Note})
+	if err != nil {
+		return nil, err
+	}
+	return payoutViews([]banking.Payout{p})[0], nil
+}
+
+type payoutNoteRequest struct {
+	Note string `json:"note"`
+}
+
+func (s *Server) retryBankPayout(r *http.Request) (any, error) {
+	return s.payoutAction(r, s.Banking.RetryPayout)
+}
+
+func (s *Server) cancelBankPayout(r *http.Request) (any, error) {
+	return s.payoutAction(r, s.Banking.CancelPayout)
+}
+
+func (s *Server) payoutAction(r *http.Request, action func(context.Context, int64, string) (banking.Payout, error)) (any, error) {
+	id, err := api.PathID(r, "id", banking.ErrPayoutNotFound)
+	if err != nil {
+		return nil, err
+	}
+	var req payoutNoteRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	p, err := action(r.Context(), id, req.Note)
+	if err != nil {
+		return nil, err
+	}
+	return payoutViews([]banking.Payout{p})[0], nil
 }
 
 type bankExceptionJSON struct {

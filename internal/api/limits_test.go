@@ -143,7 +143,7 @@ func TestExpiredIntentsReleaseTheLimit(t *testing.T) {
 		if r := e.do("POST", "/api/createPayment", payment(uid, "fiat_amount", "960.01"), nil, ""); r.path("error") != "kyc_reinforced_required" {
 			t.Fatalf("the paid 40 EUR must still count: %s", r.body)
 		}
-		if r := e.do("POST", "/api/createPayment", payment(uid, "fiat_amount", "960"), nil, ""); r.path("status") != "success" {
+		if r := e.do("POST", "/api/createPayment", payment(uid, "fiat_amount", "960"), nil, ""); r.path("message") != "payment_created" {
 			t.Fatalf("expired intents must not count: %s", r.body)
 		}
 	})
@@ -157,7 +157,7 @@ func TestGatewayCardChoiceReservesTheCardLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	uid := e.seller(6, "reinforced")
-	if r := e.do("POST", "/api/createPayment", payment(uid, "payment_type", "card", "fiat_amount", 100), nil, ""); r.path("status") != "success" {
+	if r := e.do("POST", "/api/createPayment", payment(uid, "payment_type", "card", "fiat_amount", 100), nil, ""); r.path("message") != "payment_created" {
 		t.Fatalf("card payment: %s", r.body)
 	}
 	r := e.do("POST", "/api/createGuidedPayment", map[string]any{"user_id": uid, "coin_symbol": "USDC", "coin_chain": "polygon",

@@ -69,6 +69,8 @@ type Config struct {
 	// without a success before it is disabled (default 72 h; POCKETRAMP_WEBHOOK_DISABLE_AFTER).
 	// Chains are the live EVM chains (RPC, hot wallet, deposit xpub); sandbox chains need none.
 	Chains []chainset.Live
+	// Bitcoin is the live Bitcoin chain (node RPC, hot wallet, deposit xpub); nil: not configured.
+	Bitcoin *chainset.BitcoinLive
 	// SandboxBlockInterval is how often sandbox chains mine (default 500ms).
 	SandboxBlockInterval time.Duration
 	WebhookRetryBase     time.Duration
@@ -169,6 +171,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Registry.MustRegister(evm.Collectors()...) // chain payouts waiting by reason, transitions, reorgs
+	// Bank payouts held, statement warnings.
+	a.Registry.MustRegister(banking.Collectors()...)
 	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,
 		Box: box, Log: cfg.Log, Now: cfg.Now, Registry: a.Registry,
 		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter})
@@ -202,7 +206,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return a.Offramp.OnPayout(ctx, tx, sandbox, p) // off-ramp refunds
 	}
 	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
-		Live: cfg.Chains, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
+		Live: cfg.Chains, Bitcoin: cfg.Bitcoin, DataDir: cfg.DataDir, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -210,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Onramp.Chains = a.Chains
 	a.Offramp.Chains = a.Chains
 	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
-		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now}
+		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log}
 	a.Offramp.Banking = a.Banking
 	a.Banking.Payouts = a.Offramp
 	a.Onramp.BankArrival = func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {

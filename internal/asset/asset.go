@@ -31,8 +31,9 @@ func (a Asset) Native() bool { return a.Contract == "" }
 // Code is the ledger asset code, e.g. "USDC:polygon".
 func (a Asset) Code() string { return a.Symbol + ":" + a.Chain }
 
-// Chain ids of the EVM networks in the default catalogue.
-var ChainIDs = map[string]int64{"ethereum": 1, "bsc": 56, "polygon": 137, "arbitrum": 42161, "base": 8453}
+// ChainIDs holds the chains of the default catalogue, the ones the API accepts, with their EVM
+// chain id (0 for Bitcoin, which has none).
+var ChainIDs = map[string]int64{"ethereum": 1, "bsc": 56, "polygon": 137, "arbitrum": 42161, "base": 8453, "bitcoin": 0}
 
 // DefaultChain is the chain CryptoPocket assumes when a request names none.
 const DefaultChain = "polygon"
@@ -59,6 +60,7 @@ var Default = []Asset{
 	// BUSD is in CryptoPocket's examples but Paxos stopped issuing it (2023): known, never active,
 	// so every call answers coin_not_supported for it.
 	{"BUSD", "Binance USD (discontinued)", "bsc", 18, "0xe9e7CEA3DedcA5984780Bafc599bD69ADd087D56", false, false},
+	{"BTC", "Bitcoin", "bitcoin", 8, "", true, true},
 }
 
 // Catalogue reads and seeds the asset table.

@@ -284,12 +284,13 @@ type xNtry struct {
 // stays proportional to the parsed result, not to the XML. Any invalid
 // element rejects the whole file with a *FormatError naming it.
 func ParseCAMT(r io.Reader) ([]*Statement, error) {
-	p := &camtParser{dec: xml.NewDecoder(bufio.NewReaderSize(r, 64<<10))}
+	p := &camtParser{dec: xml.NewDecoder(bufio.NewReaderSize(r, 64<<10)), seen: map[string]int{}}
 	p.dec.CharsetReader = charsetReader
 	return p.parse()
 }
 
 type camtParser struct {
+	seen    map[string]int // fingerprint ordinals of the file
 	dec     *xml.Decoder
 	format  string
 	kind    string
@@ -623,7 +624,7 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 		st.Entries = []Entry{}
 	}
 	fallbackDates(st)
-	fingerprint(st, bankRefs)
+	fingerprint(st, bankRefs, p.seen)
 	return st, nil
 }
 

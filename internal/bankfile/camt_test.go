@@ -175,17 +175,22 @@ func firstDiff(a, b []byte) string {
 // checkInvariants holds for every statement any parser accepts.
 func checkInvariants(t testing.TB, sts []*Statement) {
 	t.Helper()
+	// Fingerprints are unique per account across the whole file: the
+	// import de-duplicates on (account, fingerprint), so a repeat would
+	// drop a movement. Only booked entries count: a pending entry may be
+	// reported again (as pending or booked) by a later report.
+	seen := map[string]bool{}
 	for _, st := range sts {
-		seen := map[string]bool{}
 		for i, e := range st.Entries {
 			scale, ok := money.CurrencyScale(e.Currency)
 			if !ok || e.Amount.Scale() != scale {
 				t.Fatalf("entry %d: amount %s has scale %d for %q", i, e.Amount, e.Amount.Scale(), e.Currency)
 			}
-			if e.Fingerprint == "" || seen[e.Fingerprint] {
-				t.Fatalf("entry %d: fingerprint %q empty or repeated", i, e.Fingerprint)
+			key := st.AccountID() + " " + e.Fingerprint
+			if e.Fingerprint == "" || seen[key] {
+				t.Fatalf("statement %s entry %d: fingerprint %q empty or repeated", st.StatementID, i, e.Fingerprint)
 			}
-			seen[e.Fingerprint] = true
+			seen[key] = true
 			// A zero amount keeps the direction the bank gave it.
 			if (!e.Amount.IsZero() && (e.Amount.Sign() < 0) != (e.Direction == Debit)) || (e.Direction != Debit && e.Direction != Credit) {
 				t.Fatalf("entry %d: amount %s with direction %q", i, e.Amount, e.Direction)

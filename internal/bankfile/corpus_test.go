@@ -1,8 +1,10 @@
 package bankfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,5 +127,30 @@ func TestDetect(t *testing.T) {
 	}
 	if _, err := Parse([]byte(" \n"), ParseOptions{}); err == nil || err.Error() != "the file is empty" {
 		t.Errorf("empty: %v", err)
+	}
+}
+
+// TestFingerprintsAcrossPages: two identical movements of one day on two
+// pages of a statement are two movements, and parsing again gives the same
+// fingerprints (so a second import adds nothing).
+func TestFingerprintsAcrossPages(t *testing.T) {
+	const page = ":20:X\n:25:NL91ABNA0417164300\n:28C:5/%d\n:60%s:C240501EUR0,00\n:61:2405010501C10,00NTRFNONREF\n:86:/NAME/A/REMI/coffee/\n:62%s:C240501EUR10,00\n-\n"
+	file := strings.Replace(fmt.Sprintf(page, 1, "F", "M")+fmt.Sprintf(page, 2, "M", "F"), ":60M:C240501EUR0,00", ":60M:C240501EUR10,00", 1)
+	file = strings.Replace(file, ":62F:C240501EUR10,00", ":62F:C240501EUR20,00", 1)
+	a, err := ParseMT940(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ParseMT940(strings.NewReader(file))
+	if len(a) != 2 || a[0].Entries[0].Fingerprint == a[1].Entries[0].Fingerprint {
+		t.Fatalf("identical movements on two pages share a fingerprint")
+	}
+	for i := range a {
+		if a[i].Entries[0].Fingerprint != b[i].Entries[0].Fingerprint {
+			t.Errorf("fingerprints differ between two parses")
+		}
+		if err := a[i].CheckBalances(); err != nil {
+			t.Error(err)
+		}
 	}
 }

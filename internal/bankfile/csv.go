@@ -496,7 +496,7 @@ func (p *csvParser) parse(acct Account) (*Statement, error) {
 	if st.Entries == nil {
 		st.Entries = []Entry{}
 	}
-	fingerprint(st, nil)
+	fingerprint(st, nil, map[string]int{})
 	return st, nil
 }
 

@@ -2,6 +2,7 @@ package bankfile
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -57,12 +58,16 @@ func filterBalanced(sts []*Statement) []*Statement {
 }
 
 func FuzzParseCSV(f *testing.F) {
-	for i := range 3 {
+	for i := range 3 + len(csvPresets) {
 		addCorpus(f, "*.csv", uint8(i))
 	}
 	f.Add([]byte("Fecha;Fecha valor;Concepto;Importe;Divisa\n01/02/2024;01/02/2024;x;1.000,5;EUR\n"), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		maps := []CSVMapping{SpanishBankCSV(), csvCases["csv_es_latin1_split.csv"], csvCases["csv_dh_noheader.csv"]}
+		for _, name := range CSVPresetNames() {
+			p, _ := CSVPreset(name)
+			maps = append(maps, p)
+		}
 		m := maps[int(which)%len(maps)]
 		st, err := ParseCSV(bytes.NewReader(data), m, ourIBAN)
 		if err != nil {
@@ -128,4 +133,27 @@ func checkFuzzResult(t *testing.T, sts []*Statement, err error) {
 		t.Fatal("accepted a file without statements")
 	}
 	checkInvariants(t, sts)
+}
+
+// FuzzCSVMappingJSON: any JSON either decodes into a mapping that
+// re-encodes and decodes to itself, or is refused with an error; never a
+// panic.
+func FuzzCSVMappingJSON(f *testing.F) {
+	addCorpus(f, "*.mapping.json")
+	f.Add([]byte(`{"preset":"es-bbva","concept":[1,"x"],"thousands_separator":""}`))
+	f.Add([]byte(`{"Delimiter":59}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m CSVMapping
+		if err := json.Unmarshal(data, &m); err != nil {
+			return
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("marshal %+v: %v", m, err)
+		}
+		var back CSVMapping
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("re-decoding %s: %v", b, err)
+		}
+	})
 }

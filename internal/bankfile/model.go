@@ -300,9 +300,10 @@ func pathErr(path, format string, args ...any) *FormatError {
 // duplicates.
 //
 // bankRefs[i] is the bank reference key of entry i ("" when none); it may be
-// shorter than s.Entries.
-func fingerprint(s *Statement, bankRefs []string) {
-	seen := map[string]int{}
+// shorter than s.Entries. seen carries the ordinals across the statements of
+// one file (the key includes the account), so identical-looking movements of
+// one day split over two pages of a statement stay distinct.
+func fingerprint(s *Statement, bankRefs []string, seen map[string]int) {
 	for i := range s.Entries {
 		e := &s.Entries[i]
 		status := ""

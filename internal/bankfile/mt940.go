@@ -84,6 +84,7 @@ func ParseMT940(r io.Reader) ([]*Statement, error) {
 
 	var out []*Statement
 	var sp *mtStatement
+	seen := map[string]int{}
 	flush := func() error {
 		if sp == nil {
 			return nil
@@ -102,7 +103,7 @@ func ParseMT940(r io.Reader) ([]*Statement, error) {
 			if err := flush(); err != nil {
 				return nil, err
 			}
-			sp = &mtStatement{start: f.line, st: &Statement{Format: FormatMT940, Kind: KindStatement, MessageID: clean(f.value())}}
+			sp = &mtStatement{seen: seen, start: f.line, st: &Statement{Format: FormatMT940, Kind: KindStatement, MessageID: clean(f.value())}}
 			continue
 		}
 		if sp == nil {
@@ -119,6 +120,7 @@ func ParseMT940(r io.Reader) ([]*Statement, error) {
 }
 
 type mtStatement struct {
+	seen     map[string]int // fingerprint ordinals of the file
 	start    int
 	st       *Statement
 	refs     []string
@@ -255,7 +257,7 @@ func (sp *mtStatement) finish() (*Statement, error) {
 		st.Entries = []Entry{}
 	}
 	fallbackDates(st)
-	fingerprint(st, sp.refs)
+	fingerprint(st, sp.refs, sp.seen)
 	return st, nil
 }
 

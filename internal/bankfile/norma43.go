@@ -30,7 +30,7 @@ func ParseNorma43(r io.Reader) ([]*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := n43Parser{}
+	p := n43Parser{seen: map[string]int{}}
 	for i, l := range lines {
 		if strings.TrimSpace(l) == "" {
 			continue
@@ -65,9 +65,10 @@ type n43Group struct {
 }
 
 type n43Parser struct {
-	out []*Statement
-	cur *n43Group
-	end bool
+	seen map[string]int // fingerprint ordinals of the file
+	out  []*Statement
+	cur  *n43Group
+	end  bool
 }
 
 // field returns the 1-based, inclusive character columns from..to of a
@@ -306,7 +307,7 @@ func (p *n43Parser) footer(line int, rec []rune) error {
 	st := g.st
 	st.Balances = append(st.Balances, Balance{Type: "CLBD", Amount: closing, Currency: st.Currency, Direction: direction(closing.Sign() < 0), Date: st.To})
 	st.OpeningBalance, st.ClosingBalance = &st.Balances[0], &st.Balances[1]
-	fingerprint(st, nil)
+	fingerprint(st, nil, p.seen)
 	p.out = append(p.out, st)
 	p.cur = nil
 	return nil

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/money"
@@ -39,7 +42,10 @@ type Batch struct {
 	DebtorIBAN    string
 	DebtorBIC     string // optional
 	ExecutionDate time.Time
-	Payments      []Payment
+	// BatchBooking, when set, is written as PmtInf/BtchBookg: true asks the bank for one
+	// debit for the whole batch, false for one debit per payment. Nil leaves it to the bank.
+	BatchBooking *bool
+	Payments     []Payment
 }
 
 // ValidationError is a Batch that cannot be written; Field names the input
@@ -128,6 +134,9 @@ func WritePain001(w io.Writer, b Batch, version string) error {
 	x.open("PmtInf")
 	x.leaf("PmtInfId", v.MessageID)
 	x.leaf("PmtMtd", "TRF")
+	if v.BatchBooking != nil {
+		x.leaf("BtchBookg", strconv.FormatBool(*v.BatchBooking))
+	}
 	x.leaf("NbOfTxs", strconv.Itoa(len(v.Payments)))
 	x.leaf("CtrlSum", v.sum.String())
 	x.open("PmtTpInf")
@@ -194,12 +203,12 @@ func normalizeBatch(b Batch, version string) (*normalized, error) {
 	if b.ExecutionDate.IsZero() {
 		return nil, invalid("ExecutionDate", "is required")
 	}
-	if n.DebtorName, err = sepaText("DebtorName", b.DebtorName, 70, true); err != nil {
+	if n.DebtorName, err = sepaText("DebtorName", b.DebtorName, MaxNameLength, true); err != nil {
 		return nil, err
 	}
 	if b.InitiatorName == "" {
 		n.InitiatorName = n.DebtorName
-	} else if n.InitiatorName, err = sepaText("InitiatorName", b.InitiatorName, 70, true); err != nil {
+	} else if n.InitiatorName, err = sepaText("InitiatorName", b.InitiatorName, MaxNameLength, true); err != nil {
 		return nil, err
 	}
 	if n.DebtorIBAN, err = bankacct.IBAN(b.DebtorIBAN); err != nil {
@@ -214,47 +223,69 @@ func normalizeBatch(b Batch, version string) (*normalized, error) {
 	n.Payments = make([]Payment, len(b.Payments))
 	n.sum = money.Zero(2)
 	ids := map[string]int{}
-	max := money.MustParse("999999999.99", 2)
 	for i, p := range b.Payments {
-		f := fmt.Sprintf("Payments[%d].", i)
-		q := Payment{}
-		if p.EndToEndID == "" {
-			q.EndToEndID = "NOTPROVIDED"
-		} else {
-			if q.EndToEndID, err = sepaID(f+"EndToEndID", p.EndToEndID, true); err != nil {
-				return nil, err
-			}
+		q, err := normalizePayment(fmt.Sprintf("Payments[%d].", i), p, version)
+		if err != nil {
+			return nil, err
+		}
+		if q.EndToEndID != "NOTPROVIDED" {
 			if j, dup := ids[q.EndToEndID]; dup {
-				return nil, invalid(f+"EndToEndID", "%q repeats Payments[%d]", q.EndToEndID, j)
+				return nil, invalid(fmt.Sprintf("Payments[%d].EndToEndID", i), "%q repeats Payments[%d]", q.EndToEndID, j)
 			}
 			ids[q.EndToEndID] = i
-		}
-		if p.Amount.Scale() != 2 {
-			return nil, invalid(f+"Amount", "must be a EUR amount with 2 decimals (scale 2), got scale %d", p.Amount.Scale())
-		}
-		if p.Amount.Sign() <= 0 || p.Amount.Cmp(max) > 0 {
-			return nil, invalid(f+"Amount", "%s is outside 0.01 to 999999999.99 EUR", p.Amount)
-		}
-		q.Amount = p.Amount
-		if q.CreditorName, err = sepaText(f+"CreditorName", p.CreditorName, 70, true); err != nil {
-			return nil, err
-		}
-		if q.CreditorIBAN, err = bankacct.IBAN(p.CreditorIBAN); err != nil {
-			return nil, invalid(f+"CreditorIBAN", "%v", err)
-		}
-		if cc := q.CreditorIBAN[:2]; !bankacct.IsSEPA(cc) {
-			return nil, invalid(f+"CreditorIBAN", "country %s is not in the SEPA area", cc)
-		}
-		if q.CreditorBIC, err = checkBIC(f+"CreditorBIC", p.CreditorBIC, version); err != nil {
-			return nil, err
-		}
-		if q.Remittance, err = sepaText(f+"Remittance", p.Remittance, 140, false); err != nil {
-			return nil, err
 		}
 		n.Payments[i] = q
 		n.sum = n.sum.Add(q.Amount)
 	}
 	return n, nil
+}
+
+// CheckPayment reports whether p can be written into a pain.001 of version ("" for .03) on
+// its own, with the same *ValidationError WritePain001 would give (its Field without the
+// "Payments[i]." prefix). Callers use it to set a bad payment aside instead of failing the
+// whole batch.
+func CheckPayment(p Payment, version string) error {
+	if version == "" {
+		version = Pain001v03
+	}
+	_, err := normalizePayment("", p, version)
+	return err
+}
+
+var maxSEPAAmount = money.MustParse("999999999.99", 2)
+
+// normalizePayment validates and transliterates one payment; f prefixes field names.
+func normalizePayment(f string, p Payment, version string) (Payment, error) {
+	var err error
+	q := Payment{}
+	if p.EndToEndID == "" {
+		q.EndToEndID = "NOTPROVIDED"
+	} else if q.EndToEndID, err = sepaID(f+"EndToEndID", p.EndToEndID, true); err != nil {
+		return q, err
+	}
+	if p.Amount.Scale() != 2 {
+		return q, invalid(f+"Amount", "must be a EUR amount with 2 decimals (scale 2), got scale %d", p.Amount.Scale())
+	}
+	if p.Amount.Sign() <= 0 || p.Amount.Cmp(maxSEPAAmount) > 0 {
+		return q, invalid(f+"Amount", "%s is outside 0.01 to 999999999.99 EUR", p.Amount)
+	}
+	q.Amount = p.Amount
+	if q.CreditorName, err = sepaText(f+"CreditorName", p.CreditorName, MaxNameLength, true); err != nil {
+		return q, err
+	}
+	if q.CreditorIBAN, err = bankacct.IBAN(p.CreditorIBAN); err != nil {
+		return q, invalid(f+"CreditorIBAN", "%v", err)
+	}
+	if cc := q.CreditorIBAN[:2]; !bankacct.IsSEPA(cc) {
+		return q, invalid(f+"CreditorIBAN", "country %s is not in the SEPA area", cc)
+	}
+	if q.CreditorBIC, err = checkBIC(f+"CreditorBIC", p.CreditorBIC, version); err != nil {
+		return q, err
+	}
+	if q.Remittance, err = sepaText(f+"Remittance", p.Remittance, MaxRemittanceLength, false); err != nil {
+		return q, err
+	}
+	return q, nil
 }
 
 func checkBIC(field, s, version string) (string, error) {
@@ -273,21 +304,27 @@ func checkBIC(field, s, version string) (string, error) {
 	return b, nil
 }
 
-// sepaTranslit maps common Latin letters outside the SEPA character set to
-// their usual bank transliteration (German umlauts as two letters, other
-// accents dropped).
+// Field limits of the texts a pain.001 carries (Max70Text, Max140Text).
+const (
+	MaxNameLength       = 70
+	MaxRemittanceLength = 140
+)
+
+// sepaTranslit maps letters and signs outside the SEPA character set to their usual bank
+// transliteration: German umlauts as two letters, and the Latin letters Unicode gives no
+// decomposition (Ł, Ø, Đ, ß, Æ, Œ, Þ ...), which stripping accents cannot reach. Letters with
+// a decomposition (é, ř, ż, ą ...) are handled by stripping their marks (see sepaRune).
 var sepaTranslit = map[rune]string{
-	'ä': "ae", 'ö': "oe", 'ü': "ue", 'Ä': "Ae", 'Ö': "Oe", 'Ü': "Ue", 'ß': "ss",
-	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'å': "a", 'À': "A", 'Á': "A", 'Â': "A", 'Ã': "A", 'Å': "A",
-	'æ': "ae", 'Æ': "AE", 'ç': "c", 'Ç': "C",
-	'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'È': "E", 'É': "E", 'Ê': "E", 'Ë': "E",
-	'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'Ì': "I", 'Í': "I", 'Î': "I", 'Ï': "I",
-	'ñ': "n", 'Ñ': "N",
-	'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ø': "o", 'Ò': "O", 'Ó': "O", 'Ô': "O", 'Õ': "O", 'Ø': "O",
-	'œ': "oe", 'Œ': "OE",
-	'ù': "u", 'ú': "u", 'û': "u", 'Ù': "U", 'Ú': "U", 'Û': "U",
-	'ý': "y", 'ÿ': "y", 'Ý': "Y",
-	'&': "+", '_': "-", 'º': ".", 'ª': ".", '´': "'", '‘': "'", '’': "'", '–': "-", '—': "-",
+	'ä': "ae", 'ö': "oe", 'ü': "ue", 'Ä': "Ae", 'Ö': "Oe", 'Ü': "Ue", 'ß': "ss", 'ẞ': "SS",
+	'æ': "ae", 'Æ': "AE", 'œ': "oe", 'Œ': "OE", 'ø': "o", 'Ø': "O", 'ł': "l", 'Ł': "L",
+	'đ': "d", 'Đ': "D", 'ð': "d", 'Ð': "D", 'þ': "th", 'Þ': "TH", 'ħ': "h", 'Ħ': "H",
+	'ı': "i", 'ĸ': "q", 'ŀ': "l", 'Ŀ': "L", 'ŋ': "n", 'Ŋ': "N", 'ŧ': "t", 'Ŧ': "T",
+	'ſ': "s", 'ƒ': "f", 'ɖ': "d", 'Ɖ': "D", 'ƀ': "b", 'Ɨ': "I", 'ɨ': "i", 'ʉ': "u",
+	'&': "+", '_': "-", 'º': ".", 'ª': ".", '´': "'", '`': "'", '‘': "'", '’': "'", '‚': "'",
+	'“': "'", '”': "'", '"': "'", '«': "'", '»': "'", '–': "-", '—': "-", '‐': "-", '‑': "-",
+	'‒': "-", '−': "-", '…': "...", '·': ".", '#': "", '*': ".", ';': ",", '!': ".", '=': "-",
+	'[': "(", ']': ")", '{': "(", '}': ")", '\\': "/", '|': "/", '~': "-", '@': "(at)", '%': "pct",
+	'€': "EUR", '$': "USD", '£': "GBP",
 }
 
 // isSEPAChar reports whether c is in the EPC basic Latin character set.
@@ -299,19 +336,77 @@ func isSEPAChar(c rune) bool {
 	return strings.ContainsRune("/-?:().,'+ ", c)
 }
 
-// sepaText transliterates s to the SEPA character set, collapses whitespace
-// and enforces the length limit.
+// sepaRune converts one rune to SEPA characters: kept as is, from the table, or by compatibility
+// decomposition with the combining marks dropped (é → e, ǆ → dz, ﬁ → fi, Ａ → A). ok is false
+// when nothing fits (李, emoji, symbols).
+func sepaRune(c rune) (string, bool) {
+	if isSEPAChar(c) {
+		return string(c), true
+	}
+	if t, ok := sepaTranslit[c]; ok {
+		return t, true
+	}
+	if unicode.IsSpace(c) {
+		return " ", true
+	}
+	d := norm.NFKD.String(string(c))
+	if d == string(c) {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range d {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case isSEPAChar(r):
+			b.WriteRune(r)
+		case sepaTranslit[r] != "":
+			b.WriteString(sepaTranslit[r])
+		default:
+			return "", false
+		}
+	}
+	return b.String(), b.Len() > 0
+}
+
+// SEPAText converts s to the SEPA (EPC) character set for a field of max characters: letters
+// are transliterated, anything else without a transliteration becomes '.', whitespace is
+// collapsed, and the result is cut to max characters (the result is ASCII, so characters are
+// bytes and no cut splits a letter). It never fails; an empty or letterless result is for the
+// caller to refuse.
+func SEPAText(s string, max int) string {
+	var b strings.Builder
+	for _, c := range strings.Join(strings.Fields(strings.ToValidUTF8(s, ".")), " ") {
+		if t, ok := sepaRune(c); ok {
+			b.WriteString(t)
+		} else {
+			b.WriteByte('.')
+		}
+	}
+	out := strings.Join(strings.Fields(b.String()), " ")
+	if len(out) > max {
+		out = strings.TrimSpace(out[:max])
+	}
+	return out
+}
+
+// HasAlnum reports whether a converted text has at least one letter or digit, i.e. says
+// something to a bank (a name of only '.' does not).
+func HasAlnum(s string) bool {
+	return strings.IndexFunc(s, func(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) }) >= 0
+}
+
+// sepaText transliterates s to the SEPA character set, collapses whitespace and enforces the
+// length limit. Unlike SEPAText it refuses characters it cannot transliterate and over-long
+// texts: what WritePain001 is given is written exactly, never silently changed beyond
+// transliteration.
 func sepaText(field, s string, max int, required bool) (string, error) {
 	var b strings.Builder
 	for _, c := range strings.Join(strings.Fields(s), " ") {
-		switch {
-		case isSEPAChar(c):
-			b.WriteRune(c)
-		case sepaTranslit[c] != "":
-			b.WriteString(sepaTranslit[c])
-		default:
+		t, ok := sepaRune(c)
+		if !ok {
 			return "", invalid(field, "character %q is not allowed in SEPA payments", c)
 		}
+		b.WriteString(t)
 	}
 	out := b.String()
 	switch {

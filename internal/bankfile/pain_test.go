@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/bankfile/bankfiletest"
 	"github.com/pocketramp/pocketramp/internal/money"
 )
 
@@ -377,4 +378,82 @@ func TestParsePain001Rejects(t *testing.T) {
 			t.Errorf("%s: got %v\nwant %s", name, err, tt.want)
 		}
 	}
+}
+
+// Official schemas: the shared sample data, read in place.
+const xsdDir = "../../../shared/iso20022-xsd"
+
+// What WritePain001 writes validates against the official XSDs, also for texts that needed
+// transliteration (SEPAText) and with BtchBookg.
+func TestWritePain001AgainstOfficialXSD(t *testing.T) {
+	for _, version := range []string{Pain001v03, Pain001v09} {
+		t.Run(version, func(t *testing.T) {
+			b := sampleBatch()
+			yes := true
+			b.BatchBooking = &yes
+			b.Payments = append(b.Payments,
+				Payment{EndToEndID: "PO-1003", Amount: money.MustParse("10.00", 2), CreditorName: SEPAText("Łukasz Dvořák Żółć", MaxNameLength),
+					CreditorIBAN: "PL61109010140000071219812874", Remittance: SEPAText(strings.Repeat("é", 150), MaxRemittanceLength)},
+				Payment{EndToEndID: "PO-1004", Amount: money.MustParse("10.00", 2), CreditorName: SEPAText("<script>alert('x')</script> & Co", MaxNameLength),
+					CreditorIBAN: "DE89370400440532013000", Remittance: SEPAText("Ørsted Æble Þór Đorđe ß Œuvre 李 ☃", MaxRemittanceLength)})
+			var buf bytes.Buffer
+			if err := WritePain001(&buf, b, version); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), "<BtchBookg>true</BtchBookg>") {
+				t.Error("BtchBookg missing")
+			}
+			bankfiletest.ValidatePain001(t, xsdDir, buf.Bytes(), version)
+		})
+	}
+}
+
+func TestSEPAText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Łukasz Dvořák Żółć":            "Lukasz Dvorak Zolc",
+		"Ørsted Æble Þór Đorđe ß Œuvre": "Orsted AEble THor Dorde ss OEuvre",
+		"Jürgen Weiß":                   "Juergen Weiss",
+		"<script>alert(1)</script>":     ".script.alert(1)./script.",
+		"李小龍":                           "...",
+		"  tabs\tand\nnewlines  ":       "tabs and newlines",
+		"ﬁne Ｆｕｌｌ":                      "fine Full",
+		"bad \xff utf8":                 "bad . utf8",
+		"Ana & Co_":                     "Ana + Co-",
+	} {
+		if got := SEPAText(in, 70); got != want {
+			t.Errorf("SEPAText(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Cut by characters, after conversion: never through a letter, never over the limit.
+	long := SEPAText(strings.Repeat("é", 200), MaxRemittanceLength)
+	if long != strings.Repeat("e", 140) {
+		t.Errorf("long remittance %q", long)
+	}
+	name := SEPAText(strings.Repeat("Ab ", 40), MaxNameLength)
+	if len(name) > 70 || strings.HasSuffix(name, " ") {
+		t.Errorf("80-character name cut to %q", name)
+	}
+	if HasAlnum("...") || !HasAlnum(".a.") {
+		t.Error("HasAlnum")
+	}
+}
+
+func FuzzSEPAText(f *testing.F) {
+	for _, s := range []string{"Łukasz Dvořák Żółć", "李小龍", "<script>", "\xff\xfe", strings.Repeat("é", 100)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := SEPAText(s, MaxNameLength)
+		if len(out) > MaxNameLength {
+			t.Fatalf("%q is longer than %d", out, MaxNameLength)
+		}
+		if out == "" {
+			return
+		}
+		// What SEPAText produces WritePain001 writes unchanged.
+		got, err := sepaText("f", out, MaxNameLength, true)
+		if err != nil || got != out {
+			t.Fatalf("SEPAText(%q) = %q, which sepaText turns into %q, %v", s, out, got, err)
+		}
+	})
 }

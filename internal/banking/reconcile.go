@@ -148,6 +148,16 @@ func (s *Service) integrationIBANs(ctx context.Context, tx *store.Tx, integratio
 	return out, rows.Err()
 }
 
+// resolveAccountTx finds an operator account as a caller spells it (ErrAccountNotFound).
+func (s *Service) resolveAccountTx(ctx context.Context, tx *store.Tx, id string) (Account, error) {
+	id = strings.ToUpper(strings.ReplaceAll(id, " ", ""))
+	a, err := s.accountTx(ctx, tx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, ErrAccountNotFound.With("No operator account has IBAN "+id+".", nil)
+	}
+	return a, err
+}
+
 func (s *Service) accountTx(ctx context.Context, tx *store.Tx, iban string) (Account, error) {
 	var a Account
 	err := tx.QueryRow(ctx, "SELECT iban, bic, holder_name, bank_name, currency, status, sandbox FROM bank_accounts WHERE iban = ?", iban).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -263,35 +264,40 @@ func (s *Service) sandboxBankPass(ctx context.Context) error {
 		ibans = append(ibans, iban)
 	}
 	rows.Close()
+	var errs []error
 	for _, iban := range ibans {
-		b, ok, err := s.ExportBatch(ctx, iban)
-		if err != nil || !ok {
-			return err
-		}
-		batch, err := bankfile.ParsePain001(bytes.NewReader(b.File))
-		if err != nil {
-			return fmt.Errorf("sandbox bank cannot read its pain.001: %w", err)
-		}
-		var entries []SandboxEntry
-		for _, p := range batch.Payments {
-			entries = append(entries, SandboxEntry{Amount: p.Amount.Neg(), Concept: p.Remittance, CounterpartyName: p.CreditorName,
-				CounterpartyIBAN: p.CreditorIBAN, EndToEndID: p.EndToEndID})
-		}
-		if _, err := s.SandboxBook(ctx, iban, entries); err != nil {
-			return err
-		}
-		var returns []SandboxEntry
-		for _, p := range batch.Payments {
-			if p.CreditorIBAN == SandboxFailingIBAN {
-				returns = append(returns, SandboxEntry{Amount: p.Amount, Concept: "RETURN " + p.Remittance, CounterpartyName: p.CreditorName,
-					CounterpartyIBAN: p.CreditorIBAN, EndToEndID: p.EndToEndID, ReturnReason: "AC04"})
-			}
-		}
-		if len(returns) > 0 {
-			if _, err := s.SandboxBook(ctx, iban, returns); err != nil {
-				return err
-			}
+		// One account's trouble must not stop the others' payouts.
+		if err := s.sandboxExecute(ctx, iban); err != nil {
+			errs = append(errs, fmt.Errorf("account %s: %w", iban, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// sandboxExecute exports an account's pending payouts and books their debits (and returns).
+func (s *Service) sandboxExecute(ctx context.Context, iban string) error {
+	b, ok, err := s.ExportBatch(ctx, iban)
+	if err != nil || !ok {
+		return err
+	}
+	batch, err := bankfile.ParsePain001(bytes.NewReader(b.File))
+	if err != nil {
+		return fmt.Errorf("sandbox bank cannot read its pain.001: %w", err)
+	}
+	var entries, returns []SandboxEntry
+	for _, p := range batch.Payments {
+		entries = append(entries, SandboxEntry{Amount: p.Amount.Neg(), Concept: p.Remittance, CounterpartyName: p.CreditorName,
+			CounterpartyIBAN: p.CreditorIBAN, EndToEndID: p.EndToEndID})
+		if p.CreditorIBAN == SandboxFailingIBAN {
+			returns = append(returns, SandboxEntry{Amount: p.Amount, Concept: "RETURN " + p.Remittance, CounterpartyName: p.CreditorName,
+				CounterpartyIBAN: p.CreditorIBAN, EndToEndID: p.EndToEndID, ReturnReason: "AC04"})
+		}
+	}
+	if _, err := s.SandboxBook(ctx, iban, entries); err != nil {
+		return err
+	}
+	if len(returns) > 0 {
+		_, err = s.SandboxBook(ctx, iban, returns)
+	}
+	return err
 }

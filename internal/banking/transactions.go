@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"strings"
 	"time"
@@ -93,6 +94,7 @@ type Service struct {
 	ValidReference  func(string) bool
 	ReferenceLength int
 	Now             func() time.Time
+	Log             *slog.Logger // operator alerts (held payouts); nil: slog.Default()
 }
 
 // PayoutHandler hears about bank payouts that the statement confirmed or returned.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/chain"
+	"github.com/pocketramp/pocketramp/internal/chain/btc"
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chain/simchain"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -45,8 +46,14 @@ type Config struct {
 	// process payouts and scan deposits.
 	BlockInterval time.Duration
 	PassInterval  time.Duration
-	Log           *slog.Logger
-	Now           func() time.Time
+	// Bitcoin is the live Bitcoin chain (nil: not configured). The sandbox's regtest chain is
+	// saved in DataDir ("" keeps it in memory) and mines every BitcoinBlockInterval (default
+	// 4×BlockInterval).
+	Bitcoin              *BitcoinLive
+	DataDir              string
+	BitcoinBlockInterval time.Duration
+	Log                  *slog.Logger
+	Now                  func() time.Time
 }
 
 // Set is the chains of one pocketramp.
@@ -55,8 +62,11 @@ type Set struct {
 	mu   sync.Mutex
 	live map[string]*evm.Adapter
 	sim  map[string]*SandboxChain
-	ctx  context.Context // set by Start: background passes of chains started later use it
-	wg   sync.WaitGroup
+	// btcLive and btcSim are the Bitcoin chain's adapters (a UTXO chain beside the EVM ones).
+	btcLive *btc.Adapter
+	btcSim  *BitcoinSandbox
+	ctx     context.Context // set by Start: background passes of chains started later use it
+	wg      sync.WaitGroup
 }
 
 // SandboxChain is a simulated chain with its adapter.
@@ -96,6 +106,11 @@ func New(ctx context.Context, cfg Config) (*Set, error) {
 		}
 		s.live[l.Chain.Name] = a
 	}
+	if cfg.Bitcoin != nil {
+		if err := s.connectBitcoin(ctx, cfg.Bitcoin); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -122,6 +137,19 @@ var ErrNotConfigured = errcode.New("coin_not_supported", "this chain is not conf
 
 // Adapter returns the adapter of chain name for sandbox or live use.
 func (s *Set) Adapter(ctx context.Context, sandbox bool, name string) (chain.Adapter, error) {
+	if name == Bitcoin {
+		if sandbox {
+			b, err := s.BitcoinSandbox(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return b.adapter, nil
+		}
+		if s.btcLive == nil {
+			return nil, ErrNotConfigured
+		}
+		return s.btcLive, nil
+	}
 	if !sandbox {
 		s.mu.Lock()
 		a, ok := s.live[name]
@@ -220,9 +248,17 @@ func (s *Set) Start(ctx context.Context) {
 	for _, sc := range s.sim {
 		s.run(sc.adapter)
 	}
+	if s.btcLive != nil {
+		s.run(s.btcLive)
+	}
+	if s.btcSim != nil {
+		s.run(s.btcSim.adapter)
+	}
 }
 
-func (s *Set) run(a *evm.Adapter) {
+func (s *Set) run(a interface {
+	Run(ctx context.Context, interval time.Duration)
+}) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -241,4 +277,8 @@ func (s *Set) Wait() {
 		sc.chain.Close()
 	}
 	s.sim = map[string]*SandboxChain{}
+	if s.btcSim != nil {
+		s.btcSim.stop()
+		s.btcSim = nil
+	}
 }

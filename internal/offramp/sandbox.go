@@ -15,6 +15,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chain/simchain"
+	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 )
@@ -44,6 +45,9 @@ func (s *Service) SandboxDeposit(ctx context.Context, in SandboxDepositInput) (R
 	}
 	if !r.Sandbox {
 		return Rampoff{}, errcode.NotFound
+	}
+	if r.Chain == chainset.Bitcoin { // a UTXO chain: the faucet pays the address directly
+		return s.sandboxBitcoinDeposit(ctx, in, r)
 	}
 	sc, err := s.Chains.Sandbox(ctx, r.Chain)
 	if err != nil {

@@ -424,7 +424,32 @@ func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference str
 	return s.record(ctx, tx, r, event.RampoffFailed)
 }
 
-var _ banking.PayoutHandler = (*Service)(nil)
+// PayoutCancelled fails an off-ramp whose bank payout the operator cancelled
+// (banking.PayoutCanceller); banking has already put the money back on the customer's account.
+func (s *Service) PayoutCancelled(ctx context.Context, tx *store.Tx, reference, note string) error {
+	id, ok := strings.CutPrefix(reference, RefPrefix)
+	if !ok {
+		return nil
+	}
+	r, err := getTx(ctx, tx, "id = ?", id)
+	if errors.Is(err, ErrRampoffNotFound) {
+		return nil
+	}
+	if err != nil || r.Status != StatusProcessing {
+		return err
+	}
+	r.FailureReason = "payout_cancelled: the operator cancelled the payout to " + r.PayoutAccount + " (" + note + "); the customer is owed " +
+		r.FiatAmount.String() + " " + r.Fiat
+	if err := setStatus(ctx, tx, &r, StatusFailed, s.Now()); err != nil {
+		return err
+	}
+	return s.record(ctx, tx, r, event.RampoffFailed)
+}
+
+var (
+	_ banking.PayoutHandler   = (*Service)(nil)
+	_ banking.PayoutCanceller = (*Service)(nil)
+)
 
 // ConfirmPayout records that the operator paid a LATAM payout from its local account:
 // processing → finished with TRANSFER_RAMPOFF_FINISHED. SEPA payouts are confirmed by the

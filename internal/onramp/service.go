@@ -57,7 +57,7 @@ type Service struct {
 }
 
 // NetworkFeeEUR is the fee charged per chain for the payout transaction.
-var NetworkFeeEUR = map[string]string{"ethereum": "2.00", "polygon": "0.02", "bsc": "0.10", "arbitrum": "0.10", "base": "0.05"}
+var NetworkFeeEUR = map[string]string{"ethereum": "2.00", "polygon": "0.02", "bsc": "0.10", "arbitrum": "0.10", "base": "0.05", "bitcoin": "1.50"}
 
 // QuoteInput asks for a buy quote.
 type QuoteInput struct {

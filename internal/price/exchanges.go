@@ -36,6 +36,7 @@ func KrakenPairs() map[string]string {
 		"USDT/EUR": "USDTEUR", "USDT/USD": "USDTUSD",
 		"ETH/EUR": "ETHEUR", "ETH/USD": "ETHUSD",
 		"POL/EUR": "POLEUR", "POL/USD": "POLUSD",
+		"BTC/EUR": "XBTEUR", "BTC/USD": "XBTUSD", // answered under XXBTZEUR, XXBTZUSD
 	}
 }
 
@@ -127,6 +128,7 @@ func BitstampPairs() map[string]string {
 		"USDC/EUR": "usdceur", "USDC/USD": "usdcusd",
 		"USDT/EUR": "usdteur", "USDT/USD": "usdtusd",
 		"ETH/EUR": "etheur", "ETH/USD": "ethusd",
+		"BTC/EUR": "btceur", "BTC/USD": "btcusd",
 	}
 }
 
@@ -216,7 +218,7 @@ type Coinbase struct {
 // against EUR, USD and the LATAM currencies.
 func CoinbasePairs() map[string]string {
 	m := make(map[string]string)
-	for _, s := range []string{"USDC", "USDT", "ETH", "POL"} {
+	for _, s := range []string{"USDC", "USDT", "ETH", "POL", "BTC"} {
 		for _, f := range []string{"EUR", "USD", "CLP", "MXN", "COP", "PEN", "ARS"} {
 			m[s+"/"+f] = s + "-" + f
 		}

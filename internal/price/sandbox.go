@@ -15,13 +15,14 @@ import (
 
 // sandboxTable is the sandbox's fixed feed: fiat per 1 token, in the range
 // of real markets so sandbox quotes look plausible (USD≈0.92 EUR, 950 CLP,
-// 18.5 MXN, 4050 COP, 3.75 PEN, 1150 ARS; ETH≈2500 USD, POL≈0.40, BNB≈600).
+// 18.5 MXN, 4050 COP, 3.75 PEN, 1150 ARS; ETH≈2500 USD, POL≈0.40, BNB≈600, BTC≈90000).
 var sandboxTable = map[string]map[string]string{
 	"USDC": {"EUR": "0.92", "USD": "1.00", "CLP": "950", "MXN": "18.50", "COP": "4050", "PEN": "3.75", "ARS": "1150"},
 	"USDT": {"EUR": "0.9195", "USD": "0.9998", "CLP": "949.8", "MXN": "18.49", "COP": "4049", "PEN": "3.749", "ARS": "1149.5"},
 	"ETH":  {"EUR": "2300", "USD": "2500", "CLP": "2375000", "MXN": "46250", "COP": "10125000", "PEN": "9375", "ARS": "2875000"},
 	"POL":  {"EUR": "0.368", "USD": "0.40", "CLP": "380", "MXN": "7.40", "COP": "1620", "PEN": "1.50", "ARS": "460"},
 	"BNB":  {"EUR": "552", "USD": "600", "CLP": "570000", "MXN": "11100", "COP": "2430000", "PEN": "2250", "ARS": "690000"},
+	"BTC":  {"EUR": "82800", "USD": "90000", "CLP": "85500000", "MXN": "1665000", "COP": "364500000", "PEN": "337500", "ARS": "103500000"},
 }
 
 // Sandbox is the in-process price feed for sandbox mode and tests. It is

@@ -46,7 +46,7 @@ func TestSandboxTable(t *testing.T) {
 
 func TestSandboxErrors(t *testing.T) {
 	s := NewSandbox(clock)
-	for _, pair := range [][2]string{{"BTC", "EUR"}, {"USDC", "JPY"}, {"", "EUR"}, {"USDC", "E/R"}} {
+	for _, pair := range [][2]string{{"DOGE", "EUR"}, {"USDC", "JPY"}, {"", "EUR"}, {"USDC", "E/R"}} {
 		if _, err := s.Price(context.Background(), pair[0], pair[1]); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("%v: err = %v, want unsupported", pair, err)
 		}

@@ -90,6 +90,10 @@ type Config struct {
 	Fees     FeePolicy
 	// MaxBatch is the most payouts in one transaction (default 50).
 	MaxBatch int
+	// AlsoAccept lists other networks whose addresses payouts may go to, paid as the same output
+	// script: the sandbox (regtest) accepts mainnet addresses, which is what customers' wallets
+	// show and what the flows' own address checks expect.
+	AlsoAccept []*chaincfg.Params
 	// AllowChainReset accepts a new genesis (the sandbox chain after a reset) and forgets the
 	// old chain's state; otherwise a genesis change is an error.
 	AllowChainReset bool
@@ -214,7 +218,33 @@ func (a *Adapter) HotWallet() string {
 // 3… on mainnet; tb1… on testnet and signet; bcrt1… on regtest) and returns it normalised
 // (bech32 in lower case).
 func (a *Adapter) ValidateAddress(addr string) (string, error) {
-	return ValidateAddress(addr, a.params)
+	s, err := ValidateAddress(addr, a.params)
+	for _, p := range a.cfg.AlsoAccept {
+		if err == nil {
+			break
+		}
+		if s2, err2 := ValidateAddress(addr, p); err2 == nil {
+			s, err = s2, nil
+		}
+	}
+	return s, err
+}
+
+// decodeAddress decodes a validated address of the network or of AlsoAccept.
+func (a *Adapter) decodeAddress(addr string) (btcutil.Address, error) {
+	d, err := btcutil.DecodeAddress(addr, a.params)
+	if err == nil && d.IsForNet(a.params) {
+		return d, nil
+	}
+	for _, p := range a.cfg.AlsoAccept {
+		if d, err2 := btcutil.DecodeAddress(addr, p); err2 == nil && d.IsForNet(p) {
+			return d, nil
+		}
+	}
+	if err == nil {
+		err = fmt.Errorf("btc: %s is not an address of %s", addr, a.params.Name)
+	}
+	return nil, err
 }
 
 // ValidateAddress checks addr against the network of params.

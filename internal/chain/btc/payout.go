@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"strings"
 
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/psbt"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
@@ -444,7 +443,7 @@ func (a *Adapter) payBatch(ctx context.Context, head int64, due []payoutRow, rat
 		if len(batch) >= a.cfg.MaxBatch {
 			break // the next pass takes the rest
 		}
-		ad, err := btcutil.DecodeAddress(p.To, a.params)
+		ad, err := a.decodeAddress(p.To)
 		if err != nil {
 			return fmt.Errorf("payout %d: %w", p.ID, err)
 		}

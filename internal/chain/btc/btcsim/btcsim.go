@@ -8,14 +8,11 @@
 package btcsim
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -336,7 +333,7 @@ func (c *Chain) Mine(n int) ([]chainhash.Hash, error) {
 		}
 		out = append(out, h)
 	}
-	return out, c.saveLocked()
+	return out, c.appendLocked(len(out))
 }
 
 func (c *Chain) mine() (chainhash.Hash, error) {
@@ -534,49 +531,36 @@ func (c *Chain) send(key *btcec.PrivateKey, to string, amount, rate int64) (chai
 	return chainhash.Hash{}, fmt.Errorf("btcsim: %s has %d sat spendable, cannot send %d", Address(key.PubKey()), sum, amount)
 }
 
-// Open loads the chain saved at path (a missing file starts a new chain) and saves it there
-// after every change.
+// Open loads the chain saved at path (a missing file starts a new chain); mined blocks are
+// appended to it, a reorg rewrites it. The mempool is not saved: after a restart it is empty, as
+// a node's may be, and wallets broadcast their transactions again.
 func Open(path string, seed []byte) (*Chain, error) {
 	c := New(seed)
 	c.path = path
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r := bufio.NewReader(f)
-	var n uint32
-	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
-		return nil, fmt.Errorf("btcsim: %s: %w", path, err)
-	}
-	for i := uint32(0); i < n; i++ {
+	r := bytes.NewReader(data)
+	for r.Len() > 0 {
 		var b wire.MsgBlock
 		if err := b.Deserialize(r); err != nil {
-			return nil, fmt.Errorf("btcsim: %s: block %d: %w", path, i+1, err)
+			// A block cut short by a crash while appending: keep the chain before it.
+			break
 		}
 		if b.Header.PrevBlock != c.hashes[len(c.hashes)-1] {
-			return nil, fmt.Errorf("btcsim: %s: block %d does not extend the chain", path, i+1)
+			return nil, fmt.Errorf("btcsim: %s: block %d does not extend the chain", path, len(c.blocks))
 		}
 		c.connect(&b)
 	}
-	for {
-		var tx wire.MsgTx
-		if err := tx.Deserialize(r); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return nil, fmt.Errorf("btcsim: %s: mempool: %w", path, err)
-		}
-		_ = c.accept(&tx)
-	}
 	c.extra = uint64(len(c.blocks))
-	return c, nil
+	return c, c.saveLocked()
 }
 
-// Save writes the chain to its file (no-op for a chain made with New).
+// Save rewrites the chain's file (no-op for a chain made with New).
 func (c *Chain) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -588,14 +572,8 @@ func (c *Chain) saveLocked() error {
 		return nil
 	}
 	var buf bytes.Buffer
-	_ = binary.Write(&buf, binary.LittleEndian, uint32(len(c.blocks)-1))
 	for _, b := range c.blocks[1:] {
 		if err := b.Serialize(&buf); err != nil {
-			return err
-		}
-	}
-	for _, tx := range c.pool {
-		if err := tx.Serialize(&buf); err != nil {
 			return err
 		}
 	}
@@ -604,6 +582,28 @@ func (c *Chain) saveLocked() error {
 		return err
 	}
 	return os.Rename(tmp, c.path)
+}
+
+// appendLocked appends the last n blocks to the chain's file.
+func (c *Chain) appendLocked(n int) error {
+	if c.path == "" || n == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	for _, b := range c.blocks[len(c.blocks)-n:] {
+		if err := b.Serialize(&buf); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(c.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // AutoMine mines a block every interval until the returned stop function is called.

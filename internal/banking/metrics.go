@@ -1,0 +1,27 @@
+package banking
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+var payoutsHeldTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Namespace: "pocketramp", Subsystem: "bank", Name: "payouts_held_total",
+	Help: "Bank payouts set aside because they cannot be exported as they are, by reason (name, iban, bic, currency, ...).",
+}, []string{"reason"})
+
+// Collectors returns the banking Prometheus collectors; register them once (e.g. on the
+// /metrics registry). The values are maintained whether registered or not.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{payoutsHeldTotal}
+}
+
+// counterValue reads one counter of a vector (tests).
+func counterValue(v *prometheus.CounterVec, labels ...string) float64 {
+	var m dto.Metric
+	c, err := v.GetMetricWithLabelValues(labels...)
+	if err != nil || c.Write(&m) != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
+}

@@ -55,11 +55,11 @@ Keys: see README, Configuration.
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "pocketramp:", err)
 		var exit exitError
 		if errors.As(err, &exit) {
-			os.Exit(int(exit))
+			os.Exit(int(exit)) // the command already said why
 		}
+		fmt.Fprintln(os.Stderr, "pocketramp:", err)
 		os.Exit(1)
 	}
 }
@@ -250,6 +250,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("hosted-page links use a URL derived from the listen address; set POCKETRAMP_PUBLIC_URL (public_url) to the URL customers reach", "public_url", public)
 	}
 	addr, adminAddr := &conf.Addr, &conf.AdminAddr
+	if cfg.DatabaseURL == "" {
+		release, err := app.LockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, cfg)

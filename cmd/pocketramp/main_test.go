@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,15 +26,38 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
-// buildBinary compiles pocketramp once per test run.
+// buildBinary builds the pocketramp binary once per test run; TestMain removes it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pocketramp")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pocketramp-test-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pocketramp")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
-	return bin
+	return binPath
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 // TestServeAsANewUser does what the README tells a new user: start the server on an empty data
@@ -154,11 +179,20 @@ func TestServeAsANewUser(t *testing.T) {
 
 	// A restart must not print new credentials.
 	cmd2 := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "off", "--data-dir", dir)
-	var out2 bytes.Buffer
-	cmd2.Stdout = &out2
-	cmd2.Start()
-	time.Sleep(1500 * time.Millisecond)
-	cmd2.Process.Signal(syscall.SIGTERM)
+	// Read until the banner names the operator listener (the server is up), then stop it and
+	// read what it printed up to its exit.
+	pipe2, _ := cmd2.StdoutPipe()
+	if err := cmd2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out2 strings.Builder
+	sc2 := bufio.NewScanner(pipe2)
+	for sc2.Scan() {
+		out2.WriteString(sc2.Text() + "\n")
+		if strings.Contains(sc2.Text(), "Operator listener") {
+			cmd2.Process.Signal(syscall.SIGTERM)
+		}
+	}
 	cmd2.Wait()
 	if strings.Contains(out2.String(), "api_secret") {
 		t.Fatalf("restart created another integration:\n%s", out2.String())

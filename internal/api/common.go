@@ -26,12 +26,22 @@ func (s *Server) availableAssets(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]assetJSON, len(list))
+	// Only what this server can settle for the caller: the sandbox chains, or the configured live
+	// chains with their tokens (a testnet's token contract, not the catalogue's mainnet one).
+	out := []assetJSON{}
 	for i, a := range list {
-		out[i] = assetJSON{Symbol: a.Symbol, Name: a.Name, Chain: a.Chain, Decimals: a.Decimals, OnRamp: a.OnRamp, OffRamp: a.OffRamp}
-		if !a.Native() {
-			out[i].Contract = &list[i].Contract
+		contract, ok := s.Onramp.Chains.Settles(caller(r).Sandbox, a.Chain, a.Symbol)
+		if !ok {
+			continue
 		}
+		j := assetJSON{Symbol: a.Symbol, Name: a.Name, Chain: a.Chain, Decimals: a.Decimals, OnRamp: a.OnRamp, OffRamp: a.OffRamp}
+		if !a.Native() {
+			j.Contract = &list[i].Contract
+			if contract != "" {
+				j.Contract = &contract
+			}
+		}
+		out = append(out, j)
 	}
 	return out, nil
 }

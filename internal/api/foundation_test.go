@@ -170,6 +170,25 @@ func TestAssetsAndPrices(t *testing.T) {
 			{name: "price without token", method: "GET", path: "/api/token-price?symbol=USDC", token: "-", status: 200,
 				want: map[string]any{"error": "authorization_incorrect"}},
 		})
+		// A production integration on a server with no live chain is offered nothing it could not
+		// settle: no asset, and quotes answer coin_not_supported.
+		live, err := e.app.Integrations.Create(context.Background(), integration.NewParams{Name: "Live", Sandbox: false})
+		if err != nil {
+			t.Fatal(err)
+		}
+		liveTok := e.login(live)
+		e.run(t, []scenario{
+			{name: "live: no chain, no asset", method: "GET", path: "/api/available-assets", token: liveTok, status: 200,
+				check: func(t *testing.T, r response) {
+					if items, ok := r.path("data").([]any); !ok || len(items) != 0 {
+						t.Fatalf("assets offered without a live chain: %s", r.body)
+					}
+				}},
+			{name: "live: no quote on an unconfigured chain", method: "GET", path: "/api/quote?amount=100&symbol=USDC&payment_type=transfer", token: liveTok,
+				status: 200, want: map[string]any{"error": "coin_not_supported"}},
+			{name: "live: no sale quote on an unconfigured chain", method: "GET", path: "/api/rampoff/quote?amount=100&symbol=USDC", token: liveTok,
+				status: 200, want: map[string]any{"error": "coin_not_supported"}},
+		})
 	})
 }
 

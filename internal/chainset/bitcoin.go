@@ -63,6 +63,7 @@ func (s *Set) connectBitcoin(ctx context.Context, l *BitcoinLive) error {
 		return fmt.Errorf("chain bitcoin: %w", err)
 	}
 	s.btcLive = a
+	s.cfg.Log.Info("bitcoin hot wallet", "network", l.Params.Name, "address", a.HotWallet())
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,6 +167,54 @@ func (s *Set) Adapter(ctx context.Context, sandbox bool, name string) (chain.Ada
 	return sc.adapter, nil
 }
 
+// sandboxTokens are the test tokens a sandbox chain deploys: USDC and USDT with the decimals of
+// the real chain's, and on polygon the bridged ETH (an ERC-20 there, as in the catalogue).
+func sandboxTokens(name string) []simchain.TokenSpec {
+	if name == "bsc" {
+		return simchain.Tokens18()
+	}
+	tokens := simchain.Tokens6()
+	if name == "polygon" {
+		tokens = append(tokens, simchain.TokenSpec{Symbol: "ETH", Name: "Test Ether (PoS-bridged)", Decimals: 18})
+	}
+	return tokens
+}
+
+// Settles reports whether this server can pay out and take deposits of symbol on chainName for
+// sandbox or live integrations (what available-assets and quotes may offer). contract is the
+// token contract a live chain is configured with ("" for a native coin, and for sandbox chains,
+// whose contracts are deployed at first use).
+func (s *Set) Settles(sandbox bool, chainName, symbol string) (contract string, ok bool) {
+	symbol = strings.ToUpper(symbol)
+	if chainName == Bitcoin {
+		s.mu.Lock()
+		live := s.btcLive != nil
+		s.mu.Unlock()
+		return "", symbol == "BTC" && (sandbox || live)
+	}
+	if sandbox {
+		if _, ok := SandboxChainIDs[chainName]; !ok {
+			return "", false
+		}
+		if strings.EqualFold(evm.DefaultChains()[chainName].NativeSymbol, symbol) {
+			return "", true
+		}
+		for _, t := range sandboxTokens(chainName) {
+			if t.Symbol == symbol {
+				return "", true
+			}
+		}
+		return "", false
+	}
+	s.mu.Lock()
+	a, ok := s.live[chainName]
+	s.mu.Unlock()
+	if !ok {
+		return "", false
+	}
+	return a.Asset(symbol)
+}
+
 // Sandbox returns the simulated chain behind a sandbox chain name, starting it on first use:
 // deploys the test tokens, funds the hot wallet from the faucet and starts mining.
 func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
@@ -179,10 +228,7 @@ func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
 		return nil, ErrNotConfigured
 	}
 	cfg := evm.DefaultChains()[name]
-	tokens := simchain.Tokens6()
-	if name == "bsc" {
-		tokens = simchain.Tokens18()
-	}
+	tokens := sandboxTokens(name)
 	mac := hmac.New(sha256.New, s.cfg.SandboxSeed)
 	mac.Write([]byte("sandbox chain " + name))
 	sim, err := simchain.New(simchain.Config{Seed: mac.Sum(nil), ChainID: id, Tokens: tokens})

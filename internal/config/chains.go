@@ -252,5 +252,9 @@ func gweiString(w *big.Int) string {
 	if w == nil {
 		return "none"
 	}
-	return money.New(w, 9).String() + " gwei"
+	s := money.New(w, 9).String()
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s + " gwei"
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/banking"
+	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -32,7 +33,7 @@ type Service struct {
 	Pricer    *pricing.Pricer
 	Accounts  *banking.Accounts
 	Banking   *banking.Service
-	Chains    *chainset.Set
+	Chains    Chains
 	Events    *event.Log
 	Now       func() time.Time
 	Log       *slog.Logger
@@ -40,6 +41,16 @@ type Service struct {
 	faucets   sync.Map   // network → sandbox faucet address: its native transfers are gas top-ups, not deposits
 	sandboxMu sync.Mutex // one sandbox deposit at a time (faucet-funded sender wallets)
 	sweepMu   sync.Mutex // one sweep pass at a time in this process
+}
+
+// Chains is what the off-ramp needs of the chains. Live operations use chain adapters only; the
+// sandbox's customer wallets and sweeps drive the simulated chain itself (Sandbox).
+type Chains interface {
+	Adapter(ctx context.Context, sandbox bool, name string) (chain.Adapter, error)
+	// Settles reports whether symbol on chainName can be received and paid out.
+	Settles(sandbox bool, chainName, symbol string) (contract string, ok bool)
+	Sandbox(ctx context.Context, name string) (*chainset.SandboxChain, error)
+	BitcoinSandbox(ctx context.Context) (*chainset.BitcoinSandbox, error)
 }
 
 func (s *Service) log() *slog.Logger {
@@ -93,12 +104,12 @@ func (s *Service) params(integrationID int64, sandbox bool, st Settings, a asset
 }
 
 // sellable returns the asset if the integration may sell it.
-func (s *Service) sellable(ctx context.Context, st Settings, symbol, chainName string) (asset.Asset, error) {
+func (s *Service) sellable(ctx context.Context, sandbox bool, st Settings, symbol, chainName string) (asset.Asset, error) {
 	a, err := s.Assets.Get(ctx, symbol, chainName)
 	if err != nil {
 		return asset.Asset{}, err
 	}
-	if !a.OffRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
+	if _, settles := s.Chains.Settles(sandbox, a.Chain, a.Symbol); !settles || !a.OffRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
 		return asset.Asset{}, ErrCoinNotSupported
 	}
 	return a, nil
@@ -133,7 +144,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (pricing.Quote, erro
 	if err != nil {
 		return pricing.Quote{}, err
 	}
-	a, err := s.sellable(ctx, st, in.Symbol, chainName)
+	a, err := s.sellable(ctx, in.Sandbox, st, in.Symbol, chainName)
 	if err != nil {
 		return pricing.Quote{}, err
 	}
@@ -286,7 +297,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Rampoff, error) {
 	if aerr != nil {
 		return Rampoff{}, aerr
 	}
-	if !a.OffRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
+	if _, settles := s.Chains.Settles(in.Sandbox, a.Chain, a.Symbol); !settles || !a.OffRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
 		return Rampoff{}, ErrCoinNotSupported
 	}
 	adapter, err := s.Chains.Adapter(ctx, in.Sandbox, a.Chain)

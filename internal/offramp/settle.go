@@ -526,7 +526,7 @@ func (s *Service) Release(ctx context.Context, id string, reprice bool) (Rampoff
 			if err != nil {
 				return err
 			}
-			a, err := s.sellable(ctx, st, sym, r.Chain)
+			a, err := s.sellable(ctx, r.Sandbox, st, sym, r.Chain)
 			if err != nil {
 				return ErrNotHeld.With(sym+" cannot be sold here; refund it", nil)
 			}

@@ -17,7 +17,6 @@ import (
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/chain"
-	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/event"
@@ -42,7 +41,7 @@ type Service struct {
 	Assets    asset.Catalogue
 	Pricer    *pricing.Pricer
 	Accounts  *banking.Accounts
-	Chains    *chainset.Set
+	Chains    Chains
 	Events    *event.Log
 	// Providers by sandbox flag: the sandbox provider drives our own checkout page; production
 	// has none until the operator configures one, and hosted methods then fail with
@@ -54,6 +53,17 @@ type Service struct {
 	// BankArrival, when set, delivers a sandbox bank transfer through banking's import and
 	// matching (the same path as a real statement) instead of confirming the payment directly.
 	BankArrival func(ctx context.Context, p Payment, amount money.Amount, payer string) error
+}
+
+// Chains is what the on-ramp needs of the chains (chainset.Set in the app, whatever the chain
+// family behind a name).
+type Chains interface {
+	// Adapter returns the chain name's adapter for sandbox or live use (coin_not_supported when
+	// this server has none).
+	Adapter(ctx context.Context, sandbox bool, name string) (chain.Adapter, error)
+	// Settles reports whether symbol on chainName can be paid out and received, and the token
+	// contract a live chain is configured with ("" for native coins and the sandbox).
+	Settles(sandbox bool, chainName, symbol string) (contract string, ok bool)
 }
 
 // NetworkFeeEUR is the fee charged per chain for the payout transaction.
@@ -140,7 +150,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (pricing.Quote, erro
 	if err != nil {
 		return pricing.Quote{}, err
 	}
-	if !a.OnRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
+	if _, settles := s.Chains.Settles(in.Sandbox, a.Chain, a.Symbol); !settles || !a.OnRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
 		return pricing.Quote{}, ErrCoinNotSupported
 	}
 	q, err := s.Pricer.Buy(ctx, s.params(in, st, m, a), amount)
@@ -275,7 +285,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
-	if !a.OnRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
+	if _, settles := s.Chains.Settles(in.Sandbox, a.Chain, a.Symbol); !settles || !a.OnRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
 		return Created{}, ErrCoinNotSupported
 	}
 	if _, err := s.Chains.Adapter(ctx, in.Sandbox, a.Chain); err != nil {

@@ -216,12 +216,12 @@ func (a *Adapter) canonical(ctx context.Context, height int64, hash string) (boo
 }
 
 // ScanDeposits runs one scan pass: detects a reorg at the cursor (rewinding to the common
-// ancestor), reads new blocks up to the tip (at most 200 a pass), then counts confirmations of
+// ancestor), reads new blocks up to the tip (at most 1000 a pass), then counts confirmations of
 // pending deposits and mined payout transactions.
 func (a *Adapter) ScanDeposits(ctx context.Context) error {
 	a.scanMu.Lock()
 	defer a.scanMu.Unlock()
-	for range 200 {
+	for range 1000 {
 		head, err := a.node.BlockCount(ctx)
 		if err != nil {
 			return fmt.Errorf("btc: %s: block count: %w", a.network, err)

@@ -250,6 +250,19 @@ func (a *Adapter) asset(symbol string) (*Token, error) {
 	return nil, fmt.Errorf("%w: %s on %s", chain.ErrUnknownAsset, symbol, a.network)
 }
 
+// Asset reports whether the chain is configured with symbol (a token or its native coin) and
+// the token's contract ("" for the native coin).
+func (a *Adapter) Asset(symbol string) (contract string, ok bool) {
+	t, err := a.asset(symbol)
+	if err != nil {
+		return "", false
+	}
+	if t == nil {
+		return "", true
+	}
+	return t.Address.Hex(), true
+}
+
 // Confirmations returns the number of blocks confirming txHash (the block itself counts as 1).
 func (a *Adapter) Confirmations(ctx context.Context, txHash string) (uint64, error) {
 	r, err := a.be.TransactionReceipt(ctx, common.HexToHash(txHash))

@@ -201,6 +201,9 @@ type integrationJSON struct {
 	TrustedKYC  bool     `json:"trusted_kyc"`
 	Disabled    bool     `json:"disabled"`
 	CreatedAt   string   `json:"created_at"`
+	// Request rate on the partner API (token bucket; 0 per second: unlimited).
+	RatePerSecond int `json:"rate_per_second"`
+	RateBurst     int `json:"rate_burst"`
 }
 
 func integrationView(in integration.Integration) integrationJSON {
@@ -209,7 +212,8 @@ func integrationView(in integration.Integration) integrationJSON {
 		list[i] = p.String()
 	}
 	return integrationJSON{ID: in.ID, Name: in.Name, Sandbox: in.Sandbox, APIKey: in.APIKey, IPAllowList: list,
-		TokenTTL: int64(in.TokenTTL.Seconds()), TrustedKYC: in.TrustedKYC, Disabled: in.Disabled, CreatedAt: api.Timestamp(in.CreatedAt)}
+		TokenTTL: int64(in.TokenTTL.Seconds()), TrustedKYC: in.TrustedKYC, Disabled: in.Disabled, CreatedAt: api.Timestamp(in.CreatedAt),
+		RatePerSecond: in.Rate.PerSecond, RateBurst: in.Rate.Burst}
 }
 
 func (s *Server) getIntegration(r *http.Request) (any, error) {
@@ -245,9 +249,11 @@ func (s *Server) createIntegration(r *http.Request) (any, error) {
 }
 
 type updateIntegrationRequest struct {
-	TrustedKYC  *bool   `json:"trusted_kyc"`
-	IPAllowList *string `json:"ip_allowlist"`
-	TokenTTL    *int64  `json:"token_ttl"` // seconds
+	TrustedKYC    *bool   `json:"trusted_kyc"`
+	IPAllowList   *string `json:"ip_allowlist"`
+	TokenTTL      *int64  `json:"token_ttl"` // seconds
+	RatePerSecond *int    `json:"rate_per_second"`
+	RateBurst     *int    `json:"rate_burst"`
 }
 
 func (s *Server) updateIntegration(r *http.Request) (any, error) {
@@ -259,16 +265,26 @@ func (s *Server) updateIntegration(r *http.Request) (any, error) {
 	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	before, err := s.Integrations.Get(r.Context(), id)
+	in, err := s.Integrations.Get(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	noteBefore(r, fmt.Sprintf("integration:%d", id), integrationView(before))
+	noteBefore(r, fmt.Sprintf("integration:%d", id), integrationView(in))
 	var list []netip.Prefix
 	if req.IPAllowList != nil {
 		if list, err = integration.ParseAllowList(*req.IPAllowList); err != nil {
 			return nil, errcode.Field("ip_allowlist", "%s", err.Error())
 		}
+	}
+	rate := in.Rate
+	if req.RatePerSecond != nil {
+		rate.PerSecond = *req.RatePerSecond
+	}
+	if req.RateBurst != nil {
+		rate.Burst = *req.RateBurst
+	}
+	if err := integration.CheckRate(rate); err != nil { // before any write: no partial update
+		return nil, err
 	}
 	if req.TokenTTL != nil {
 		if err := s.Integrations.SetTokenTTL(r.Context(), id, time.Duration(*req.TokenTTL)*time.Second); err != nil {
@@ -282,6 +298,11 @@ func (s *Server) updateIntegration(r *http.Request) (any, error) {
 	}
 	if req.IPAllowList != nil {
 		if err := s.Integrations.SetAllowList(r.Context(), id, list); err != nil {
+			return nil, err
+		}
+	}
+	if req.RatePerSecond != nil || req.RateBurst != nil {
+		if err := s.Integrations.SetRate(r.Context(), id, rate); err != nil {
 			return nil, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
@@ -34,12 +35,26 @@ func (s *Server) operatorBankingRoutes() {
 }
 
 type bankAccountRequest struct {
-	IBAN       string `json:"iban"`
-	BIC        string `json:"bic"`
-	HolderName string `json:"holder_name"`
-	BankName   string `json:"bank_name"`
-	Currency   string `json:"currency"`
-	Sandbox    bool   `json:"sandbox"`
+	IBAN string `json:"iban"`
+	// AccountID and AccountScheme identify an account that has no IBAN (CLABE, CBU, a local
+	// account number ...), instead of iban.
+	AccountID     string `json:"account_id"`
+	AccountScheme string `json:"account_scheme"`
+	BIC           string `json:"bic"`
+	HolderName    string `json:"holder_name"`
+	BankName      string `json:"bank_name"`
+	Currency      string `json:"currency"`
+	Sandbox       bool   `json:"sandbox"`
+	BatchBooking  bool   `json:"batch_booking"`
+	PainVersion   string `json:"pain_version"`
+}
+
+type bankAccountJSON struct {
+	banking.Account
+	AccountID     string `json:"account_id"`
+	AccountScheme string `json:"account_scheme"`
+	BatchBooking  bool   `json:"batch_booking"`
+	PainVersion   string `json:"pain_version"`
 }
 
 func (s *Server) registerBankAccount(r *http.Request) (any, error) {
@@ -47,8 +62,26 @@ func (s *Server) registerBankAccount(r *http.Request) (any, error) {
 	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	return s.Accounts.Register(r.Context(), banking.Account{IBAN: req.IBAN, BIC: req.BIC, HolderName: req.HolderName,
-		BankName: req.BankName, Currency: req.Currency, Sandbox: req.Sandbox})
+	a := banking.Account{IBAN: req.IBAN, BIC: req.BIC, HolderName: req.HolderName, BankName: req.BankName, Currency: req.Currency,
+		Sandbox: req.Sandbox, BatchBooking: req.BatchBooking, PainVersion: req.PainVersion}
+	if req.AccountID != "" || req.AccountScheme != "" {
+		if req.IBAN != "" {
+			return nil, errcode.Field("account_id", "Give iban or account_id, not both.")
+		}
+		if strings.TrimSpace(req.AccountScheme) == "" {
+			return nil, errcode.Field("account_scheme", "The account scheme (e.g. CLABE, CBU, BBAN) is required with account_id.")
+		}
+		a.IBAN, a.Scheme = req.AccountID, req.AccountScheme
+	}
+	a, err := s.Accounts.Register(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	out := bankAccountJSON{Account: a, AccountID: a.IBAN, AccountScheme: a.Scheme, BatchBooking: a.BatchBooking, PainVersion: a.PainVersion}
+	if a.Scheme != "" {
+		out.Account.IBAN = ""
+	}
+	return out, nil
 }
 
 type assignRequest struct {

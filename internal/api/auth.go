@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -52,6 +54,10 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 			info.integrationID = in.ID
 		}
+		if ok, wait := s.rate.Allow(strconv.FormatInt(in.ID, 10), in.Rate); !ok {
+			s.renderError(w, r, errcode.TooManyRequests(wait))
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), integrationKey{}, in)))
 	})
 }
@@ -82,9 +88,28 @@ func (s *Server) authenticate(r *http.Request) (any, error) {
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
+	// Guessing is bounded per address and per api_key: every attempt counts when it starts (so
+	// parallel guesses are counted too), a success gives its attempt back.
+	ip, key := remoteAddr(r).String(), req.APIKey
+	if len(key) > 200 {
+		key = key[:200]
+	}
+	if ok, wait := s.authByIP.Attempt(ip); !ok {
+		return nil, errcode.TooManyRequests(wait)
+	}
+	if ok, wait := s.authByKey.Attempt(key); !ok {
+		s.authByIP.Succeeded(ip)
+		return nil, errcode.TooManyRequests(wait)
+	}
 	tok, in, err := s.Integrations.Authenticate(r.Context(), req.APIKey, req.APISecret, remoteAddr(r))
 	if err != nil {
+		if !errors.Is(err, errcode.Unauthorized) { // not a wrong guess: do not count it
+			s.authByIP.Succeeded(ip)
+			s.authByKey.Succeeded(key)
+		}
 		return nil, err
 	}
+	s.authByIP.Succeeded(ip)
+	s.authByKey.Reset(key)
 	return authenticateResponse{Token: tok.Token, ExpiresIn: int64(in.TokenTTL.Seconds()), ExpiresAt: timestamp(tok.ExpiresAt)}, nil
 }

@@ -20,7 +20,7 @@ func TestBitcoinBuyAndSell(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		uid := e.verifiedCustomer("btc-buyer@example.com", "reinforced")
-		q := e.do("GET", "/api/quote?amount=250&symbol=BTC&chain=bitcoin&payment_type=transfer", nil, nil, "")
+		q := e.do("GET", "/api/quote?amount=250&symbol=BTC&payment_type=transfer", nil, nil, "")
 		quoteID, _ := q.path("data.quote_id").(string)
 		coinAmount, _ := q.path("data.coin_amount").(string)
 		if quoteID == "" || len(coinAmount) != len("0.")+8 {

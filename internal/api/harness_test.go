@@ -64,7 +64,8 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
-func newEnv(t *testing.T, engine store.Engine) *env {
+// newEnv starts pocketramp on engine; opts adjust its configuration first.
+func newEnv(t *testing.T, engine store.Engine, opts ...func(*app.Config)) *env {
 	t.Helper()
 	cfg := app.Config{
 		DataDir:              t.TempDir(),
@@ -77,6 +78,9 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 	}
 	clk := &clock{t: time.Date(2026, 6, 26, 10, 30, 0, 0, time.UTC)}
 	cfg.Now = clk.Now
+	for _, o := range opts {
+		o(&cfg)
+	}
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 )
@@ -64,6 +66,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		if status == 0 {
 			status = http.StatusOK
 		}
+		if biz.RetryAfter > 0 {
+			w.Header().Set("Retry-After", retryAfterSeconds(biz.RetryAfter))
+		}
 		writeJSON(w, status, errorEnvelope{Status: "error", Error: biz.Code, Message: biz.Message, Data: biz.Data, Errors: biz.Fields})
 	case errors.As(err, &inv):
 		writeJSON(w, http.StatusUnprocessableEntity, invalidEnvelope{Message: inv.Error(), Errors: inv.Fields})
@@ -72,6 +77,11 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		writeJSON(w, http.StatusInternalServerError, errorEnvelope{Status: "error", Error: "unexpected_error"})
 	}
+}
+
+// retryAfterSeconds is a Retry-After value: whole seconds, rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(int64((d+time.Second-1)/time.Second), 1), 10)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {

@@ -27,6 +27,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/throttle"
 	"github.com/pocketramp/pocketramp/internal/webhook"
 	"github.com/pocketramp/pocketramp/openapi"
 )
@@ -52,6 +53,9 @@ type Config struct {
 	Now           func() time.Time
 	Registry      *prometheus.Registry // nil: a new one
 	Version       string
+	// ThrottleNow is the clock of the rate limits and login lockouts: real time (nil: time.Now),
+	// not the business clock, which tests move by days; throttling tests inject their own.
+	ThrottleNow func() time.Time
 }
 
 // Server is the HTTP API. It serves two listeners: the public one (partner API, hosted pages,
@@ -64,7 +68,21 @@ type Server struct {
 	admin    *http.ServeMux // operator listener
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// rate is each integration's request rate; authByIP and authByKey bound login guessing.
+	rate      *throttle.Limiter
+	authByIP  *throttle.Backoff
+	authByKey *throttle.Backoff
 }
+
+// Login guessing limits of POST /api/authenticate: attempts per minute from one address and
+// against one api_key before a lockout of a minute, doubling on each further lockout up to
+// AuthMaxLockout. A success does not count.
+const (
+	AuthAttemptsPerIP  = 30
+	AuthAttemptsPerKey = 10
+	AuthWindow         = time.Minute
+	AuthMaxLockout     = 15 * time.Minute
+)
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
@@ -78,7 +96,10 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	s := &Server{Config: cfg, log: cfg.Log, mux: http.NewServeMux(), admin: http.NewServeMux()}
+	s := &Server{Config: cfg, log: cfg.Log, mux: http.NewServeMux(), admin: http.NewServeMux(),
+		rate:      &throttle.Limiter{Now: cfg.ThrottleNow},
+		authByIP:  &throttle.Backoff{Attempts: AuthAttemptsPerIP, Window: AuthWindow, MaxLock: AuthMaxLockout, Now: cfg.ThrottleNow},
+		authByKey: &throttle.Backoff{Attempts: AuthAttemptsPerKey, Window: AuthWindow, MaxLock: AuthMaxLockout, Now: cfg.ThrottleNow}}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pocketramp_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "status"})

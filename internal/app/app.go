@@ -77,7 +77,9 @@ type Config struct {
 	WebhookDisableAfter  time.Duration
 	Log                  *slog.Logger
 	Now                  func() time.Time
-	Version              string
+	// ThrottleNow is the clock of rate limits and lockouts (nil: real time; see api.Config).
+	ThrottleNow func() time.Time
+	Version     string
 }
 
 // App is a running pocketramp.
@@ -238,6 +240,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Now:           cfg.Now,
 		Version:       cfg.Version,
 		Registry:      a.Registry,
+		ThrottleNow:   cfg.ThrottleNow,
 	})
 	a.Operators = &operator.Service{DB: db, Box: box, Now: cfg.Now}
 	a.Audit = &audit.Log{DB: db, Now: cfg.Now}

@@ -38,6 +38,30 @@ var ChainIDs = map[string]int64{"ethereum": 1, "bsc": 56, "polygon": 137, "arbit
 // DefaultChain is the chain CryptoPocket assumes when a request names none.
 const DefaultChain = "polygon"
 
+// DefaultChainFor is the chain a quote for symbol uses when the request names none: DefaultChain
+// when the default catalogue has the symbol there, else the one chain that carries it (BTC is
+// only on bitcoin), else DefaultChain (the lookup then answers coin_not_supported).
+func DefaultChainFor(symbol string) string {
+	sym := strings.ToUpper(strings.TrimSpace(symbol))
+	var only string
+	for _, a := range Default {
+		if a.Symbol != sym {
+			continue
+		}
+		if a.Chain == DefaultChain {
+			return DefaultChain
+		}
+		if only != "" && only != a.Chain {
+			return DefaultChain
+		}
+		only = a.Chain
+	}
+	if only == "" {
+		return DefaultChain
+	}
+	return only
+}
+
 // Default is the seeded catalogue (contracts and decimals from shared/reference/assets.md).
 var Default = []Asset{
 	{"USDC", "USD Coin", "ethereum", 6, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", true, true},

@@ -72,3 +72,11 @@ func TestCatalogue(t *testing.T) {
 		}
 	})
 }
+
+func TestDefaultChainFor(t *testing.T) {
+	for sym, want := range map[string]string{"USDC": "polygon", "btc": "bitcoin", "ETH": "polygon", "BNB": "bsc", "DOGE": "polygon"} {
+		if got := asset.DefaultChainFor(sym); got != want {
+			t.Errorf("DefaultChainFor(%s) = %s, want %s", sym, got, want)
+		}
+	}
+}

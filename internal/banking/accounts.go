@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/bankacct"
+	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -27,6 +28,13 @@ type Account struct {
 	Currency   string `json:"currency"`
 	Status     string `json:"status"`
 	Sandbox    bool   `json:"-"`
+	// Scheme is set for an account identified by another id than an IBAN (CLABE, CBU, BBAN,
+	// a bank's proprietary scheme ...); IBAN then holds that id, the account's key.
+	Scheme string `json:"-"`
+	// BatchBooking is the pain.001 BtchBookg this account asks its bank for; PainVersion the
+	// pain.001 version its bank takes (pain.001.001.03 or .09).
+	BatchBooking bool   `json:"-"`
+	PainVersion  string `json:"-"`
 }
 
 // ErrAccountNotFound is an IBAN not assigned to the caller (REFERENCE §6).
@@ -38,12 +46,23 @@ type Accounts struct {
 	Now func() time.Time
 }
 
-// Register adds or updates an operator account after validating IBAN, BIC and currency.
+// Register adds or updates an operator account after validating its id (an IBAN, or another
+// account id with its scheme), BIC, ISO 4217 currency and pain.001 settings.
 func (s *Accounts) Register(ctx context.Context, a Account) (Account, error) {
 	f := errcode.Fields{}
-	iban, err := bankacct.IBAN(a.IBAN)
-	if err != nil {
-		f.Add("iban", "%s", err.Error())
+	a.Scheme = strings.TrimSpace(a.Scheme)
+	if a.Scheme == "" {
+		iban, err := bankacct.IBAN(a.IBAN)
+		if err != nil {
+			f.Add("iban", "%s", err.Error())
+		}
+		a.IBAN = iban
+	} else {
+		id := strings.ToUpper(strings.Join(strings.Fields(a.IBAN), ""))
+		if id == "" || len(id) > 34 || strings.ContainsFunc(id, func(r rune) bool { return r < '!' || r > '~' }) {
+			f.Add("account_id", "The account id must be 1 to 34 printable characters without spaces.")
+		}
+		a.IBAN = id
 	}
 	bic, err := bankacct.BIC(a.BIC)
 	if err != nil {
@@ -54,16 +73,25 @@ func (s *Accounts) Register(ctx context.Context, a Account) (Account, error) {
 		errcode.Required(f, "holder_name")
 	}
 	a.Currency = strings.ToUpper(strings.TrimSpace(a.Currency))
-	if _, ok := money.FiatScale(a.Currency); !ok {
-		f.Add("currency", "The currency must be one of %s.", strings.Join(money.FiatCodes(), ", "))
+	if _, ok := money.CurrencyScale(a.Currency); !ok {
+		f.Add("currency", "The currency must be an ISO 4217 currency code.")
+	}
+	switch a.PainVersion {
+	case "":
+		a.PainVersion = bankfile.Pain001v03
+	case bankfile.Pain001v03, bankfile.Pain001v09:
+	default:
+		f.Add("pain_version", "The pain.001 version must be %s or %s.", bankfile.Pain001v03, bankfile.Pain001v09)
 	}
 	if err := f.Err(); err != nil {
 		return Account{}, err
 	}
-	a.IBAN, a.BIC, a.Status = iban, bic, "active"
-	_, err = s.DB.Exec(ctx, `INSERT INTO bank_accounts (iban, bic, holder_name, bank_name, currency, status, sandbox, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iban) DO UPDATE SET bic = excluded.bic, holder_name = excluded.holder_name,
-		bank_name = excluded.bank_name, currency = excluded.currency`, a.IBAN, a.BIC, a.HolderName, a.BankName, a.Currency, a.Status, a.Sandbox, store.Micros(s.Now()))
+	a.BIC, a.Status = bic, "active"
+	_, err = s.DB.Exec(ctx, `INSERT INTO bank_accounts (iban, bic, holder_name, bank_name, currency, status, sandbox, id_scheme, batch_booking, pain_version, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iban) DO UPDATE SET bic = excluded.bic, holder_name = excluded.holder_name,
+		bank_name = excluded.bank_name, currency = excluded.currency, id_scheme = excluded.id_scheme, batch_booking = excluded.batch_booking,
+		pain_version = excluded.pain_version`, a.IBAN, a.BIC, a.HolderName, a.BankName, a.Currency, a.Status, a.Sandbox, a.Scheme,
+		a.BatchBooking, a.PainVersion, store.Micros(s.Now()))
 	return a, err
 }
 

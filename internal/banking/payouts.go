@@ -188,7 +188,12 @@ func problemField(f string) string {
 }
 
 // painVersion is the pain.001 version the account's bank takes.
-func painVersion(acct Account) string { return bankfile.Pain001v03 }
+func painVersion(acct Account) string {
+	if acct.PainVersion == "" {
+		return bankfile.Pain001v03
+	}
+	return acct.PainVersion
+}
 
 func paymentOf(p Payout) bankfile.Payment {
 	return bankfile.Payment{EndToEndID: p.EndToEndID, Amount: p.Amount, CreditorName: p.CreditorName, CreditorIBAN: p.CreditorIBAN,
@@ -263,7 +268,7 @@ func (s *Service) ExportBatch(ctx context.Context, iban string) (b Batch, ok boo
 		scale, _ := money.FiatScale(acct.Currency)
 		batch := bankfile.Batch{MessageID: "PRB" + event.RandomAlnum(20), CreatedAt: s.Now(),
 			InitiatorName: bankfile.SEPAText(acct.HolderName, bankfile.MaxNameLength), DebtorName: bankfile.SEPAText(acct.HolderName, bankfile.MaxNameLength),
-			DebtorIBAN: acct.IBAN, DebtorBIC: acct.BIC, ExecutionDate: s.Now()}
+			DebtorIBAN: acct.IBAN, DebtorBIC: acct.BIC, ExecutionDate: s.Now(), BatchBooking: &acct.BatchBooking}
 		var buf bytes.Buffer
 		// CheckPayment has vetted every payment alone; what can still fail is the batch
 		// itself (the account's own data) or, defensively, one payment in it.

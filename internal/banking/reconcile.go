@@ -160,8 +160,8 @@ func (s *Service) resolveAccountTx(ctx context.Context, tx *store.Tx, id string)
 
 func (s *Service) accountTx(ctx context.Context, tx *store.Tx, iban string) (Account, error) {
 	var a Account
-	err := tx.QueryRow(ctx, "SELECT iban, bic, holder_name, bank_name, currency, status, sandbox FROM bank_accounts WHERE iban = ?", iban).
-		Scan(&a.IBAN, &a.BIC, &a.HolderName, &a.BankName, &a.Currency, &a.Status, &a.Sandbox)
+	err := tx.QueryRow(ctx, "SELECT iban, bic, holder_name, bank_name, currency, status, sandbox, id_scheme, batch_booking, pain_version FROM bank_accounts WHERE iban = ?", iban).
+		Scan(&a.IBAN, &a.BIC, &a.HolderName, &a.BankName, &a.Currency, &a.Status, &a.Sandbox, &a.Scheme, &a.BatchBooking, &a.PainVersion)
 	return a, err
 }
 

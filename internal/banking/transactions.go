@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -40,26 +43,27 @@ const (
 
 // Transaction is a movement on an operator account, as imported from the bank.
 type Transaction struct {
-	ID               int64        `json:"-"`
-	IBAN             string       `json:"iban"`
-	BookingDate      string       `json:"booking_date"`
-	ValueDate        string       `json:"value_date"`
-	Amount           money.Amount `json:"-"`
-	Currency         string       `json:"currency"`
-	Direction        string       `json:"direction"`
-	Concept          string       `json:"concept"`
-	CounterpartyName string       `json:"counterparty_name"`
-	CounterpartyIBAN string       `json:"counterparty_iban"`
-	EndToEndID       string       `json:"end_to_end_id"`
-	EntryRef         string       `json:"-"`
-	ReturnReason     string       `json:"-"`
-	Status           string       `json:"status"`
-	Exception        string       `json:"-"`
-	Resolution       string       `json:"-"`
-	PaymentID        string       `json:"-"`
-	PayoutID         int64        `json:"-"`
-	Sandbox          bool         `json:"-"`
-	CreatedAt        time.Time    `json:"-"`
+	ID               int64               `json:"-"`
+	IBAN             string              `json:"iban"`
+	BookingDate      string              `json:"booking_date"`
+	ValueDate        string              `json:"value_date"`
+	Amount           money.Amount        `json:"-"`
+	Currency         string              `json:"currency"`
+	Direction        string              `json:"direction"`
+	Concept          string              `json:"concept"`
+	CounterpartyName string              `json:"counterparty_name"`
+	CounterpartyIBAN string              `json:"counterparty_iban"`
+	EndToEndID       string              `json:"end_to_end_id"`
+	EntryRef         string              `json:"-"`
+	ReturnReason     string              `json:"-"`
+	Status           string              `json:"status"`
+	Exception        string              `json:"-"`
+	Resolution       string              `json:"-"`
+	PaymentID        string              `json:"-"`
+	PayoutID         int64               `json:"-"`
+	Sandbox          bool                `json:"-"`
+	CreatedAt        time.Time           `json:"-"`
+	batch            *bankfile.BatchInfo // the bank's batch booking of a new entry (matching only)
 }
 
 // Payments is what banking needs from the on-ramp (the consumer owns the interface): finding a
@@ -119,7 +123,7 @@ func ledgerPrefix(sandbox bool) string {
 	return ""
 }
 
-// ImportResult summarises an import.
+// ImportResult summarises an import: the totals, then per statement.
 type ImportResult struct {
 	ImportID   int64 `json:"import_id"`
 	Entries    int   `json:"entries"`
@@ -128,110 +132,242 @@ type ImportResult struct {
 	Matched    int   `json:"matched"`
 	Exceptions int   `json:"exceptions"`
 	Pending    int   `json:"pending"`
+	// ZeroAmount counts new entries of amount zero: recorded (status ignored), never posted.
+	ZeroAmount int               `json:"zero_amount"`
+	Statements []StatementResult `json:"statements"`
+	// Skipped lists statements for accounts that are not registered; they are not imported.
+	Skipped []SkippedStatement `json:"skipped"`
+	// Warnings are the balance and sequence checks that failed (the file is imported anyway).
+	Warnings []string `json:"warnings"`
 }
 
-// importChunk is how many entries one import transaction books. Whole-file atomicity is not
-// needed for correctness — every entry is de-duplicated by fingerprint, so re-importing a file
-// after a crash completes it exactly — while one transaction per 100,000-line file makes
-// PostgreSQL walk ever longer version chains of the few balance rows every entry updates.
-const importChunk = 500
+// StatementResult is what the import did with one statement of the file.
+type StatementResult struct {
+	Account     string   `json:"account"`
+	StatementID string   `json:"statement_id"`
+	Entries     int      `json:"entries"`
+	Imported    int      `json:"imported"`
+	Duplicates  int      `json:"duplicates"`
+	Pending     int      `json:"pending"`
+	ZeroAmount  int      `json:"zero_amount"`
+	Warnings    []string `json:"warnings"`
+}
 
-// Import stores the booked entries of statements for the account iban: the file has already
-// been parsed and validated whole (a malformed file is rejected before anything is written),
-// then its entries are booked in transactions of importChunk entries, skipping entries already
-// imported, posting each new movement to the ledger, and auto-matching credits to payments and
-// debits to payouts.
+// SkippedStatement is a statement of the file for an account that is not registered.
+type SkippedStatement struct {
+	Account     string `json:"account"`
+	StatementID string `json:"statement_id"`
+	Entries     int    `json:"entries"`
+}
+
+// statementAccount is the account id a statement names ("" when it names none, as CSV).
+func statementAccount(st *bankfile.Statement) string {
+	switch {
+	case st.Account.IBAN != "":
+		return st.Account.IBAN
+	case st.Account.Other != "":
+		return st.Account.Other
+	}
+	return st.AccountIBAN
+}
+
+// Import stores the booked entries of a file's statements, in one database transaction: the
+// file is imported whole or not at all, and the answer says exactly what was imported. The
+// file was uploaded for account iban; each statement that names its account goes to that
+// registered account (a multi-account export), one naming an unregistered account is skipped
+// and reported. Entries already imported are skipped; each new movement is posted to the
+// ledger and auto-matched (credits to payments, debits to payouts or whole pain.001 batches);
+// zero amounts are recorded without postings; pending and informational entries stay out of
+// the books until a statement books them. Opening balance + entries ≠ closing balance and
+// gaps in an account's statement sequence import with a warning (answer, log and metric).
 func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, stmts []*bankfile.Statement) (ImportResult, error) {
-	acct, err := s.account(ctx, iban)
+	upload, err := s.account(ctx, iban)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	sum := sha256.Sum256(raw)
+	type part struct {
+		st   *bankfile.Statement
+		acct Account
+	}
+	var parts []part
+	res := ImportResult{Statements: []StatementResult{}, Skipped: []SkippedStatement{}, Warnings: []string{}}
 	format := ""
-	var entries []bankfile.Entry
 	for _, st := range stmts {
 		format = st.Format
-		if id := st.AccountID(); id != "" && id != acct.IBAN {
-			return ImportResult{}, errcode.Field("file", "The statement is for account %s, not %s.", id, acct.IBAN)
+		acct := upload
+		if id := statementAccount(st); id != "" {
+			if acct, err = s.account(ctx, id); errors.Is(err, ErrAccountNotFound) {
+				res.Skipped = append(res.Skipped, SkippedStatement{Account: id, StatementID: st.StatementID, Entries: len(st.Entries)})
+				continue
+			} else if err != nil {
+				return ImportResult{}, err
+			}
 		}
 		for _, e := range st.Entries {
 			if e.Currency != acct.Currency {
-				return ImportResult{}, errcode.Field("file", "Entry %s is in %s; the account is in %s.", e.EntryRef, e.Currency, acct.Currency)
+				return ImportResult{}, errcode.Field("file", "The file was rejected, nothing was imported: entry %s of statement %s is in %s; account %s is in %s.",
+					e.EntryRef, st.StatementID, e.Currency, acct.IBAN, acct.Currency)
 			}
 		}
-		entries = append(entries, st.Entries...)
+		parts = append(parts, part{st, acct})
 	}
-	var res ImportResult
+	// Statements of one account in sequence order, so a file holding several in any order
+	// is checked for gaps as the bank numbered them.
+	sort.SliceStable(parts, func(i, j int) bool {
+		if parts[i].acct.IBAN != parts[j].acct.IBAN {
+			return parts[i].acct.IBAN < parts[j].acct.IBAN
+		}
+		return sequenceOf(parts[i].st) < sequenceOf(parts[j].st)
+	})
+	sum := sha256.Sum256(raw)
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
+		res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, res.Pending, res.ZeroAmount = 0, 0, 0, 0, 0, 0, 0
+		res.Statements, res.Warnings = []StatementResult{}, []string{}
 		if err := tx.QueryRow(ctx, `INSERT INTO bank_imports (iban, format, source, file_sha256, entries, imported, duplicates, matched, exceptions, created_at)
-			VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?) RETURNING id`, acct.IBAN, format, source, hex.EncodeToString(sum[:]), store.Micros(s.Now())).Scan(&res.ImportID); err != nil {
+			VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?) RETURNING id`, upload.IBAN, format, source, hex.EncodeToString(sum[:]), store.Micros(s.Now())).Scan(&res.ImportID); err != nil {
 			return err
 		}
-		_, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: BankKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindBank, Asset: acct.Currency})
+		for _, p := range parts {
+			sr := StatementResult{Account: p.acct.IBAN, StatementID: p.st.StatementID, Warnings: []string{}}
+			if w, err := s.checkSequence(ctx, tx, p.acct, res.ImportID, p.st); err != nil {
+				return err
+			} else if w != "" {
+				sr.Warnings = append(sr.Warnings, w)
+			}
+			if p.st.OpeningBalance != nil && p.st.ClosingBalance != nil {
+				if err := p.st.CheckBalances(); err != nil {
+					sr.Warnings = append(sr.Warnings, "balance_mismatch: account "+p.acct.IBAN+": "+err.Error())
+				}
+			}
+			if err := s.importEntries(ctx, tx, p.acct, res.ImportID, p.st, &sr, &res); err != nil {
+				return err
+			}
+			res.Warnings = append(res.Warnings, sr.Warnings...)
+			res.Statements = append(res.Statements, sr)
+		}
+		report, err := json.Marshal(map[string]any{"skipped": res.Skipped, "warnings": res.Warnings})
 		if err != nil {
 			return err
 		}
-		_, err = ledger.EnsureAccount(ctx, tx, ledger.Account{Key: SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindSuspense, Asset: acct.Currency})
-		return err
+		_, err = tx.Exec(ctx, "UPDATE bank_imports SET entries = ?, imported = ?, duplicates = ?, matched = ?, exceptions = ?, report = ? WHERE id = ?",
+			res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, string(report), res.ImportID)
+		if err != nil {
+			return err
+		}
+		warnings, skipped := res.Warnings, res.Skipped
+		tx.AfterCommit(func() {
+			for _, w := range warnings {
+				kind, _, _ := strings.Cut(w, ":")
+				statementWarningsTotal.WithLabelValues(kind).Inc()
+				s.log().Warn("bank statement imported with a warning", "source", source, "warning", w)
+			}
+			for _, sk := range skipped {
+				s.log().Warn("bank statement skipped: its account is not registered", "source", source, "account", sk.Account, "statement", sk.StatementID)
+			}
+		})
+		return nil
 	})
 	if err != nil {
 		return ImportResult{}, err
 	}
-	for start := 0; start < len(entries); start += importChunk {
-		chunk := entries[start:min(start+importChunk, len(entries))]
-		var part ImportResult
-		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
-			part = ImportResult{}
-			return s.importEntries(ctx, tx, acct, res.ImportID, chunk, &part)
-		})
-		if err != nil {
-			return res, err
-		}
-		res.Entries += part.Entries
-		res.Pending += part.Pending
-		res.Imported += part.Imported
-		res.Duplicates += part.Duplicates
-		res.Matched += part.Matched
-		res.Exceptions += part.Exceptions
-	}
-	_, err = s.DB.Exec(ctx, "UPDATE bank_imports SET entries = ?, imported = ?, duplicates = ?, matched = ?, exceptions = ? WHERE id = ?",
-		res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, res.ImportID)
-	return res, err
+	return res, nil
 }
 
-func (s *Service) importEntries(ctx context.Context, tx *store.Tx, acct Account, importID int64, entries []bankfile.Entry, res *ImportResult) error {
-	bank, err := ledger.AccountByKey(ctx, tx, BankKey(acct.Sandbox, acct.IBAN, acct.Currency))
+// sequenceOf is the statement's number in its account's sequence: the electronic sequence
+// number when the bank gives one, else the legal sequence number; 0 when neither.
+func sequenceOf(st *bankfile.Statement) int64 {
+	if st.ElectronicSequence > 0 {
+		return st.ElectronicSequence
+	}
+	return st.SequenceNumber
+}
+
+// checkSequence records the statement and reports a gap after the last statement of the
+// account seen with the same kind of number ("" when none).
+func (s *Service) checkSequence(ctx context.Context, tx *store.Tx, acct Account, importID int64, st *bankfile.Statement) (string, error) {
+	col, seq := "electronic_sequence", st.ElectronicSequence
+	if seq == 0 {
+		col, seq = "sequence_number", st.SequenceNumber
+	}
+	warning := ""
+	if seq > 0 {
+		var last sql.NullInt64
+		if err := tx.QueryRow(ctx, "SELECT MAX("+col+") FROM bank_statements WHERE iban = ? AND "+col+" > 0", acct.IBAN).Scan(&last); err != nil {
+			return "", err
+		}
+		if last.Valid && seq > last.Int64+1 {
+			missing := fmt.Sprintf("%d", last.Int64+1)
+			if seq > last.Int64+2 {
+				missing += fmt.Sprintf(" to %d", seq-1)
+			}
+			warning = fmt.Sprintf("sequence_gap: account %s: statement %s is number %d, the last imported is %d; statement %s missing",
+				acct.IBAN, st.StatementID, seq, last.Int64, missing)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO bank_statements (iban, import_id, statement_id, sequence_number, electronic_sequence, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, acct.IBAN, importID, st.StatementID, st.SequenceNumber, st.ElectronicSequence, store.Micros(s.Now()))
+	return warning, err
+}
+
+func (s *Service) importEntries(ctx context.Context, tx *store.Tx, acct Account, importID int64, st *bankfile.Statement, sr *StatementResult, res *ImportResult) error {
+	bank, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: BankKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindBank, Asset: acct.Currency})
 	if err != nil {
 		return err
 	}
-	suspense, err := ledger.AccountByKey(ctx, tx, SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency))
+	suspense, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindSuspense, Asset: acct.Currency})
 	if err != nil {
 		return err
+	}
+	// The booking date falls back to the value date, then to the statement's own date, as
+	// the standard allows a missing BookgDt.
+	stmtDate := st.CreatedAt
+	if !st.To.IsZero() {
+		stmtDate = st.To
 	}
 	now := s.Now()
-	for _, e := range entries {
+	for _, e := range st.Entries {
+		sr.Entries++
 		res.Entries++
-		if e.Status != "" && e.Status != "BOOK" {
-			res.Pending++ // pending and informational entries are not booked yet
+		if e.Status != "" && e.Status != bankfile.StatusBooked {
+			sr.Pending++ // pending and informational entries are not booked yet
+			res.Pending++
 			continue
 		}
-		t := Transaction{IBAN: acct.IBAN, BookingDate: date(e.BookingDate), ValueDate: date(e.ValueDate), Amount: e.Amount,
+		booking := e.BookingDate
+		if booking.IsZero() {
+			booking = e.ValueDate
+		}
+		if booking.IsZero() {
+			booking = stmtDate
+		}
+		t := Transaction{IBAN: acct.IBAN, BookingDate: date(booking), ValueDate: date(e.ValueDate), Amount: e.Amount,
 			Currency: e.Currency, Direction: e.Direction, Concept: e.Remittance, CounterpartyName: e.CounterpartyName,
 			CounterpartyIBAN: e.CounterpartyIBAN, EndToEndID: e.EndToEndID, EntryRef: e.EntryRef, ReturnReason: e.ReturnReason,
-			Status: StatusUnmatched, Sandbox: acct.Sandbox, CreatedAt: now}
+			Status: StatusUnmatched, Sandbox: acct.Sandbox, CreatedAt: now, batch: e.Batch}
+		if t.Amount.IsZero() {
+			// Nothing moved (a waived fee, a card check): kept for the record, never posted.
+			t.Status, t.Resolution = StatusIgnored, "zero amount: nothing moved"
+		}
 		inserted, err := insertTransaction(ctx, tx, &t, e.Fingerprint, importID)
 		if err != nil {
 			return err
 		}
 		if !inserted {
+			sr.Duplicates++
 			res.Duplicates++
 			continue
 		}
+		if t.Amount.IsZero() {
+			sr.ZeroAmount++
+			res.ZeroAmount++
+			continue
+		}
+		sr.Imported++
 		res.Imported++
 		// The money is in (or out of) the bank; until matched it belongs to suspense.
-		from, to := suspense.ID, bank.ID
+		from, to := suspense, bank
 		if t.Amount.Sign() < 0 {
-			from, to = bank.ID, suspense.ID
+			from, to = bank, suspense
 		}
 		if _, err := ledger.Post(ctx, tx, ledger.Transaction{Reference: fmt.Sprintf("bank:%d", t.ID),
 			Description: fmt.Sprintf("%s %s on %s: %s", t.Direction, t.Amount, t.IBAN, truncate(t.Concept, 80)),
@@ -251,9 +387,13 @@ func (s *Service) importEntries(ctx context.Context, tx *store.Tx, acct Account,
 	return nil
 }
 
+// truncate cuts s to at most n bytes without splitting a character.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
@@ -268,8 +408,8 @@ func date(t time.Time) string {
 func (s *Service) account(ctx context.Context, iban string) (Account, error) {
 	iban = strings.ToUpper(strings.ReplaceAll(iban, " ", ""))
 	var a Account
-	err := s.DB.QueryRow(ctx, "SELECT iban, bic, holder_name, bank_name, currency, status, sandbox FROM bank_accounts WHERE iban = ?", iban).
-		Scan(&a.IBAN, &a.BIC, &a.HolderName, &a.BankName, &a.Currency, &a.Status, &a.Sandbox)
+	err := s.DB.QueryRow(ctx, "SELECT iban, bic, holder_name, bank_name, currency, status, sandbox, id_scheme, batch_booking, pain_version FROM bank_accounts WHERE iban = ?", iban).
+		Scan(&a.IBAN, &a.BIC, &a.HolderName, &a.BankName, &a.Currency, &a.Status, &a.Sandbox, &a.Scheme, &a.BatchBooking, &a.PainVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, ErrAccountNotFound.With("No operator account has IBAN "+iban+".", nil)
 	}
@@ -278,10 +418,10 @@ func (s *Service) account(ctx context.Context, iban string) (Account, error) {
 
 func insertTransaction(ctx context.Context, tx *store.Tx, t *Transaction, fingerprint string, importID int64) (bool, error) {
 	err := tx.QueryRow(ctx, `INSERT INTO bank_transactions (iban, fingerprint, import_id, booking_date, value_date, amount, scale, currency,
-		direction, concept, counterparty_name, counterparty_iban, end_to_end_id, entry_ref, return_reason, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iban, fingerprint) DO NOTHING RETURNING id`,
+		direction, concept, counterparty_name, counterparty_iban, end_to_end_id, entry_ref, return_reason, status, resolution, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iban, fingerprint) DO NOTHING RETURNING id`,
 		t.IBAN, fingerprint, importID, t.BookingDate, t.ValueDate, t.Amount.Units().Int64(), t.Amount.Scale(), t.Currency, t.Direction,
-		t.Concept, t.CounterpartyName, t.CounterpartyIBAN, t.EndToEndID, t.EntryRef, t.ReturnReason, t.Status,
+		t.Concept, t.CounterpartyName, t.CounterpartyIBAN, t.EndToEndID, t.EntryRef, t.ReturnReason, t.Status, t.Resolution,
 		store.Micros(t.CreatedAt), store.Micros(t.CreatedAt)).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -389,6 +529,9 @@ func (s *Service) matchDebit(ctx context.Context, tx *store.Tx, acct Account, t 
 	err := tx.QueryRow(ctx, "SELECT id, reference, status, amount FROM bank_payouts WHERE iban = ? AND end_to_end_id = ?"+tx.ForUpdate(),
 		acct.IBAN, t.EndToEndID).Scan(&id, &reference, &status, &amount)
 	if errors.Is(err, sql.ErrNoRows) || t.EndToEndID == "" {
+		if t.batch != nil {
+			return s.matchBatch(ctx, tx, acct, t)
+		}
 		return false, s.setException(ctx, tx, t, ExceptionUnknownDebit)
 	}
 	if err != nil {
@@ -409,6 +552,63 @@ func (s *Service) matchDebit(ctx context.Context, tx *store.Tx, acct Account, t 
 	}
 	if s.Payouts != nil {
 		return true, s.Payouts.PayoutSettled(ctx, tx, reference, false)
+	}
+	return true, nil
+}
+
+// matchBatch confirms every payout of one of our pain.001 batches that the bank booked as one
+// debit (NtryDtls/Btch, what BtchBookg true asks for): the batch is named by its PmtInfId or
+// MsgId (ours are the same), and its number of transactions and total must agree with the
+// debit and with the batch's exported payouts; anything else is an unknown debit.
+func (s *Service) matchBatch(ctx context.Context, tx *store.Tx, acct Account, t *Transaction) (bool, error) {
+	var batchID, total int64
+	var payments int
+	var confirmedBy sql.NullInt64
+	err := tx.QueryRow(ctx, "SELECT id, payments, total, transaction_id FROM bank_payout_batches WHERE iban = ? AND message_id IN (?, ?)"+tx.ForUpdate(),
+		acct.IBAN, t.batch.PaymentInfoID, t.batch.MessageID).Scan(&batchID, &payments, &total, &confirmedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, s.setException(ctx, tx, t, ExceptionUnknownDebit)
+	}
+	if err != nil {
+		return false, err
+	}
+	debit := -t.Amount.Units().Int64()
+	if confirmedBy.Valid || debit != total || (t.batch.Transactions != 0 && t.batch.Transactions != payments) ||
+		(t.batch.Total != nil && t.batch.Total.Abs().Units().Int64() != total) {
+		return false, s.setException(ctx, tx, t, ExceptionUnknownDebit)
+	}
+	list, err := queryPayouts(ctx, tx, "WHERE batch_id = ? AND status = 'exported' ORDER BY id"+tx.ForUpdate(), batchID)
+	if err != nil {
+		return false, err
+	}
+	var sum int64
+	for _, p := range list {
+		sum += p.Amount.Units().Int64()
+	}
+	if len(list) != payments || sum != total {
+		return false, s.setException(ctx, tx, t, ExceptionUnknownDebit) // some were retried or settled otherwise
+	}
+	now := store.Micros(s.Now())
+	if _, err := tx.Exec(ctx, "UPDATE bank_payout_batches SET transaction_id = ? WHERE id = ?", t.ID, batchID); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, "UPDATE bank_payouts SET status = 'confirmed', transaction_id = ?, updated_at = ? WHERE batch_id = ? AND status = 'exported'",
+		t.ID, now, batchID); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, "UPDATE bank_transactions SET status = ?, resolution = ?, updated_at = ? WHERE id = ?",
+		StatusMatched, fmt.Sprintf("batch of %d payouts", payments), now, t.ID); err != nil {
+		return false, err
+	}
+	for _, p := range list {
+		if err := s.postPayoutSettled(ctx, tx, acct, p.ID, p.Reference, p.Amount.Units()); err != nil {
+			return false, err
+		}
+		if s.Payouts != nil {
+			if err := s.Payouts.PayoutSettled(ctx, tx, p.Reference, false); err != nil {
+				return false, err
+			}
+		}
 	}
 	return true, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/onramp"
+	"github.com/pocketramp/pocketramp/internal/throttle"
 )
 
 // Options configure a run.
@@ -59,6 +60,10 @@ func Run(ctx context.Context, opt Options, out io.Writer) ([]Result, error) {
 	}
 	if cred.APIKey == "" {
 		return nil, fmt.Errorf("bench needs an empty database")
+	}
+	// The bench measures the server, not its throttling: lift the integration's request rate.
+	if err := a.Integrations.SetRate(ctx, cred.ID, throttle.Rate{PerSecond: 0, Burst: 1}); err != nil {
+		return nil, err
 	}
 	base, stop, err := listen(a.Handler())
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/document"
@@ -21,6 +22,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/nationalid"
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/throttle"
 )
 
 // Customer types.
@@ -121,6 +123,9 @@ type Service struct {
 	Now       func() time.Time
 	PublicURL string // base of hosted-form links
 	Events    *event.Log
+
+	kybOnce  sync.Once
+	kybLocks *throttle.Backoff // per-link KYB password lockout (kybGuard)
 }
 
 const columns = `id, uuid, integration_id, type, email, name, last_name, last_name2, company_name, phone, country,

@@ -3,14 +3,17 @@ package customer
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/nationalid"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/throttle"
 )
 
 // Upload is a file sent through a hosted form.
@@ -126,25 +129,54 @@ func (s *Service) saveSubmission(ctx context.Context, tx *store.Tx, customerID i
 // ErrKYBPassword is a wrong KYB form password.
 var ErrKYBPassword = errcode.Field("password", "The password is not correct.")
 
-// UnlockKYB checks the KYB form password of a live KYB link.
+// KYB password guessing: a link allows KYBAttempts wrong passwords per KYBWindow, then locks for
+// KYBWindow, doubling on each further lockout up to KYBMaxLockout (the customer learns when to
+// come back). The right password clears the link's count.
+const (
+	KYBAttempts   = 5
+	KYBWindow     = 15 * time.Minute
+	KYBMaxLockout = 24 * time.Hour
+)
+
+// kybGuard returns the service's per-link KYB password lockout.
+func (s *Service) kybGuard() *throttle.Backoff {
+	s.kybOnce.Do(func() {
+		s.kybLocks = &throttle.Backoff{Attempts: KYBAttempts, Window: KYBWindow, MaxLock: KYBMaxLockout, Now: s.Now}
+	})
+	return s.kybLocks
+}
+
+// UnlockKYB checks the KYB form password of a live KYB link. Too many wrong passwords on the
+// link answer errcode.TooMany (HTTP 429 with Retry-After) until its lockout ends.
 func (s *Service) UnlockKYB(ctx context.Context, token, password string) (Customer, error) {
 	var c Customer
+	var hash string
 	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		c, _, err = s.openLink(ctx, tx, PurposeKYB, token)
 		if err != nil {
 			return err
 		}
-		var hash string
-		if err := tx.QueryRow(ctx, "SELECT kyb_password_hash FROM customers WHERE id = ?", c.ID).Scan(&hash); err != nil {
-			return err
-		}
-		if !CheckPassword(hash, strings.TrimSpace(password)) {
-			return ErrKYBPassword
-		}
-		return nil
+		return tx.QueryRow(ctx, "SELECT kyb_password_hash FROM customers WHERE id = ?", c.ID).Scan(&hash)
 	})
-	return c, err
+	if err != nil {
+		return c, err
+	}
+	// The slow hash runs outside the transaction and only for links that may still guess.
+	key := hex.EncodeToString(hashLinkToken(token))
+	if ok, wait := s.kybGuard().Attempt(key); !ok {
+		return c, errcode.TooManyRequests(wait)
+	}
+	match, err := CheckPasswordContext(ctx, hash, strings.TrimSpace(password))
+	if err != nil {
+		s.kybGuard().Succeeded(key) // not a guess: the request ended while waiting for the hash
+		return c, err
+	}
+	if !match {
+		return c, ErrKYBPassword
+	}
+	s.kybGuard().Reset(key)
+	return c, nil
 }
 
 // Owner is a beneficial owner declared on the KYB form.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/nationalid"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/throttle"
 )
 
 // Person holds the personal fields of registerUser and registerUser/kyc-delegated.
@@ -419,8 +421,15 @@ func mergeDocErrors(ctx context.Context, s *Service, err error, d Delegated) err
 	return f.Err()
 }
 
+// slowHashes bounds how many argon2id computations (19 MiB and tens of milliseconds of CPU each)
+// run at once, so a flood of password guesses or company registrations queues here instead of
+// starving every other request (health checks included) of CPU and memory.
+var slowHashes = throttle.NewSemaphore(max(runtime.GOMAXPROCS(0)/2, 1))
+
 // HashPassword returns an argon2id hash in PHC format.
 func HashPassword(pw string) string {
+	slowHashes.Acquire(context.Background())
+	defer slowHashes.Release()
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	key := argon2.IDKey([]byte(pw), salt, 2, 19*1024, 1, 32)
@@ -429,22 +438,33 @@ func HashPassword(pw string) string {
 
 // CheckPassword reports whether pw matches a HashPassword hash.
 func CheckPassword(hash, pw string) bool {
+	ok, _ := CheckPasswordContext(context.Background(), hash, pw)
+	return ok
+}
+
+// CheckPasswordContext is CheckPassword that gives up (ctx's error) when ctx ends while it waits
+// for a free hashing slot.
+func CheckPasswordContext(ctx context.Context, hash, pw string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
+		return false, nil
 	}
 	var m, t uint32
 	var p uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
+		return false, nil
 	}
 	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
 	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
-		return false
+	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 64 || m > 64*1024 || t > 10 || p == 0 {
+		return false, nil // not a hash we wrote: never let a stored value choose a huge cost
 	}
+	if err := slowHashes.Acquire(ctx); err != nil {
+		return false, err
+	}
+	defer slowHashes.Release()
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 func randomPassword(n int) string { return event.RandomAlnum(n) }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Error is a business error with a contract code such as "user_not_found".
@@ -18,6 +19,8 @@ type Error struct {
 	Data    any    // optional payload (e.g. the KYC URL of require_kyc)
 	Status  int    // HTTP status; 0 means the contract's default of 200
 	Fields  Fields // optional per-field messages (the document upload's invalid_file)
+	// RetryAfter, when set, is sent as the Retry-After header (too_many_requests).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -50,7 +53,15 @@ var (
 	NotFound         = &Error{Code: "not_found", Status: 404}
 	CoinNotSupported = &Error{Code: "coin_not_supported"}
 	PriceUnavailable = &Error{Code: "price_unavailable"}
+	// TooMany is the [ours] HTTP 429 of a throttled caller; use TooManyRequests to say when to
+	// come back. errors.Is matches it by code.
+	TooMany = &Error{Code: "too_many_requests", Status: 429}
 )
+
+// TooManyRequests is HTTP 429 too_many_requests with Retry-After: wait (at least one second).
+func TooManyRequests(wait time.Duration) *Error {
+	return &Error{Code: TooMany.Code, Status: TooMany.Status, RetryAfter: max(wait, time.Second)}
+}
 
 // Fields are request validation errors: field name → messages. They render as HTTP 422.
 type Fields map[string][]string

@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/throttle"
 )
 
 // Key prefixes tell sandbox and production credentials apart at a glance.
@@ -44,7 +45,13 @@ type Integration struct {
 	// are valid at once.
 	TrustedKYC bool
 	CreatedAt  time.Time
+	// Rate is the integration's request rate on the partner API (token bucket; PerSecond 0:
+	// unlimited). New integrations get DefaultRate.
+	Rate throttle.Rate
 }
+
+// DefaultRate is the request rate of a new integration (the migration's column defaults).
+var DefaultRate = throttle.Rate{PerSecond: 50, Burst: 100}
 
 // Credentials are what a new integration receives once; the secret is never shown again.
 type Credentials struct {
@@ -122,7 +129,7 @@ func (s *Service) Count(ctx context.Context) (int, error) {
 	return n, err
 }
 
-const columns = "id, name, sandbox, api_key, ip_allowlist, token_ttl_s, disabled, trusted_kyc, created_at"
+const columns = "id, name, sandbox, api_key, ip_allowlist, token_ttl_s, disabled, trusted_kyc, created_at, rate_per_second, rate_burst"
 
 func scan(row interface{ Scan(...any) error }) (Integration, error) {
 	var (
@@ -130,7 +137,8 @@ func scan(row interface{ Scan(...any) error }) (Integration, error) {
 		allow    string
 		ttl, cAt int64
 	)
-	if err := row.Scan(&in.ID, &in.Name, &in.Sandbox, &in.APIKey, &allow, &ttl, &in.Disabled, &in.TrustedKYC, &cAt); err != nil {
+	if err := row.Scan(&in.ID, &in.Name, &in.Sandbox, &in.APIKey, &allow, &ttl, &in.Disabled, &in.TrustedKYC, &cAt,
+		&in.Rate.PerSecond, &in.Rate.Burst); err != nil {
 		return Integration{}, err
 	}
 	in.TokenTTL = time.Duration(ttl) * time.Second
@@ -201,7 +209,7 @@ func (s *Service) Resolve(ctx context.Context, token string, remote netip.Addr) 
 	}
 	var expires int64
 	var revoked sql.NullInt64
-	row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.trusted_kyc, i.created_at, t.expires_at, t.revoked_at
+	row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.trusted_kyc, i.created_at, i.rate_per_second, i.rate_burst, t.expires_at, t.revoked_at
 		FROM auth_tokens t JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = ?`, hashToken(token))
 	in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &expires, &revoked)...) }))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -255,6 +263,27 @@ func (s *Service) SetTokenTTL(ctx context.Context, id int64, ttl time.Duration) 
 func (s *Service) SetTrustedKYC(ctx context.Context, id int64, trusted bool) error {
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET trusted_kyc = ? WHERE id = ?", trusted, id)
 	return err
+}
+
+// SetRate sets the integration's request rate (PerSecond 0: unlimited).
+func (s *Service) SetRate(ctx context.Context, id int64, r throttle.Rate) error {
+	if err := CheckRate(r); err != nil {
+		return err
+	}
+	_, err := s.DB.Exec(ctx, "UPDATE integrations SET rate_per_second = ?, rate_burst = ? WHERE id = ?", r.PerSecond, r.Burst, id)
+	return err
+}
+
+// CheckRate validates a request rate setting (422 naming rate_per_second or rate_burst).
+func CheckRate(r throttle.Rate) error {
+	f := errcode.Fields{}
+	if r.PerSecond < 0 || r.PerSecond > 100_000 {
+		f.Add("rate_per_second", "The rate per second must be between 0 (unlimited) and 100000.")
+	}
+	if r.Burst < 1 || r.Burst > 100_000 {
+		f.Add("rate_burst", "The rate burst must be between 1 and 100000.")
+	}
+	return f.Err()
 }
 
 // PurgeExpiredTokens deletes tokens that expired before cutoff.

@@ -131,7 +131,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (pricing.Quote, erro
 	}
 	chainName := strings.ToLower(strings.TrimSpace(in.Chain))
 	if chainName == "" {
-		chainName = asset.DefaultChain
+		chainName = asset.DefaultChainFor(in.Symbol)
 	}
 	if _, known := asset.ChainIDs[chainName]; !known {
 		f.Add("blockchain", "Unknown blockchain %q.", in.Chain)

@@ -128,7 +128,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (pricing.Quote, erro
 	}
 	chainName := strings.ToLower(strings.TrimSpace(in.Chain))
 	if chainName == "" {
-		chainName = asset.DefaultChain
+		chainName = asset.DefaultChainFor(in.Symbol)
 	}
 	m, ok := MethodByCode(in.PaymentType)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,6 +169,9 @@ func (p *Pages) kybPost(w http.ResponseWriter, r *http.Request) error {
 	if r.PostFormValue("step") == "unlock" {
 		password := strings.TrimSpace(r.PostFormValue("password"))
 		_, err := p.Customers.UnlockKYB(r.Context(), token, password)
+		if p.kybLocked(w, r, lang, token, err) {
+			return nil
+		}
 		if inv := invalid(err); inv != nil {
 			p.render(w, http.StatusUnprocessableEntity, "kyb_password", p.passwordView(r, lang, token, inv.Fields["password"]))
 			return nil
@@ -200,6 +204,10 @@ func (p *Pages) kybPost(w http.ResponseWriter, r *http.Request) error {
 	callback, err := p.Customers.SubmitKYB(r.Context(), token, customer.KYBForm{Password: password, CompanyName: vals["company_name"],
 		CountryCode: vals["country_code"], IdentificationType: vals["identification_type"], IdentificationNumber: vals["identification_number"],
 		Address: vals["address"], Owners: owners, Documents: docs})
+	if p.kybLocked(w, r, lang, token, err) {
+		p.clearUnlock(w, token)
+		return nil
+	}
 	if inv := invalid(err); inv != nil {
 		if inv.Fields.Has("password") { // the password changed since the unlock
 			p.clearUnlock(w, token)
@@ -217,6 +225,21 @@ func (p *Pages) kybPost(w http.ResponseWriter, r *http.Request) error {
 	p.clearUnlock(w, token)
 	p.render(w, http.StatusOK, "message", p.doneView(r, lang, "done.kyb", callback))
 	return nil
+}
+
+// kybLocked renders the password step with HTTP 429 and Retry-After when err is the link's
+// lockout after too many wrong passwords; it reports whether it did.
+func (p *Pages) kybLocked(w http.ResponseWriter, r *http.Request, lang, token string, err error) bool {
+	var biz *errcode.Error
+	if !errors.As(err, &biz) || !errors.Is(err, errcode.TooMany) {
+		return false
+	}
+	minutes := int((biz.RetryAfter + time.Minute - 1) / time.Minute)
+	w.Header().Set("Retry-After", strconv.Itoa(int((biz.RetryAfter+time.Second-1)/time.Second)))
+	v := p.passwordView(r, lang, token, nil)
+	v.Summary = []summaryItem{{Message: tr(lang, "err.kyb_locked", max(minutes, 1))}}
+	p.render(w, http.StatusTooManyRequests, "kyb_password", v)
+	return true
 }
 
 func (p *Pages) passwordView(r *http.Request, lang, token string, errs []string) *view {

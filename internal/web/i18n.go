@@ -78,6 +78,7 @@ var text = map[string][2]string{
 	"err.too_large":   {"Los archivos ocupan demasiado: cada uno puede tener hasta 10 MB y el envío completo hasta 40 MB.", "The files are too large: each may be up to 10 MB and the whole submission up to 40 MB."},
 	"err.too_many":    {"Puedes adjuntar como máximo %d archivos.", "You can attach at most %d files."},
 	"err.kyb_expired": {"Tu sesión ha caducado. Introduce la contraseña otra vez.", "Your session has expired. Please enter the password again."},
+	"err.kyb_locked":  {"Demasiadas contraseñas incorrectas. Vuelve a intentarlo dentro de %d minutos.", "Too many wrong passwords. Please try again in %d minutes."},
 
 	"link.title": {"Este enlace no es válido", "This link is not valid"},
 	"link.body":  {"Puede que haya caducado o que ya se haya usado. Pide un enlace nuevo en la aplicación desde la que llegaste.", "It may have expired or already been used. Ask the app that sent you here for a new link."},

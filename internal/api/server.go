@@ -239,6 +239,10 @@ func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 			}
 			s.log.InfoContext(ctx, "request", attrs...)
 		}()
+		if err := checkRequestText(r); err != nil {
+			s.renderError(rec, r, err)
+			return
+		}
 		mux.ServeHTTP(rec, r)
 	})
 }

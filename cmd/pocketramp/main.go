@@ -41,6 +41,8 @@ Usage:
   pocketramp config check [--config FILE]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
+  pocketramp operator create --email E --role admin|compliance|finance|read-only [--password-stdin]
+  pocketramp audit verify [--data-dir ./data]
   pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
   pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000]
   pocketramp demo
@@ -99,6 +101,14 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return exitError(2)
 		}
 		return integrationCreate(ctx, args[2:], stdout, stderr)
+	case "operator":
+		return operatorCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "audit":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return auditVerify(ctx, args[2:], stdout, stderr)
 	case "import-statement":
 		return importStatement(ctx, args[1:], stdout, stderr)
 	case "ledger":
@@ -230,6 +240,8 @@ func appConfig(c config.Config, log *slog.Logger) (app.Config, error) {
 		PublicURL:            public,
 		MasterKey:            string(c.MasterKey),
 		OperatorToken:        string(c.OperatorToken),
+		OperatorTokenRole:    c.OperatorTokenRole,
+		AdminURL:             c.EffectiveAdminURL(),
 		PriceSources:         strings.Join(c.PriceSources, ","),
 		PriceMaxAge:          c.PriceMaxAge.D(),
 		StatementDir:         c.StatementDir,

@@ -92,10 +92,10 @@ func History(ctx context.Context, q Querier, id AccountID, page, perPage int) (H
 	if err != nil {
 		return HistoryPage{}, fmt.Errorf("ledger: history of %d: %w", id, err)
 	}
-	offset := int64(page-1) * int64(perPage)
-	if offset >= h.Total {
+	if store.PastEnd(page, perPage, h.Total) { // also keeps the offset below from overflowing
 		return h, nil
 	}
+	offset := int64(page-1) * int64(perPage)
 	rows, err := q.Query(ctx, entrySelect+` WHERE p.account_id = ? ORDER BY p.posted_at DESC, p.id DESC LIMIT ? OFFSET ?`,
 		id, perPage, offset)
 	if err != nil {

@@ -148,3 +148,26 @@ func Lock(ctx context.Context, tx *store.Tx, userID int64) (string, error) {
 	}
 	return level, nil
 }
+
+// MaxExternalID is the longest external id the contract accepts.
+const MaxExternalID = 100
+
+// CheckExternalID records a field error for an external id the contract does not accept.
+func CheckExternalID(f errcode.Fields, ext string) {
+	if len(ext) > MaxExternalID {
+		f.Add("external_id", "The external id must not be greater than %d characters.", MaxExternalID)
+	}
+}
+
+// ExternalIDUsed reports whether an operation of the integration in the book already has ext.
+// The unique index decides under concurrency; this answers first, in the contract's order.
+func (b Book) ExternalIDUsed(ctx context.Context, q Querier, integrationID int64, ext string) (bool, error) {
+	if ext == "" {
+		return false, nil
+	}
+	var n int
+	if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM "+b.Table+" WHERE integration_id = ? AND external_id = ?", integrationID, ext).Scan(&n); err != nil {
+		return false, fmt.Errorf("external id in %s: %w", b.Table, err)
+	}
+	return n > 0, nil
+}

@@ -1,0 +1,405 @@
+package onramp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/banking"
+	"github.com/pocketramp/pocketramp/internal/chain"
+	"github.com/pocketramp/pocketramp/internal/customer"
+	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
+	"github.com/pocketramp/pocketramp/internal/store"
+)
+
+// CreateInput is the body of createPayment / createGuidedPayment.
+type CreateInput struct {
+	IntegrationID int64
+	Sandbox       bool
+	Guided        bool
+	UserID        int64 // 0: missing
+	ExternalID    string
+	PaymentType   string
+	FiatSymbol    string
+	FiatAmount    json.RawMessage
+	CoinSymbol    string
+	CoinChain     string
+	Wallet        string
+	CallbackURL   string
+	QuoteID       string
+}
+
+// Created is the answer of a payment creation.
+type Created struct {
+	Payment Payment
+	URL     string // url_payment (hosted), gateway_url (guided) or the transfer details page
+	Account banking.Account
+}
+
+// Create makes a payment intent in four steps, each answering its errors in the contract's
+// order (REFERENCE §4.3):
+//
+//  1. parseOrder: fail_mandatory_field, then every malformed field at once (422), then
+//     guided_payment_eur_only;
+//  2. authorise: user_not_found, user_banned, require_kyc;
+//  3. offer: the integration's rules and the price — kyc_reinforced_required and
+//     limit_exceded, coin_not_supported, min_purchase, method_not_allowed,
+//     external_id_already_used;
+//  4. open: the customer's page (error_payment_creation when the provider fails), then one
+//     transaction that reserves the limits and writes the payment.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
+	o, err := parseOrder(in)
+	if err != nil {
+		return Created{}, err
+	}
+	c, err := s.authorise(ctx, in.IntegrationID, in.UserID)
+	if err != nil {
+		return Created{}, err
+	}
+	p, st, err := s.offer(ctx, o, c)
+	if err != nil {
+		return Created{}, err
+	}
+	return s.open(ctx, o, st, p)
+}
+
+// order is a createPayment request whose fields are well-formed.
+type order struct {
+	CreateInput
+	fiat     string
+	amount   money.Amount
+	chain    string
+	method   Method
+	wallet   string // validated and checksummed; the customer gives it later on a guided payment
+	ext      string
+	callback string
+}
+
+// parseOrder checks the fields of the request, all at once.
+func parseOrder(in CreateInput) (order, error) {
+	if in.UserID == 0 {
+		return order{}, ErrMandatory
+	}
+	f := errcode.Fields{}
+	o := order{CreateInput: in, ext: strings.TrimSpace(in.ExternalID), callback: strings.TrimSpace(in.CallbackURL)}
+	o.fiat = parseFiatSymbol(f, in.FiatSymbol)
+	o.amount = parseFiat(f, "fiat_amount", in.FiatAmount, o.fiat)
+	if strings.TrimSpace(in.CoinSymbol) == "" {
+		errcode.Required(f, "coin_symbol")
+	}
+	o.chain = parseChain(f, in.CoinChain, o.fiat)
+	o.method = parseMethod(f, in.PaymentType, o.fiat, in.Guided)
+	o.wallet = parseWallet(f, in.Wallet, o.chain, in.Guided)
+	ramp.CheckExternalID(f, o.ext)
+	checkCallback(f, o.callback)
+	if err := f.Err(); err != nil {
+		return order{}, err
+	}
+	if in.Guided && o.fiat != "EUR" {
+		return order{}, ErrGuidedEUROnly
+	}
+	return o, nil
+}
+
+// parseFiatSymbol reads the fiat currency code.
+func parseFiatSymbol(f errcode.Fields, raw string) string {
+	fiat := strings.ToUpper(strings.TrimSpace(raw))
+	if fiat == "" {
+		errcode.Required(f, "fiat_symbol")
+	} else if _, ok := money.FiatScale(fiat); !ok {
+		f.Add("fiat_symbol", "The fiat symbol must be one of %s.", strings.Join(money.FiatCodes(), ", "))
+	}
+	return fiat
+}
+
+// parseChain reads the chain; LATAM currencies may omit it (the default chain).
+func parseChain(f errcode.Fields, raw, fiat string) string {
+	name := strings.ToLower(strings.TrimSpace(raw))
+	switch _, known := asset.ChainIDs[name]; {
+	case name == "" && LATAMFiat[fiat]:
+		return asset.DefaultChain
+	case name == "":
+		errcode.Required(f, "coin_chain")
+	case !known:
+		f.Add("coin_chain", "Unknown chain %q.", raw)
+	}
+	return name
+}
+
+// parseMethod reads the payment type: a transfer by default, a card for a guided payment
+// (whose customer may change it on the gateway page, so its currency is not checked here).
+func parseMethod(f errcode.Fields, raw, fiat string, guided bool) Method {
+	code := strings.TrimSpace(raw)
+	if code == "" {
+		code = "transfer"
+		if guided {
+			code = "card"
+		}
+	}
+	m, ok := MethodByCode(code)
+	switch {
+	case !ok:
+		f.Add("payment_type", "Unknown payment type %q.", code)
+	case fiat != "" && m.Fiat != fiat && !f.Has("fiat_symbol") && !guided:
+		f.Add("payment_type", "The payment type %s is for %s payments.", m.Code, m.Fiat)
+	case guided && m.Code != "card" && m.Code != "psd2" && m.Code != "transfer":
+		f.Add("payment_type", "A guided payment is paid by card, psd2 or transfer.")
+	}
+	return m
+}
+
+// parseWallet validates the destination address for the chain (when the chain itself is
+// valid) and returns it in its canonical form. A guided payment takes it later, on the page.
+func parseWallet(f errcode.Fields, raw, chainName string, guided bool) string {
+	wallet := strings.TrimSpace(raw)
+	switch {
+	case guided:
+		return wallet
+	case wallet == "":
+		errcode.Required(f, "wallet")
+		return ""
+	case chainName == "" || f.Has("coin_chain"):
+		return wallet
+	}
+	w, err := chain.ValidateAddress(chainName, wallet)
+	if err != nil {
+		f.Add("wallet", "The wallet is not a valid %s address.", chainName)
+	}
+	return w
+}
+
+// checkCallback accepts an absolute http(s) URL or nothing.
+func checkCallback(f errcode.Fields, callback string) {
+	if callback == "" {
+		return
+	}
+	if u, err := url.Parse(callback); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		f.Add("callback_url", "The callback url must be an absolute http or https URL.")
+	}
+}
+
+// authorise finds the customer and checks that they may buy.
+func (s *Service) authorise(ctx context.Context, integrationID, userID int64) (customer.Customer, error) {
+	c, err := s.Customers.Get(ctx, integrationID, userID)
+	if err != nil {
+		return customer.Customer{}, err
+	}
+	return c, ramp.Eligible(ctx, s.Customers, c)
+}
+
+// offer applies the integration's rules to the order, in the contract's order, and prices it:
+// the result is the payment as it will be written, and the settings it was checked against.
+func (s *Service) offer(ctx context.Context, o order, c customer.Customer) (Payment, Settings, error) {
+	st, err := SettingsOf(ctx, s.DB, o.IntegrationID)
+	if err != nil {
+		return Payment{}, Settings{}, err
+	}
+	eur, err := s.Pricer.ToEUR(ctx, o.Sandbox, o.amount, o.fiat)
+	if err != nil {
+		return Payment{}, Settings{}, errcode.PriceUnavailable.With(err.Error(), nil)
+	}
+	if err := s.checkLimits(ctx, c, st, o.method, o.amount, eur); err != nil {
+		return Payment{}, Settings{}, err
+	}
+	a, err := s.buyable(ctx, o, st)
+	if err != nil {
+		return Payment{}, Settings{}, err
+	}
+	if err := s.checkRules(ctx, o, st, eur); err != nil {
+		return Payment{}, Settings{}, err
+	}
+	q, err := s.quote(ctx, o, st, a)
+	if err != nil {
+		return Payment{}, Settings{}, err
+	}
+	return newPayment(o, c, a, eur, q, s.Now()), st, nil
+}
+
+// buyable returns the asset of the order if the integration sells it and its chain is served.
+func (s *Service) buyable(ctx context.Context, o order, st Settings) (asset.Asset, error) {
+	a, err := s.Assets.Get(ctx, o.CoinSymbol, o.chain)
+	if err != nil {
+		return asset.Asset{}, err
+	}
+	if _, settles := s.Chains.Settles(o.Sandbox, a.Chain, a.Symbol); !settles || !a.OnRamp || !st.AssetEnabled(a.Symbol, a.Chain) {
+		return asset.Asset{}, ErrCoinNotSupported
+	}
+	if _, err := s.Chains.Adapter(ctx, o.Sandbox, a.Chain); err != nil {
+		return asset.Asset{}, err
+	}
+	return a, nil
+}
+
+// checkRules applies, in the contract's order, the minimum purchase, the enabled methods and
+// the external id's uniqueness.
+func (s *Service) checkRules(ctx context.Context, o order, st Settings, eur money.Amount) error {
+	if err := checkMinimum(st, o.method, o.amount, eur); err != nil {
+		return err
+	}
+	if !st.MethodEnabled(o.method.Code) {
+		return ErrMethodNotAllowed
+	}
+	used, err := book.ExternalIDUsed(ctx, s.DB, o.IntegrationID, o.ext)
+	if err != nil {
+		return err
+	}
+	if used {
+		return ErrExternalIDUsed
+	}
+	return nil
+}
+
+// checkMinimum applies the method's minimum: the integration's minimum purchase (EUR) for EUR
+// methods, the method's own minimum for local currencies.
+func checkMinimum(st Settings, m Method, amount, eur money.Amount) error {
+	if m.Fiat == "EUR" {
+		if min := st.eur(st.MinPurchaseEUR); eur.Cmp(min) < 0 {
+			return ErrMinPurchase.With(fmt.Sprintf("The minimum purchase is %s EUR.", min), nil)
+		}
+		return nil
+	}
+	if min := money.MustParse(m.Min, m.scale()); amount.Cmp(min) < 0 {
+		return ErrMinPurchase.With(fmt.Sprintf("The minimum purchase is %s %s.", min, m.Fiat), nil)
+	}
+	return nil
+}
+
+// quote prices the order: the firm quote it names, if it still matches and has not expired,
+// or a fresh one.
+func (s *Service) quote(ctx context.Context, o order, st Settings, a asset.Asset) (pricing.Quote, error) {
+	if o.QuoteID == "" {
+		q, err := s.Pricer.Buy(ctx, s.params(QuoteInput{IntegrationID: o.IntegrationID, Sandbox: o.Sandbox}, st, o.method, a), o.amount)
+		if errors.Is(err, pricing.ErrTooSmall) {
+			return pricing.Quote{}, ErrMinPurchase.With("The amount does not cover the fees.", nil)
+		}
+		return q, err
+	}
+	q, err := s.Pricer.Get(ctx, o.IntegrationID, o.QuoteID)
+	if err != nil || q.Direction != pricing.Buy || q.Fiat != o.fiat || !q.FiatAmount.Equal(o.amount) || q.Coin != a.Symbol ||
+		q.Chain != a.Chain || !strings.EqualFold(q.PaymentType, o.method.Code) {
+		return pricing.Quote{}, errcode.Field("quote_id", "The quote does not exist or does not match this payment.")
+	}
+	if !s.Now().Before(q.ExpiresAt) {
+		return pricing.Quote{}, errcode.Field("quote_id", "The quote has expired; ask for a new one.")
+	}
+	return q, nil
+}
+
+// newPayment is the started payment the order becomes.
+func newPayment(o order, c customer.Customer, a asset.Asset, eur money.Amount, q pricing.Quote, now time.Time) Payment {
+	return Payment{ID: event.RandomAlnum(25), IntegrationID: o.IntegrationID, UserID: c.ID, Sandbox: o.Sandbox, ExternalID: o.ext,
+		Guided: o.Guided, PaymentType: o.method.Code, Fiat: o.fiat, FiatAmount: o.amount, EUREquivalent: eur, Coin: a.Symbol,
+		Chain: a.Chain, CoinAmount: q.CoinAmount, Price: q.Price, Fees: feesJSON(q), QuoteID: o.QuoteID, Wallet: o.wallet,
+		Status: StatusStarted, CallbackURL: o.callback, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(o.method.Expiry)}
+}
+
+// open gives the payment its customer page and writes it, reserving its limits.
+func (s *Service) open(ctx context.Context, o order, st Settings, p Payment) (Created, error) {
+	pageToken := randomToken() // every payment has a customer page: checkout, gateway or transfer details
+	out, err := s.page(ctx, o, &p, pageToken)
+	if err != nil {
+		return Created{}, err
+	}
+	if err := s.persist(ctx, &p, pageToken, limitsFor(st, o.method, p.CreatedAt)); err != nil {
+		return Created{}, err
+	}
+	out.Payment = p
+	return out, nil
+}
+
+// page is where the customer goes on: the gateway (guided), the transfer details with the
+// receiving account (transfer), or the provider's checkout (hosted methods).
+func (s *Service) page(ctx context.Context, o order, p *Payment, pageToken string) (Created, error) {
+	var out Created
+	base := strings.TrimRight(s.PublicURL, "/")
+	switch {
+	case o.Guided:
+		out.URL = base + "/gateway/" + pageToken
+	case !o.method.Hosted():
+		acct, err := s.Accounts.Receiving(ctx, o.IntegrationID, o.Sandbox, o.fiat)
+		if err != nil {
+			return Created{}, ErrPaymentCreation.With(err.Error(), nil)
+		}
+		p.BankIBAN, out.Account, out.URL = acct.IBAN, acct, base+"/transfer/"+pageToken
+	default:
+		prov := s.LiveProvider
+		if o.Sandbox {
+			prov = s.SandboxProvider
+		}
+		if prov == nil {
+			return Created{}, ErrPaymentCreation.With("no payment provider is configured for "+o.method.Code, nil)
+		}
+		u, err := prov.Checkout(ctx, *p, base+"/checkout/"+pageToken)
+		if err != nil {
+			return Created{}, ErrPaymentCreation.With(err.Error(), nil)
+		}
+		out.URL = u
+	}
+	return out, nil
+}
+
+// persist reserves the payment's limits and writes it in one transaction. A unique violation
+// is either the external id (taken concurrently) or, very rarely, a transfer reference drawn
+// twice: then the whole transaction is retried with a new reference (a failed statement aborts
+// a PostgreSQL transaction, so it cannot be retried inside it).
+func (s *Service) persist(ctx context.Context, p *Payment, pageToken string, limits func(level string) []ramp.Limit) error {
+	for attempt := 0; ; attempt++ {
+		if p.BankIBAN != "" {
+			p.Concept = newConcept()
+		}
+		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+			if err := book.Reserve(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limits); err != nil {
+				return err
+			}
+			return insert(ctx, tx, *p, pageToken)
+		})
+		if !store.IsUniqueViolation(err) {
+			return err
+		}
+		taken, e := book.ExternalIDUsed(ctx, s.DB, p.IntegrationID, p.ExternalID)
+		if e != nil {
+			return e
+		}
+		if taken || p.BankIBAN == "" || attempt == 5 {
+			return ErrExternalIDUsed
+		}
+	}
+}
+
+func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string) error {
+	var ext, concept, iban, quote any
+	if p.ExternalID != "" {
+		ext = p.ExternalID
+	}
+	if p.Concept != "" {
+		concept = p.Concept
+	}
+	if p.BankIBAN != "" {
+		iban = p.BankIBAN
+	}
+	if p.QuoteID != "" {
+		quote = p.QuoteID
+	}
+	var tokenHash any
+	if pageToken != "" {
+		tokenHash = hashToken(pageToken)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO payments (id, integration_id, user_id, sandbox, external_id, guided, payment_type, fiat_symbol,
+		fiat_scale, fiat_amount, eur_equivalent, coin_symbol, coin_chain, coin_decimals, coin_amount, price, fees, quote_id, wallet,
+		status, concept, bank_iban, callback_url, page_token_hash, created_at, updated_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.IntegrationID, p.UserID, p.Sandbox, ext, p.Guided, p.PaymentType, p.Fiat, p.FiatAmount.Scale(),
+		p.FiatAmount.Units().Int64(), p.EUREquivalent.Units().Int64(), p.Coin, p.Chain, p.CoinAmount.Scale(), p.CoinAmount.UnitsString(),
+		p.Price.String(), string(p.Fees), quote, p.Wallet, p.Status, concept, iban, p.CallbackURL, tokenHash,
+		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), store.Micros(p.ExpiresAt))
+	return err
+}

@@ -47,6 +47,7 @@ var Pages = []Page{
 	{Slug: "api", File: "", Title: "API reference"},
 	{Slug: "errors", File: "errors.md", Title: "Errors and statuses"},
 	{Slug: "bank-files", File: "bank-files.md", Title: "Bank statement files"},
+	{Slug: "operator", File: "operator.md", Title: "Operator console and API"},
 }
 
 // Source returns the Markdown of a page: the file, or the generated API reference.

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +41,8 @@ Usage:
   pocketramp config check [--config FILE]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
+  pocketramp operator create --email E --role admin|compliance|finance|read-only [--password-stdin]
+  pocketramp audit verify [--data-dir ./data]
   pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
   pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000]
   pocketramp demo
@@ -71,6 +74,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return exitError(2)
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
+	}
+	if len(args) > 1 && slices.ContainsFunc(args[1:], isHelpFlag) {
+		return commandHelp(ctx, args, stdout)
+	}
+	return dispatch(ctx, args, stdout, stderr)
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
@@ -88,6 +101,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError(2)
 		}
 		return integrationCreate(ctx, args[2:], stdout, stderr)
+	case "operator":
+		return operatorCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "audit":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprint(stderr, usage)
+			return exitError(2)
+		}
+		return auditVerify(ctx, args[2:], stdout, stderr)
 	case "import-statement":
 		return importStatement(ctx, args[1:], stdout, stderr)
 	case "ledger":
@@ -109,6 +130,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
 	return exitError(2)
+}
+
+func isHelpFlag(a string) bool { return a == "-h" || a == "--help" || a == "-help" || a == "help" }
+
+// commandHelp answers "pocketramp CMD [SUB] --help" (or -h) on stdout with exit status 0: the
+// command's usage lines and, for a command with flags, its flags. It never runs the command
+// (demo --help used to run the demo).
+func commandHelp(ctx context.Context, args []string, stdout io.Writer) error {
+	words := []string{args[0]}
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && !isHelpFlag(args[1]) {
+		words = append(words, args[1])
+	}
+	prefix := "  pocketramp " + args[0]
+	var lines []string
+	for _, l := range strings.Split(usage, "\n") {
+		if l == prefix || strings.HasPrefix(l, prefix+" ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Usage:\n%s\n", strings.Join(lines, "\n"))
+	switch args[0] {
+	case "demo", "version", "help":
+		return nil // no flags
+	}
+	fmt.Fprintln(stdout, "\nFlags:")
+	// The command's own flag set prints its flags for -h and stops before doing anything.
+	_ = dispatch(ctx, append(words, "-h"), stdout, stdout) // -h always "fails" with flag.ErrHelp
+	return nil
 }
 
 func buildVersion() string {
@@ -187,6 +240,8 @@ func appConfig(c config.Config, log *slog.Logger) (app.Config, error) {
 		PublicURL:            public,
 		MasterKey:            string(c.MasterKey),
 		OperatorToken:        string(c.OperatorToken),
+		OperatorTokenRole:    c.OperatorTokenRole,
+		AdminURL:             c.EffectiveAdminURL(),
 		PriceSources:         strings.Join(c.PriceSources, ","),
 		PriceMaxAge:          c.PriceMaxAge.D(),
 		StatementDir:         c.StatementDir,

@@ -351,3 +351,27 @@ func TestImportStatementCLI(t *testing.T) {
 		t.Fatal("import without --account must fail")
 	}
 }
+
+// Every command and subcommand answers --help and -h with its usage and exit status 0, without
+// running (demo --help used to run the demo); --version prints the version.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"config", "check", "-h"},
+		{"integration", "create", "--help"}, {"ledger", "verify", "-h"}, {"import-statement", "--help"}, {"bench", "-h"},
+		{"demo", "--help"}, {"version", "-h"}, {"--help"}, {"-h"}} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), args, &out, &errb); err != nil {
+			t.Errorf("%v: %v (stderr %q)", args, err, errb.String())
+			continue
+		}
+		if !strings.Contains(out.String(), "pocketramp "+args[0]) && args[0] != "--help" && args[0] != "-h" {
+			t.Errorf("%v: no usage: %q", args, out.String())
+		}
+		if strings.Contains(out.String(), "coins_sent") {
+			t.Errorf("%v ran the command: %q", args, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, &out, &out); err != nil || !strings.HasPrefix(out.String(), "pocketramp ") {
+		t.Errorf("--version: %v %q", err, out.String())
+	}
+}

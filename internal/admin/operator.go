@@ -1,35 +1,52 @@
 package admin
 
 import (
+	"encoding/json"
+	"fmt"
 	"github.com/pocketramp/pocketramp/internal/api"
+	"github.com/pocketramp/pocketramp/internal/audit"
 	"net/http"
 	"net/netip"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
+	"github.com/pocketramp/pocketramp/internal/operator"
 )
 
 // apiRoutes registers the operator JSON API under /admin/api. It answers in the partner API's
 // contract format (same renderer and decoders) but authenticates operators, not integrations.
 func (s *Server) apiRoutes() {
-	s.operator("GET /admin/api/ledger/verify", s.ledgerVerify)
-	s.operator("GET /admin/api/kyc/transitions", func(r *http.Request) (any, error) { return customer.Transitions, nil })
-	s.operator("GET /admin/api/customers/review", s.reviewQueue)
-	s.operator("GET /admin/api/customers/{id}", s.reviewCustomer)
-	s.operator("POST /admin/api/customers/{id}/decision", s.decideCustomer)
-	s.mux.Handle("GET /admin/api/customers/{id}/documents/{doc}", s.requireOperator(http.HandlerFunc(s.customerDocument)))
-	s.operator("GET /admin/api/integrations/{id}", s.getIntegration)
-	s.operator("POST /admin/api/integrations", s.createIntegration)
-	s.operator("POST /admin/api/integrations/{id}", s.updateIntegration)
+	s.get("GET /admin/api/ledger/verify", operator.AreaLedger, s.ledgerVerify)
+	s.get("GET /admin/api/kyc/transitions", operator.AreaKYC, func(r *http.Request) (any, error) { return customer.Transitions, nil })
+	s.get("GET /admin/api/kyc/decisions", operator.AreaKYC, func(r *http.Request) (any, error) { return decisions, nil })
+	s.get("GET /admin/api/customers/review", operator.AreaKYC, s.reviewQueue)
+	s.get("GET /admin/api/customers/{id}", operator.AreaCustomers, s.reviewCustomer)
+	s.post("POST /admin/api/customers/{id}/decision", operator.AreaKYC, "customer.decision", s.decideCustomer)
+	s.handleAPI("GET /admin/api/customers/{id}/documents/{doc}", s.requireOperator(operator.AreaCustomers, http.HandlerFunc(s.customerDocument)))
+	s.get("GET /admin/api/integrations/{id}", operator.AreaIntegrations, s.getIntegration)
+	s.post("POST /admin/api/integrations", operator.AreaIntegrations, "integration.create", s.createIntegration)
+	s.post("POST /admin/api/integrations/{id}", operator.AreaIntegrations, "integration.update", s.updateIntegration)
+	s.get("GET /admin/api/audit", operator.AreaAudit, s.auditList)
+	s.get("GET /admin/api/audit/verify", operator.AreaAudit, s.auditVerify)
 	s.operatorBankingRoutes()
 	s.operatorRampoffRoutes()
-	s.operator("GET /admin/api/webhooks/alerts", s.webhookAlerts)
-	s.operator("POST /admin/api/webhooks/subscriptions/{id}/enable", s.enableWebhook)
+	s.get("GET /admin/api/webhooks/alerts", operator.AreaIntegrations, s.webhookAlerts)
+	s.post("POST /admin/api/webhooks/subscriptions/{id}/enable", operator.AreaIntegrations, "webhook.enable", s.enableWebhook)
 	s.mux.HandleFunc("/admin/api/", s.API.Serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
+}
+
+// decisions are the values of a decision's "decision" field, with what each does.
+var decisions = []map[string]string{
+	{"decision": string(customer.Approve), "does": "KYC/KYB to valid"},
+	{"decision": string(customer.Reject), "does": "KYC/KYB to fail; reason required"},
+	{"decision": string(customer.ApproveOnboarding), "does": "approve the submitted enhanced verification (level reinforced)"},
+	{"decision": string(customer.RejectOnboarding), "does": "reject the submitted enhanced verification; reason required"},
+	{"decision": string(customer.Ban), "does": "ban the customer from new operations; reason required"},
+	{"decision": string(customer.Unban), "does": "lift a ban"},
 }
 
 type ledgerCheckJSON struct {
@@ -127,7 +144,6 @@ func (s *Server) customerDocument(w http.ResponseWriter, r *http.Request) {
 type decisionRequest struct {
 	Decision string `json:"decision"`
 	Reason   string `json:"reason"`
-	Actor    string `json:"actor"`
 }
 
 func (s *Server) decideCustomer(r *http.Request) (any, error) {
@@ -139,22 +155,40 @@ func (s *Server) decideCustomer(r *http.Request) (any, error) {
 	if err := api.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	actor := strings.TrimSpace(req.Actor)
-	if actor == "" {
-		actor = "operator"
+	return s.decide(r, id, customer.Decision(req.Decision), req.Reason)
+}
+
+// decide applies a KYC decision for the console and the API alike. The actor the customer's
+// review history shows is the operator's e-mail (the body's "actor" is no longer trusted).
+func (s *Server) decide(r *http.Request, id int64, d customer.Decision, reason string) (reviewJSON, error) {
+	if !slices.ContainsFunc(decisions, func(m map[string]string) bool { return m["decision"] == string(d) }) {
+		return reviewJSON{}, errcode.Field("decision", "The decision must be one of approve, reject, approve_onboarding, reject_onboarding, ban, unban.")
 	}
-	c, err := s.Customers.Decide(r.Context(), id, customer.Decision(req.Decision), req.Reason, actor)
+	before, err := s.Customers.Review(r.Context(), id)
 	if api.IsCode(err, "user_not_found") {
-		return nil, api.ErrCustomerNotFound
+		return reviewJSON{}, api.ErrCustomerNotFound
 	}
 	if err != nil {
-		return nil, err
+		return reviewJSON{}, err
+	}
+	noteBefore(r, fmt.Sprintf("customer:%d", id), decisionState(before))
+	c, err := s.Customers.Decide(r.Context(), id, d, reason, principalOf(r.Context()).Email)
+	if err != nil {
+		return reviewJSON{}, err
 	}
 	it, err := s.Customers.Review(r.Context(), c.ID)
 	if err != nil {
-		return nil, err
+		return reviewJSON{}, err
 	}
+	noteAfter(r, decisionState(it))
 	return reviewView(it), nil
+}
+
+// decisionState is what a decision changes, for the audit record's before.
+func decisionState(it customer.ReviewItem) map[string]any {
+	c := it.Customer
+	return map[string]any{"kyc_status": c.KYCStatus, "kyc_level": c.KYCLevel, "kyc_reason": c.KYCReason,
+		"onboarding_status": c.OnboardingStatus, "banned": c.Banned, "ban_reason": c.BanReason}
 }
 
 type integrationJSON struct {
@@ -235,6 +269,7 @@ func (s *Server) updateIntegration(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	noteBefore(r, fmt.Sprintf("integration:%d", id), integrationView(in))
 	var list []netip.Prefix
 	if req.IPAllowList != nil {
 		if list, err = integration.ParseAllowList(*req.IPAllowList); err != nil {
@@ -272,4 +307,59 @@ func (s *Server) updateIntegration(r *http.Request) (any, error) {
 		}
 	}
 	return s.getIntegration(r)
+}
+
+func (s *Server) auditList(r *http.Request) (any, error) {
+	page, perPage, err := api.ParsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	list, total, err := s.Audit.List(r.Context(), audit.Filter{Actor: q.Get("actor"), Target: q.Get("target"), Action: q.Get("action")}, page, perPage)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]auditJSON, len(list))
+	for i, rec := range list {
+		items[i] = auditView(rec)
+	}
+	return api.Paginated(items, page, perPage, total), nil
+}
+
+type auditJSON struct {
+	Seq    int64           `json:"seq"`
+	At     string          `json:"at"`
+	Actor  string          `json:"actor"`
+	Role   string          `json:"role"`
+	Via    string          `json:"via"`
+	Source string          `json:"source"`
+	Action string          `json:"action"`
+	Target string          `json:"target"`
+	Before json.RawMessage `json:"before"`
+	After  json.RawMessage `json:"after"`
+	Hash   string          `json:"hash"`
+}
+
+func rawJSON(s string) json.RawMessage {
+	if s == "" {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(s)
+}
+
+func auditView(r audit.Record) auditJSON {
+	return auditJSON{Seq: r.Seq, At: api.Timestamp(r.At), Actor: r.Actor, Role: r.Role, Via: r.Via, Source: r.Source, Action: r.Action,
+		Target: r.Target, Before: rawJSON(r.Before), After: rawJSON(r.After), Hash: r.Hash}
+}
+
+func (s *Server) auditVerify(r *http.Request) (any, error) {
+	rep, err := audit.Verify(r.Context(), s.DB)
+	if err != nil {
+		return nil, err
+	}
+	problems := rep.Problems
+	if problems == nil {
+		problems = []string{}
+	}
+	return map[string]any{"ok": rep.OK(), "checked": rep.Checked, "problems": problems}, nil
 }

@@ -13,24 +13,25 @@ import (
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/operator"
 )
 
 // statementMaxBody bounds an uploaded statement (a 100,000-entry camt.053 is about 100 MB).
 const statementMaxBody = 256 << 20
 
 func (s *Server) operatorBankingRoutes() {
-	s.operator("POST /admin/api/bank-accounts", s.registerBankAccount)
-	s.operator("POST /admin/api/bank-accounts/{iban}/assign", s.assignBankAccount)
-	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/statements", api.LimitBody(statementMaxBody, s.requireOperator(s.API.Serve(s.uploadStatement))))
-	s.mux.Handle("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(http.HandlerFunc(s.exportPayouts)))
-	s.operator("GET /admin/api/bank/exceptions", s.bankExceptions)
-	s.operator("POST /admin/api/bank/transactions/{id}/resolve", s.resolveBankTransaction)
-	s.operator("POST /admin/api/bank/transactions/{id}/match", s.matchBankTransaction)
-	s.operator("GET /admin/api/bank/payouts", s.bankPayouts)
-	s.operator("GET /admin/api/bank/payouts/{id}", s.bankPayout)
-	s.operator("POST /admin/api/bank/payouts/{id}/beneficiary", s.correctBankPayout)
-	s.operator("POST /admin/api/bank/payouts/{id}/retry", s.retryBankPayout)
-	s.operator("POST /admin/api/bank/payouts/{id}/cancel", s.cancelBankPayout)
+	s.post("POST /admin/api/bank-accounts", operator.AreaBank, "bank.account.register", s.registerBankAccount)
+	s.post("POST /admin/api/bank-accounts/{iban}/assign", operator.AreaBank, "bank.account.assign", s.assignBankAccount)
+	s.postLimit("POST /admin/api/bank-accounts/{iban}/statements", statementMaxBody, operator.AreaBank, "bank.statement.upload", s.uploadStatement)
+	s.handleAPI("POST /admin/api/bank-accounts/{iban}/payouts/export", s.requireOperator(operator.AreaBank, http.HandlerFunc(s.exportPayouts)))
+	s.get("GET /admin/api/bank/exceptions", operator.AreaBank, s.bankExceptions)
+	s.post("POST /admin/api/bank/transactions/{id}/resolve", operator.AreaBank, "bank.transaction.resolve", s.resolveBankTransaction)
+	s.post("POST /admin/api/bank/transactions/{id}/match", operator.AreaBank, "bank.transaction.match", s.matchBankTransaction)
+	s.get("GET /admin/api/bank/payouts", operator.AreaBank, s.bankPayouts)
+	s.get("GET /admin/api/bank/payouts/{id}", operator.AreaBank, s.bankPayout)
+	s.post("POST /admin/api/bank/payouts/{id}/beneficiary", operator.AreaBank, "bank.payout.correct", s.correctBankPayout)
+	s.post("POST /admin/api/bank/payouts/{id}/retry", operator.AreaBank, "bank.payout.retry", s.retryBankPayout)
+	s.post("POST /admin/api/bank/payouts/{id}/cancel", operator.AreaBank, "bank.payout.cancel", s.cancelBankPayout)
 }
 
 type bankAccountRequest struct {
@@ -122,7 +123,16 @@ func (s *Server) uploadStatement(r *http.Request) (any, error) {
 // exported are set aside (held) and named in X-Payouts-Held; when every pending payout was set
 // aside the answer is 409 bank_payouts_held listing them, and 204 when nothing was pending.
 func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
-	b, ok, err := s.Banking.ExportBatch(r.Context(), r.PathValue("iban"))
+	var b banking.Batch
+	var ok bool
+	_, err := s.audited(r, operator.AreaBank, "bank.payouts.export", "bank-account:"+r.PathValue("iban"), func(r *http.Request) (any, error) {
+		var err error
+		b, ok, err = s.Banking.ExportBatch(r.Context(), r.PathValue("iban"))
+		if err != nil || !ok {
+			return nil, err
+		}
+		return map[string]any{"message_id": b.MessageID}, nil
+	})
 	if err != nil {
 		s.API.RenderError(w, r, err)
 		return

@@ -1,23 +1,25 @@
 package admin
 
 import (
+	"fmt"
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/offramp"
+	"github.com/pocketramp/pocketramp/internal/operator"
 	"net/http"
 )
 
 func (s *Server) operatorRampoffRoutes() {
-	s.operator("GET /admin/api/rampoffs", s.operatorRampoffs)
-	s.operator("GET /admin/api/rampoffs/local-payouts", s.operatorLocalPayouts)
-	s.operator("GET /admin/api/rampoffs/transitions", func(r *http.Request) (any, error) { return offramp.Transitions, nil })
-	s.operator("GET /admin/api/rampoffs/{id}", s.operatorRampoff)
-	s.operator("POST /admin/api/rampoffs/{id}/confirm-payout", s.confirmRampoffPayout)
-	s.operator("POST /admin/api/rampoffs/{id}/release", s.releaseRampoff)
-	s.operator("POST /admin/api/rampoffs/{id}/refund", s.refundRampoff)
-	s.operator("GET /admin/api/sweeps", s.operatorSweeps)
-	s.operator("GET /admin/api/integrations/{id}/offramp-settings", s.getOfframpSettings)
-	s.operator("POST /admin/api/integrations/{id}/offramp-settings", s.saveOfframpSettings)
+	s.get("GET /admin/api/rampoffs", operator.AreaPayments, s.operatorRampoffs)
+	s.get("GET /admin/api/rampoffs/local-payouts", operator.AreaPayments, s.operatorLocalPayouts)
+	s.get("GET /admin/api/rampoffs/transitions", operator.AreaPayments, func(r *http.Request) (any, error) { return offramp.Transitions, nil })
+	s.get("GET /admin/api/rampoffs/{id}", operator.AreaPayments, s.operatorRampoff)
+	s.post("POST /admin/api/rampoffs/{id}/confirm-payout", operator.AreaPayments, "rampoff.confirm_payout", s.confirmRampoffPayout)
+	s.post("POST /admin/api/rampoffs/{id}/release", operator.AreaPayments, "rampoff.release", s.releaseRampoff)
+	s.post("POST /admin/api/rampoffs/{id}/refund", operator.AreaPayments, "rampoff.refund", s.refundRampoff)
+	s.get("GET /admin/api/sweeps", operator.AreaChains, s.operatorSweeps)
+	s.get("GET /admin/api/integrations/{id}/offramp-settings", operator.AreaIntegrations, s.getOfframpSettings)
+	s.post("POST /admin/api/integrations/{id}/offramp-settings", operator.AreaIntegrations, "integration.offramp_settings", s.saveOfframpSettings)
 }
 
 type operatorRampoffJSON struct {
@@ -201,6 +203,9 @@ func (s *Server) saveOfframpSettings(r *http.Request) (any, error) {
 	}
 	if _, err := s.Integrations.Get(r.Context(), id); err != nil {
 		return nil, err
+	}
+	if before, err := offramp.SettingsOf(r.Context(), s.DB, id); err == nil {
+		noteBefore(r, fmt.Sprintf("integration:%d", id), before)
 	}
 	var st offramp.Settings
 	if err := api.DecodeJSON(r, &st); err != nil {

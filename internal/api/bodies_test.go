@@ -2,9 +2,12 @@ package api_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/pocketramp/pocketramp/internal/store"
 )
 
 const formCT = "application/x-www-form-urlencoded"
@@ -175,4 +178,18 @@ func TestOperatorTokenTTL(t *testing.T) {
 				status: 200, want: map[string]any{"data.expires_in": 120}},
 		})
 	})
+}
+
+// GET / sends a new user to the guides.
+func TestRootRedirectsToDocs(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(e.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/docs" {
+		t.Fatalf("GET /: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 }

@@ -127,6 +127,8 @@ func (s *Server) routes() {
 		w.Write(openapi.Document)
 	})
 	m.HandleFunc("/api/", notFound)
+	// The bare host is where a new user lands first: send them to the guides.
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/docs", http.StatusFound) })
 	m.HandleFunc("/admin/", notFound) // the operator surface lives on the operator listener only
 
 	m.Handle("POST /api/authenticate", limitBody(DefaultMaxBody, s.serve(s.authenticate)))

@@ -22,6 +22,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/admin"
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/audit"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
@@ -35,6 +36,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
+	"github.com/pocketramp/pocketramp/internal/operator"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/pricing"
 	"github.com/pocketramp/pocketramp/internal/secret"
@@ -53,8 +55,13 @@ type Config struct {
 	MasterKey   string // base64; empty: key file in DataDir
 	// OperatorToken authenticates the operator API; empty: generated once into DataDir/operator.token.
 	OperatorToken string
-	PriceSources  string // comma-separated live feeds: kraken, bitstamp
-	PriceMaxAge   time.Duration
+	// OperatorTokenRole scopes the shared operator token: admin (default), compliance, finance
+	// or read-only.
+	OperatorTokenRole string
+	// AdminURL is where operators open the console (set-password links); default PublicURL.
+	AdminURL     string
+	PriceSources string // comma-separated live feeds: kraken, bitstamp
+	PriceMaxAge  time.Duration
 	// StatementDir is the watched folder for bank statements (empty: not watched).
 	StatementDir string
 	// WebhookRetryBase is the first webhook retry delay (default 30 s; tests shorten it, see
@@ -94,6 +101,8 @@ type App struct {
 	Registry     *prometheus.Registry
 	API          *api.Server
 	Admin        *admin.Server
+	Operators    *operator.Service
+	Audit        *audit.Log
 	background   sync.WaitGroup
 }
 
@@ -128,6 +137,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.SandboxBlockInterval == 0 {
 		cfg.SandboxBlockInterval = def.SandboxBlockInterval.D()
+	}
+	if cfg.OperatorTokenRole != "" && !operator.Role(cfg.OperatorTokenRole).Valid() {
+		return nil, fmt.Errorf("operator token role %q: want admin, compliance, finance or read-only", cfg.OperatorTokenRole)
 	}
 	box, err := secret.Load(cfg.MasterKey, cfg.DataDir)
 	if err != nil {
@@ -230,9 +242,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Registry:      a.Registry,
 		ThrottleNow:   cfg.ThrottleNow,
 	})
-	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Integrations: a.Integrations, Customers: a.Customers,
+	a.Operators = &operator.Service{DB: db, Box: box, Now: cfg.Now}
+	a.Audit = &audit.Log{DB: db, Now: cfg.Now}
+	adminURL := cfg.AdminURL
+	if adminURL == "" {
+		adminURL = cfg.PublicURL
+	}
+	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Box: box, Integrations: a.Integrations, Customers: a.Customers,
 		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
-		Token: cfg.OperatorToken, Now: cfg.Now, Log: cfg.Log})
+		Operators: a.Operators, Audit: a.Audit, Token: cfg.OperatorToken, TokenRole: operator.Role(cfg.OperatorTokenRole),
+		BaseURL: adminURL, Now: cfg.Now, Log: cfg.Log})
 	a.Admin.Mount(a.API.MountAdmin) // the operator surface at /admin/, on the operator listener only
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)

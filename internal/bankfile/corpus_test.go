@@ -154,3 +154,44 @@ func TestFingerprintsAcrossPages(t *testing.T) {
 		}
 	}
 }
+
+func TestMT940EntryDateAcrossYears(t *testing.T) {
+	for value, want := range map[string]string{"240102/1231": "2023-12-31", "231231/0102": "2024-01-02", "240615/0614": "2024-06-14"} {
+		v, mmdd, _ := strings.Cut(value, "/")
+		vd, _ := yymmdd(v)
+		got, ok := entryDate(vd, mmdd)
+		if !ok || got.Format(time.DateOnly) != want {
+			t.Errorf("%s: %s, want %s", value, got.Format(time.DateOnly), want)
+		}
+	}
+}
+
+func TestNorma43Amounts(t *testing.T) {
+	for _, tt := range []struct {
+		digits, mark string
+		scale        int
+		want         string
+	}{
+		{"00000000012345", "2", 2, "123.45"},
+		{"00000000012345", "1", 2, "-123.45"},
+		{"00000000150000", "2", 0, "1500"},
+		{"00000000012345", "2", 3, "123.450"},
+		{"00000000000000", "1", 2, "0.00"},
+	} {
+		a, err := n43Amount(tt.digits, tt.mark, tt.scale)
+		if err != nil || a.String() != tt.want {
+			t.Errorf("%s %s scale %d: %s, %v; want %s", tt.digits, tt.mark, tt.scale, a, err, tt.want)
+		}
+	}
+	for _, bad := range [][2]string{{"00000000012345", "3"}, {"0000000001234", "2"}, {"0000000001234x", "2"}} {
+		if _, err := n43Amount(bad[0], bad[1], 2); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := n43Amount("00000000012345", "2", 0); err == nil {
+		t.Error("JPY amount with cents accepted")
+	}
+	if iban, err := spanishIBAN("2100", "0418", "1234567890"); err != nil || iban != ourIBAN {
+		t.Errorf("IBAN %s, %v", iban, err)
+	}
+}

@@ -44,6 +44,9 @@ type Config struct {
 
 	MasterKey     Secret `toml:"master_key" doc:"base64 of 32 bytes encrypting secrets, PII and documents at rest; empty: generated once into data_dir/master.key"`
 	OperatorToken Secret `toml:"operator_token" doc:"bearer token of the operator API /admin/api; empty: generated once into data_dir/operator.token"`
+	// OperatorTokenRole scopes that shared token; operators' own tokens act with their role.
+	OperatorTokenRole string `toml:"operator_token_role" doc:"role the operator token acts with: admin, compliance, finance or read-only"`
+	AdminURL          string `toml:"admin_url" doc:"base URL operators open the console at (set-password links); empty: http://ADMIN_ADDR"`
 
 	PriceSources []string `toml:"price_sources" doc:"live price feeds of production integrations, tried in order: kraken, bitstamp, sandbox (offline)"`
 	PriceMaxAge  Duration `toml:"price_max_age" doc:"how long a fetched live price is used"`
@@ -74,6 +77,7 @@ func Default() Config {
 		DataDir:              "./data",
 		Addr:                 "127.0.0.1:8080",
 		AdminAddr:            "127.0.0.1:8081",
+		OperatorTokenRole:    "admin",
 		LogFormat:            "text",
 		PriceSources:         []string{"kraken", "bitstamp"},
 		PriceMaxAge:          Duration(60 * time.Second),
@@ -313,6 +317,16 @@ func (c *Config) Validate() error {
 			bad("public_url", "%q is not an http(s) URL with a host", c.PublicURL)
 		}
 	}
+	switch c.OperatorTokenRole {
+	case "admin", "compliance", "finance", "read-only":
+	default:
+		bad("operator_token_role", "%q: want admin, compliance, finance or read-only", c.OperatorTokenRole)
+	}
+	if c.AdminURL != "" {
+		if u, err := url.Parse(c.AdminURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("admin_url", "%q is not an http(s) URL with a host", c.AdminURL)
+		}
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log_format", "%q: want text or json", c.LogFormat)
 	}
@@ -378,6 +392,17 @@ func (c *Config) Source(key string) string {
 		return s
 	}
 	return "default"
+}
+
+// EffectiveAdminURL is admin_url, or http://ADMIN_ADDR; "" when the operator listener is off.
+func (c *Config) EffectiveAdminURL() string {
+	if c.AdminURL != "" {
+		return strings.TrimRight(c.AdminURL, "/")
+	}
+	if c.AdminAddr == "off" || c.AdminAddr == "" {
+		return ""
+	}
+	return "http://" + c.AdminAddr
 }
 
 // EffectivePublicURL is public_url, or, when unset, one derived from addr: a listen address

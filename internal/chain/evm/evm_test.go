@@ -146,6 +146,19 @@ func TestPayoutsConfirmed(t *testing.T) {
 				t.Fatalf("after first pass: %+v", p)
 			}
 		}
+		// The simulated pool admits transactions asynchronously: seal the block only once both
+		// payouts are in it, so that both count their confirmations from the same block.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n, err := e.sim.Client().PendingTransactionCount(e.ctx)
+			if err == nil && n >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the pool holds %d of the 2 payouts (%v)", n, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		e.sim.Commit()
 		e.process(a)
 		if p := e.payout(a, tokenP.ID); p.Status != chain.PayoutBroadcast || p.Confirmations != 1 {

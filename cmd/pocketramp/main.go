@@ -28,6 +28,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/demo"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
+	"github.com/pocketramp/pocketramp/internal/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; otherwise the module version.
@@ -457,7 +458,21 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // ledgerVerify checks the ledger's invariants; the exit status is 0 only when all hold.
 func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, common := newFlags("ledger verify", stderr)
+	return runVerify(ctx, "ledger verify", args, stdout, stderr, func(ctx context.Context, db *store.DB) (report, error) {
+		return ledger.Verify(ctx, db)
+	})
+}
+
+// report is what a verify command prints: the ledger's and the audit log's reports.
+type report interface {
+	String() string
+	OK() bool
+}
+
+// runVerify opens the database, runs check and prints its report; the exit status is 1 when
+// the report found a fault.
+func runVerify(ctx context.Context, name string, args []string, stdout, stderr io.Writer, check func(context.Context, *store.DB) (report, error)) error {
+	fs, common := newFlags(name, stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -466,7 +481,7 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer a.Close()
-	rep, err := ledger.Verify(ctx, a.DB)
+	rep, err := check(ctx, a.DB)
 	if err != nil {
 		return err
 	}

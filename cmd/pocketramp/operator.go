@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/audit"
 	"github.com/pocketramp/pocketramp/internal/operator"
+	"github.com/pocketramp/pocketramp/internal/store"
 )
 
 // operatorCmd manages console operators: `operator create` adds one, with the password read
@@ -67,22 +68,7 @@ func operatorCmd(ctx context.Context, args []string, stdin io.Reader, stdout, st
 // auditVerify checks the audit log's hash chain; the exit status is 1 when a record was
 // altered or removed.
 func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, common := newFlags("audit verify", stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitError(2)
-	}
-	a, err := common.open(ctx, fs, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	rep, err := audit.Verify(ctx, a.DB)
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, rep.String())
-	if !rep.OK() {
-		return exitError(1)
-	}
-	return nil
+	return runVerify(ctx, "audit verify", args, stdout, stderr, func(ctx context.Context, db *store.DB) (report, error) {
+		return audit.Verify(ctx, db)
+	})
 }

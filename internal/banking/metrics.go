@@ -2,7 +2,6 @@ package banking
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 var payoutsHeldTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -19,14 +18,4 @@ var statementWarningsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 // /metrics registry). The values are maintained whether registered or not.
 func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{payoutsHeldTotal, statementWarningsTotal}
-}
-
-// counterValue reads one counter of a vector (tests).
-func counterValue(v *prometheus.CounterVec, labels ...string) float64 {
-	var m dto.Metric
-	c, err := v.GetMetricWithLabelValues(labels...)
-	if err != nil || c.Write(&m) != nil {
-		return 0
-	}
-	return m.GetCounter().GetValue()
 }

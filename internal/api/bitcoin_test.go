@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"github.com/pocketramp/pocketramp/internal/chain/btc"
+	"github.com/pocketramp/pocketramp/internal/ledger"
 )
 
-// btcWallet is a mainnet P2WPKH address (BIP-173 test vector): what a customer's wallet shows.
-// The sandbox pays the same output script on its regtest chain.
-const btcWallet = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+// btcWallet is a regtest P2WPKH address (the same key hash as BIP-173's test vector
+// bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4): the sandbox's chain is regtest, so its bcrt1
+// addresses are valid wallets there (as are mainnet ones, paid as the same output script).
+const btcWallet = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 
 // TestBitcoinBuyAndSell runs the conformance flows for BTC on the sandbox's in-process regtest
 // chain: quote → createPayment → sandbox pay → coins_sent with the payout's txid; createRampoff →
@@ -26,7 +28,19 @@ func TestBitcoinBuyAndSell(t *testing.T) {
 		if quoteID == "" || len(coinAmount) != len("0.")+8 {
 			t.Fatalf("BTC quote: %s", q.body)
 		}
+		// The network fee is the node's estimate, not a fixed one: regtest has no estimate, so
+		// the fallback rate 2 sat/vB × 141 vB (one input, payout and change outputs, P2WPKH) =
+		// 282 sat, at the sandbox's 82800 EUR/BTC = 0.233496, rounded half-up to 0.23 EUR.
+		if fee := q.path("data.fees.network"); fee != "0.23" {
+			t.Fatalf("BTC network fee %v, want 0.23 (282 sat at 82800 EUR): %s", fee, q.body)
+		}
+		// Addresses are checked against the sandbox chain's network: testnet's tb1 is refused.
 		r := e.do("POST", "/api/createPayment", payment(uid, "fiat_amount", "250.00", "quote_id", quoteID, "coin_symbol", "BTC",
+			"coin_chain", "bitcoin", "wallet", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"), nil, "")
+		if r.status != 422 || !strings.Contains(string(r.body), "wallet") {
+			t.Fatalf("testnet wallet in the sandbox: %d %s", r.status, r.body)
+		}
+		r = e.do("POST", "/api/createPayment", payment(uid, "fiat_amount", "250.00", "quote_id", quoteID, "coin_symbol", "BTC",
 			"coin_chain", "bitcoin", "wallet", btcWallet), nil, "")
 		id, _ := r.path("data.payment_id").(string)
 		if id == "" {
@@ -44,14 +58,26 @@ func TestBitcoinBuyAndSell(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var paid int64
+		var fee int64 = -1
 		for _, tx := range mustTxs(t, sb.Adapter()) {
 			if tx.TxID == txid && (tx.Status == "confirmed") {
-				paid = 1
+				fee = tx.Fee
 			}
 		}
-		if paid == 0 {
+		if fee < 0 {
 			t.Fatalf("payout transaction %s not confirmed in the adapter", txid)
+		}
+		// The miner fee is booked with the confirmation: hot wallet → network fees, exact
+		// satoshis, and the hot wallet's books match its coins on chain.
+		if got := ledgerBalance(t, e, "sb:network_fees:bitcoin:BTC"); got != fee {
+			t.Fatalf("network fees account %d sat, the payout transaction paid %d", got, fee)
+		}
+		onChain, err := sb.Adapter().Balance(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ledgerBalance(t, e, "sb:hotwallet:bitcoin:BTC"); got != onChain {
+			t.Fatalf("hot wallet books %d sat, holds %d on chain", got, onChain)
 		}
 		units := strings.Replace(coinAmount, ".", "", 1)
 		if bal, _ := sb.Chain().Balance(btcWallet); fmt.Sprint(bal) != strings.TrimLeft(units, "0") {
@@ -85,6 +111,15 @@ func TestBitcoinBuyAndSell(t *testing.T) {
 		}
 		e.verifyLedger()
 	})
+}
+
+func ledgerBalance(t *testing.T, e *env, key string) int64 {
+	t.Helper()
+	acct, err := ledger.AccountByKey(context.Background(), e.app.DB, key)
+	if err != nil {
+		t.Fatalf("ledger account %s: %v", key, err)
+	}
+	return acct.Balance.Int64()
 }
 
 func mustTxs(t *testing.T, a *btc.Adapter) []btc.Tx {

@@ -208,12 +208,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return a.Offramp.OnPayout(ctx, tx, sandbox, p) // off-ramp refunds
 	}
 	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
-		Live: cfg.Chains, Bitcoin: cfg.Bitcoin, DataDir: cfg.DataDir, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
+		Live: cfg.Chains, Bitcoin: cfg.Bitcoin, DataDir: cfg.DataDir, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, OnMinerFee: bookMinerFee, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	a.Onramp.Chains = a.Chains
+	a.Pricer.NetworkFees = a.Chains // Bitcoin's network fee comes from the node's estimate
 	a.Offramp.Chains = a.Chains
 	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
 		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log}
@@ -301,6 +302,37 @@ func (a *App) bookSandboxFunding(ctx context.Context, chainName, genesis, asset 
 		}
 		return err
 	})
+}
+
+// KindNetworkFees is the ledger account kind of fees paid to the network (miner fees, gas).
+const KindNetworkFees = offramp.KindNetworkFees
+
+// bookMinerFee books what a confirmed payout transaction paid its miner: the hot wallet's coins
+// go to the chain's network fees expense account, in the transaction that confirms the payouts
+// (reference chain:fee:CHAIN:TXID, so a transaction is booked once whatever happens after).
+func bookMinerFee(ctx context.Context, tx *store.Tx, sandbox bool, chainName, asset, txid string, fee *big.Int) error {
+	if fee.Sign() <= 0 {
+		return nil
+	}
+	prefix := ""
+	if sandbox {
+		prefix = "sb:"
+	}
+	coin := onramp.TokenAsset(asset, chainName)
+	hot, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: prefix + "hotwallet:" + chainName + ":" + asset, Kind: ledger.KindHotWallet, Asset: coin})
+	if err != nil {
+		return err
+	}
+	fees, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: prefix + "network_fees:" + chainName + ":" + asset, Kind: KindNetworkFees, Asset: coin})
+	if err != nil {
+		return err
+	}
+	_, err = ledger.Post(ctx, tx, ledger.Transaction{Reference: prefix + "chain:fee:" + chainName + ":" + txid,
+		Description: fmt.Sprintf("miner fee of payout transaction %s", txid), Postings: ledger.Transfer(hot, fees, coin, fee)})
+	if errors.Is(err, ledger.ErrDuplicateReference) {
+		return nil
+	}
+	return err
 }
 
 // OperatorTokenFile holds the generated operator API token inside the data dir.

@@ -2,6 +2,7 @@ package chainset
 
 import (
 	"context"
+	"errors"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/chain/btc"
 	"github.com/pocketramp/pocketramp/internal/chain/btc/btcsim"
+	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/store"
 )
 
 // Bitcoin is the catalogue's chain name of Bitcoin.
@@ -58,13 +61,22 @@ func (s *Set) connectBitcoin(ctx context.Context, l *BitcoinLive) error {
 	}
 	a, err := btc.New(ctx, btc.Config{Name: Bitcoin, Params: l.Params, DB: s.cfg.DB, Node: node, HotWallet: l.HotWallet,
 		DepositXpub: l.DepositXpub, Confirmations: l.Confirmations, ScanFrom: l.ScanFrom, Fees: l.Fees,
-		OnPayout: s.onPayout(false), OnDeposit: s.onDeposit(false), Now: s.cfg.Now, Logger: s.cfg.Log})
+		OnPayout: s.onPayout(false), OnDeposit: s.onDeposit(false), OnFee: s.onBitcoinFee(false), Now: s.cfg.Now, Logger: s.cfg.Log})
 	if err != nil {
 		return fmt.Errorf("chain bitcoin: %w", err)
 	}
 	s.btcLive = a
 	s.cfg.Log.Info("bitcoin hot wallet", "network", l.Params.Name, "address", a.HotWallet())
 	return nil
+}
+
+func (s *Set) onBitcoinFee(sandbox bool) func(context.Context, *store.Tx, btc.Fee) error {
+	return func(ctx context.Context, tx *store.Tx, f btc.Fee) error {
+		if s.cfg.OnMinerFee == nil {
+			return nil
+		}
+		return s.cfg.OnMinerFee(ctx, tx, sandbox, Bitcoin, btc.Symbol, f.TxID, big.NewInt(f.Fee))
+	}
 }
 
 func (s *Set) seeded(label string) []byte {
@@ -109,9 +121,9 @@ func (s *Set) BitcoinSandbox(ctx context.Context) (*BitcoinSandbox, error) {
 	height, _ := sim.BlockCount(ctx)
 	a, err := btc.New(ctx, btc.Config{Name: Bitcoin, Network: "sandbox:" + Bitcoin, Params: btcsim.Params, DB: s.cfg.DB, Node: sim,
 		HotWallet: hot, DepositXpub: xpub.String(), Confirmations: 2, ScanFrom: 1, AllowChainReset: true,
-		AlsoAccept: []*chaincfg.Params{&chaincfg.MainNetParams},
+		AlsoAccept: s.bitcoinParams(true)[1:],
 		Fees:       btc.FeePolicy{BumpAfter: 2 * time.Minute},
-		OnPayout:   s.onPayout(true), OnDeposit: s.onDeposit(true), Now: s.cfg.Now, Logger: s.cfg.Log})
+		OnPayout:   s.onPayout(true), OnDeposit: s.onDeposit(true), OnFee: s.onBitcoinFee(true), Now: s.cfg.Now, Logger: s.cfg.Log})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox chain bitcoin: %w", err)
 	}
@@ -145,6 +157,40 @@ func (s *Set) BitcoinSandbox(ctx context.Context) (*BitcoinSandbox, error) {
 	}
 	s.cfg.Log.Info("sandbox chain started", "chain", Bitcoin, "height", height, "hot_wallet", a.HotWallet())
 	return b, nil
+}
+
+// bitcoinParams is the network Bitcoin addresses are checked against: the sandbox's regtest
+// (which also pays mainnet addresses, what customers' wallets show), or the configured live
+// network (mainnet when Bitcoin is not configured).
+func (s *Set) bitcoinParams(sandbox bool) []*chaincfg.Params {
+	if sandbox {
+		return []*chaincfg.Params{btcsim.Params, &chaincfg.MainNetParams}
+	}
+	if s.cfg.Bitcoin != nil && s.cfg.Bitcoin.Params != nil {
+		return []*chaincfg.Params{s.cfg.Bitcoin.Params}
+	}
+	return []*chaincfg.Params{&chaincfg.MainNetParams}
+}
+
+// NetworkFee estimates a payout's miner fee on chainName (pricing.NetworkFeeEstimator): for
+// Bitcoin the node's fee rate within the operator's caps times a one-input, two-output P2WPKH
+// payout's virtual size, in BTC; other chains have no estimate (ok false: their fixed fee).
+func (s *Set) NetworkFee(ctx context.Context, sandbox bool, chainName string) (money.Amount, string, bool, error) {
+	if chainName != Bitcoin {
+		return money.Amount{}, "", false, nil
+	}
+	a, err := s.Adapter(ctx, sandbox, Bitcoin)
+	if errors.Is(err, ErrNotConfigured) {
+		return money.Amount{}, "", false, nil // not offered live; the fixed fee prices nothing real
+	}
+	if err != nil {
+		return money.Amount{}, "", false, err
+	}
+	fee, err := a.(*btc.Adapter).EstimatePayoutFee(ctx)
+	if err != nil {
+		return money.Amount{}, "", false, err
+	}
+	return money.FromInt64(fee, 8), btc.Symbol, true, nil
 }
 
 // BitcoinFromEnv reads the live Bitcoin configuration from POCKETRAMP_BTC_* variables (getenv is

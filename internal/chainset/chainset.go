@@ -43,6 +43,9 @@ type Config struct {
 	// OnSandboxFunded books the faucet's funding of a new sandbox chain's hot wallet (genesis
 	// identifies the chain's life: a restart funds a new one).
 	OnSandboxFunded func(ctx context.Context, chainName, genesis, asset string, amount *big.Int) error
+	// OnMinerFee books the miner fee of a confirmed payout transaction (Bitcoin: one per
+	// transaction, batched payouts share it) inside the transaction that confirms it.
+	OnMinerFee func(ctx context.Context, tx *store.Tx, sandbox bool, chainName, asset, txid string, fee *big.Int) error
 	// BlockInterval is how often sandbox chains mine a block; PassInterval how often adapters
 	// process payouts and scan deposits.
 	BlockInterval time.Duration
@@ -213,6 +216,24 @@ func (s *Set) Settles(sandbox bool, chainName, symbol string) (contract string, 
 		return "", false
 	}
 	return a.Asset(symbol)
+}
+
+// ValidateAddress validates and normalises addr for the network chainName pays out on for
+// sandbox or live use: Bitcoin addresses of the sandbox's regtest (bcrt1…, and mainnet ones) or
+// of the configured network (bc1/1/3 on mainnet, tb1 on testnet and signet, bcrt1 on regtest);
+// other chains' addresses do not depend on the network.
+func (s *Set) ValidateAddress(sandbox bool, chainName, addr string) (string, error) {
+	if chainName != Bitcoin {
+		return chain.ValidateAddress(chainName, addr)
+	}
+	var err error
+	for _, p := range s.bitcoinParams(sandbox) {
+		var out string
+		if out, err = btc.ValidateAddress(addr, p); err == nil {
+			return out, nil
+		}
+	}
+	return "", err
 }
 
 // Sandbox returns the simulated chain behind a sandbox chain name, starting it on first use:

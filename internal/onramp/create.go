@@ -57,7 +57,7 @@ type Created struct {
 //  4. open: the customer's page (error_payment_creation when the provider fails), then one
 //     transaction that reserves the limits and writes the payment.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
-	o, err := parseOrder(in)
+	o, err := parseOrder(in, s.walletValidator(in.Sandbox))
 	if err != nil {
 		return Created{}, err
 	}
@@ -84,8 +84,21 @@ type order struct {
 	callback string
 }
 
+// validateFunc validates and normalises an address of a chain (chain.ValidateAddress, or the
+// network-aware check of the chains a server runs).
+type validateFunc func(chainName, addr string) (string, error)
+
+// walletValidator validates wallets against the network the payout goes out on: the sandbox's
+// (regtest for Bitcoin) for sandbox integrations, the configured one for live ones.
+func (s *Service) walletValidator(sandbox bool) validateFunc {
+	if s.Chains == nil {
+		return chain.ValidateAddress
+	}
+	return func(chainName, addr string) (string, error) { return s.Chains.ValidateAddress(sandbox, chainName, addr) }
+}
+
 // parseOrder checks the fields of the request, all at once.
-func parseOrder(in CreateInput) (order, error) {
+func parseOrder(in CreateInput, validate validateFunc) (order, error) {
 	if in.UserID == 0 {
 		return order{}, ErrMandatory
 	}
@@ -98,7 +111,7 @@ func parseOrder(in CreateInput) (order, error) {
 	}
 	o.chain = parseChain(f, in.CoinChain, o.fiat)
 	o.method = parseMethod(f, in.PaymentType, o.fiat, in.Guided)
-	o.wallet = parseWallet(f, in.Wallet, o.chain, in.Guided)
+	o.wallet = parseWallet(f, in.Wallet, o.chain, in.Guided, validate)
 	ramp.CheckExternalID(f, o.ext)
 	checkCallback(f, o.callback)
 	if err := f.Err(); err != nil {
@@ -159,7 +172,7 @@ func parseMethod(f errcode.Fields, raw, fiat string, guided bool) Method {
 
 // parseWallet validates the destination address for the chain (when the chain itself is
 // valid) and returns it in its canonical form. A guided payment takes it later, on the page.
-func parseWallet(f errcode.Fields, raw, chainName string, guided bool) string {
+func parseWallet(f errcode.Fields, raw, chainName string, guided bool, validate validateFunc) string {
 	wallet := strings.TrimSpace(raw)
 	switch {
 	case guided:
@@ -170,7 +183,7 @@ func parseWallet(f errcode.Fields, raw, chainName string, guided bool) string {
 	case chainName == "" || f.Has("coin_chain"):
 		return wallet
 	}
-	w, err := chain.ValidateAddress(chainName, wallet)
+	w, err := validate(chainName, wallet)
 	if err != nil {
 		f.Add("wallet", "The wallet is not a valid %s address.", chainName)
 	}

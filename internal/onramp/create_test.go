@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/asset"
+	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
@@ -38,7 +39,7 @@ func fieldsOf(err error) []string {
 }
 
 func TestParseOrder(t *testing.T) {
-	o, err := parseOrder(validInput())
+	o, err := parseOrder(validInput(), chain.ValidateAddress)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestParseOrder(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			in := validInput()
 			c.change(&in)
-			_, err := parseOrder(in)
+			_, err := parseOrder(in, chain.ValidateAddress)
 			if c.err != nil && !errors.Is(err, c.err) {
 				t.Fatalf("got %v, want %v", err, c.err)
 			}
@@ -86,17 +87,17 @@ func TestParseOrder(t *testing.T) {
 func TestParseOrderDefaults(t *testing.T) {
 	in := validInput()
 	in.FiatSymbol, in.FiatAmount, in.CoinChain, in.PaymentType = "CLP", json.RawMessage(`50000`), "", "KHIPU"
-	if o, err := parseOrder(in); err != nil || o.chain != asset.DefaultChain {
+	if o, err := parseOrder(in, chain.ValidateAddress); err != nil || o.chain != asset.DefaultChain {
 		t.Fatalf("LATAM without a chain: %+v, %v", o, err)
 	}
 	in = validInput()
 	in.Guided, in.PaymentType, in.Wallet = true, "", ""
-	if o, err := parseOrder(in); err != nil || o.method.Code != "card" || o.wallet != "" {
+	if o, err := parseOrder(in, chain.ValidateAddress); err != nil || o.method.Code != "card" || o.wallet != "" {
 		t.Fatalf("guided: %+v, %v", o, err)
 	}
 	in = validInput()
 	in.PaymentType = ""
-	if o, err := parseOrder(in); err != nil || o.method.Code != "transfer" {
+	if o, err := parseOrder(in, chain.ValidateAddress); err != nil || o.method.Code != "transfer" {
 		t.Fatalf("direct without a type: %+v, %v", o, err)
 	}
 }
@@ -133,7 +134,7 @@ func TestLimitsFor(t *testing.T) {
 }
 
 func TestNewPayment(t *testing.T) {
-	o, err := parseOrder(validInput())
+	o, err := parseOrder(validInput(), chain.ValidateAddress)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/pocketramp/pocketramp/internal/banking"
-	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/pricing"
@@ -109,7 +108,7 @@ func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoi
 		return "", ErrInvalidTransition.With("this payment can no longer be changed", nil)
 	}
 	f := errcode.Fields{}
-	wallet, err := chain.ValidateAddress(p.Chain, strings.TrimSpace(c.Wallet))
+	wallet, err := s.walletValidator(p.Sandbox)(p.Chain, strings.TrimSpace(c.Wallet))
 	if err != nil {
 		f.Add("wallet", "The wallet is not a valid %s address.", p.Chain)
 	}

@@ -62,6 +62,10 @@ type Chains interface {
 	// Settles reports whether symbol on chainName can be paid out and received, and the token
 	// contract a live chain is configured with ("" for native coins and the sandbox).
 	Settles(sandbox bool, chainName, symbol string) (contract string, ok bool)
+	// ValidateAddress validates and normalises an address for the network chainName pays out
+	// on for sandbox or live use (Bitcoin: regtest's bcrt1… in the sandbox, the configured
+	// network live).
+	ValidateAddress(sandbox bool, chainName, addr string) (string, error)
 }
 
 // NetworkFeeEUR is the fee charged per chain for the payout transaction.

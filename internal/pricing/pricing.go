@@ -83,7 +83,18 @@ type Pricer struct {
 	DB            *store.DB
 	SandboxPrices price.Provider
 	LivePrices    price.Provider
-	Now           func() time.Time
+	// NetworkFees estimates a chain's payout fee from its node (nil, or ok false for a chain:
+	// the fixed Params.NetworkFeeEUR).
+	NetworkFees NetworkFeeEstimator
+	Now         func() time.Time
+}
+
+// NetworkFeeEstimator estimates what one payout transaction on chainName costs now, in the
+// chain's native coin (symbol, e.g. BTC): Bitcoin's fee is the node's fee rate (within the
+// operator's caps) times a typical payout's virtual size. ok is false for a chain without an
+// estimate.
+type NetworkFeeEstimator interface {
+	NetworkFee(ctx context.Context, sandbox bool, chainName string) (fee money.Amount, symbol string, ok bool, err error)
 }
 
 func (p *Pricer) feed(sandbox bool) price.Provider {
@@ -155,6 +166,11 @@ func (p *Pricer) fromEUR(ctx context.Context, sandbox bool, a money.Amount, fiat
 	if err != nil {
 		return money.Amount{}, err
 	}
+	return mulHalfUp(a, r, scale)
+}
+
+// mulHalfUp is a × r rounded half-up to scale decimals (a fee).
+func mulHalfUp(a money.Amount, r money.Rate, scale int) (money.Amount, error) {
 	exact := new(apd.Decimal)
 	ctx100.Mul(exact, a.Decimal(), r.Decimal())
 	rounded := new(apd.Decimal)
@@ -162,6 +178,29 @@ func (p *Pricer) fromEUR(ctx context.Context, sandbox bool, a money.Amount, fiat
 	c.Rounding = apd.RoundHalfUp
 	c.Quantize(rounded, exact, int32(-scale))
 	return money.FromDecimal(rounded, scale)
+}
+
+// networkFee is the chain's payout fee in fiat: the node's estimate priced at the feed's price
+// of the chain's coin (no spread), or the fixed fee in EUR converted.
+func (p *Pricer) networkFee(ctx context.Context, q Params, scale int) (money.Amount, error) {
+	if p.NetworkFees != nil {
+		fee, symbol, ok, err := p.NetworkFees.NetworkFee(ctx, q.Sandbox, q.Chain)
+		if err != nil {
+			return money.Amount{}, errcode.PriceUnavailable.With("network fee estimate: "+err.Error(), nil)
+		}
+		if ok {
+			pq, err := p.feed(q.Sandbox).Price(ctx, symbol, q.Fiat)
+			if err != nil {
+				return money.Amount{}, errcode.PriceUnavailable.With(err.Error(), nil)
+			}
+			return mulHalfUp(fee, pq.Price, scale)
+		}
+	}
+	network, err := p.fromEUR(ctx, q.Sandbox, q.NetworkFeeEUR, q.Fiat, scale)
+	if err != nil {
+		return money.Amount{}, errcode.PriceUnavailable.With(err.Error(), nil)
+	}
+	return network, nil
 }
 
 func (p *Pricer) basePrice(ctx context.Context, q Params) (price.Quote, error) {
@@ -177,9 +216,9 @@ func (p *Pricer) fees(ctx context.Context, q Params, amount money.Amount) (Fees,
 	scale := amount.Scale()
 	var f Fees
 	f.Processing = money.Percent(amount, q.FeePercent).Add(q.FeeFixed)
-	network, err := p.fromEUR(ctx, q.Sandbox, q.NetworkFeeEUR, q.Fiat, scale)
+	network, err := p.networkFee(ctx, q, scale)
 	if err != nil {
-		return Fees{}, errcode.PriceUnavailable.With(err.Error(), nil)
+		return Fees{}, err
 	}
 	f.Network = network
 	markup, _ := money.ParsePercent(fmt.Sprintf("%d.%02d", q.MarkupBps/100, q.MarkupBps%100))

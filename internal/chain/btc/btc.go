@@ -99,8 +99,19 @@ type Config struct {
 	AllowChainReset bool
 	OnDeposit       func(ctx context.Context, tx *store.Tx, d chain.Deposit) error
 	OnPayout        func(ctx context.Context, tx *store.Tx, p chain.Payout) error
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// OnFee runs once per payout transaction, inside the transaction that confirms it and its
+	// payouts, with the miner fee it paid (what the hot wallet spent beyond the payouts).
+	OnFee  func(ctx context.Context, tx *store.Tx, f Fee) error
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Fee is the miner fee of a confirmed payout transaction.
+type Fee struct {
+	Chain string // the adapter's network name ("bitcoin", "sandbox:bitcoin")
+	TxID  string
+	Fee   int64 // satoshis
+	VSize int64
 }
 
 // Adapter implements chain.Adapter for Bitcoin.

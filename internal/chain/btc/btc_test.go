@@ -41,6 +41,7 @@ type env struct {
 	mu       sync.Mutex
 	payouts  []chain.Payout
 	deposits []chain.Deposit
+	fees     []btc.Fee
 }
 
 // testKeys returns the hot wallet key and a BIP-84 regtest account xpub (tpub) from fixed seeds.
@@ -78,6 +79,12 @@ func newEnv(t testing.TB, db *store.DB, node Node) *env {
 		OnDeposit: func(ctx context.Context, tx *store.Tx, d chain.Deposit) error {
 			e.mu.Lock()
 			e.deposits = append(e.deposits, d)
+			e.mu.Unlock()
+			return nil
+		},
+		OnFee: func(ctx context.Context, tx *store.Tx, f btc.Fee) error {
+			e.mu.Lock()
+			e.fees = append(e.fees, f)
 			e.mu.Unlock()
 			return nil
 		}}
@@ -232,6 +239,11 @@ func TestPayoutSingleAndBatched(t *testing.T) {
 		if got, _ := sim.Balance(recipient(t, 1)); got != 12_345_678 {
 			t.Fatalf("recipient holds %d sat", got)
 		}
+		// The miner fee is reported once, with the confirmation, in exact satoshis.
+		if fees := e.fees; len(fees) != 1 || fees[0].TxID != p.TxHash || fees[0].Fee != r.Fee || fees[0].Fee != 100_000_000-12_345_678-r.Change {
+			t.Fatalf("fees reported %+v, want one of %d sat for %s", fees, r.Fee, p.TxHash)
+		}
+		singleFee := r.Fee
 		change := r.Change
 
 		// Three payouts due together: one transaction, spending the confirmed change.
@@ -267,6 +279,17 @@ func TestPayoutSingleAndBatched(t *testing.T) {
 		}
 		if bal, _ = a.Balance(e.ctx); bal != change-6_000_000-r.Fee {
 			t.Fatalf("hot wallet after both: %d", bal)
+		}
+		// One fee for the whole batch; funding = payouts + fees + what is left, to the satoshi.
+		if len(e.fees) != 2 || e.fees[1].TxID != txid || e.fees[1].Fee != r.Fee {
+			t.Fatalf("fees reported %+v", e.fees)
+		}
+		if 100_000_000 != 12_345_678+6_000_000+singleFee+e.fees[1].Fee+bal {
+			t.Fatalf("1 BTC ≠ payouts + fees %d + %d + balance %d", singleFee, e.fees[1].Fee, bal)
+		}
+		e.mine(a, 2)
+		if len(e.fees) != 2 {
+			t.Fatalf("fee reported again: %+v", e.fees)
 		}
 		// Idempotent submit; a conflicting reuse is refused.
 		if again := submit(t, a, "b1", recipient(t, 2), 1_000_000); again.ID != ps[0].ID {
@@ -414,6 +437,10 @@ func TestFeeBump(t *testing.T) {
 		}
 		if bal, _ := a.Balance(e.ctx); bal != 30_000_000-4_000_000-r2.Fee {
 			t.Fatalf("hot wallet %d, want %d", bal, 30_000_000-4_000_000-r2.Fee)
+		}
+		// Only the mined replacement's fee is reported (the replaced transaction paid nothing).
+		if len(e.fees) != 1 || e.fees[0].TxID != second || e.fees[0].Fee != r2.Fee {
+			t.Fatalf("fees reported %+v, want %d sat for %s", e.fees, r2.Fee, second)
 		}
 	})
 }

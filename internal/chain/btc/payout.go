@@ -846,6 +846,11 @@ func (a *Adapter) confirmPayouts(ctx context.Context, head int64) error {
 				if c, _ := res.RowsAffected(); c == 0 {
 					return nil
 				}
+				if a.cfg.OnFee != nil {
+					if err := a.cfg.OnFee(ctx, tx, Fee{Chain: a.network, TxID: t.TxID, Fee: t.Fee, VSize: t.VSize}); err != nil {
+						return err
+					}
+				}
 			}
 			ps, err := a.queryPayouts(ctx, tx, `WHERE chain = ? AND btc_tx_id = ? AND status = 'broadcast'`, a.network, t.Root)
 			if err != nil {

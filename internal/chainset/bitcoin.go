@@ -2,9 +2,9 @@ package chainset
 
 import (
 	"context"
-	"errors"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/big"
 	"path/filepath"

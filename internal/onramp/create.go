@@ -94,7 +94,9 @@ func (s *Service) walletValidator(sandbox bool) validateFunc {
 	if s.Chains == nil {
 		return chain.ValidateAddress
 	}
-	return func(chainName, addr string) (string, error) { return s.Chains.ValidateAddress(sandbox, chainName, addr) }
+	return func(chainName, addr string) (string, error) {
+		return s.Chains.ValidateAddress(sandbox, chainName, addr)
+	}
 }
 
 // parseOrder checks the fields of the request, all at once.

@@ -23,7 +23,6 @@ import (
 	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/bench"
-	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/config"
 	"github.com/pocketramp/pocketramp/internal/demo"
 	"github.com/pocketramp/pocketramp/internal/integration"
@@ -220,38 +219,7 @@ func (c *commonFlags) load(fs *flag.FlagSet, extra map[string]string) (config.Co
 
 // appConfig is the application's configuration from the validated one.
 func appConfig(c config.Config, log *slog.Logger) (app.Config, error) {
-	key, err := c.HotWallet()
-	if err != nil {
-		return app.Config{}, err
-	}
-	var chains []chainset.Live
-	for _, cc := range c.LiveChains() {
-		chains = append(chains, chainset.Live{Chain: cc, HotWallet: key, DepositXpub: c.DepositXpub})
-	}
-	public, _ := c.EffectivePublicURL()
-	bitcoin, err := chainset.BitcoinFromEnv(os.Getenv)
-	if err != nil {
-		return app.Config{}, err
-	}
-	return app.Config{
-		Chains:               chains,
-		Bitcoin:              bitcoin,
-		DataDir:              c.DataDir,
-		DatabaseURL:          string(c.DatabaseURL),
-		PublicURL:            public,
-		MasterKey:            string(c.MasterKey),
-		OperatorToken:        string(c.OperatorToken),
-		OperatorTokenRole:    c.OperatorTokenRole,
-		AdminURL:             c.EffectiveAdminURL(),
-		PriceSources:         strings.Join(c.PriceSources, ","),
-		PriceMaxAge:          c.PriceMaxAge.D(),
-		StatementDir:         c.StatementDir,
-		SandboxBlockInterval: c.SandboxBlockInterval.D(),
-		WebhookRetryBase:     c.WebhookRetryBase.D(),
-		WebhookDisableAfter:  c.WebhookDisableAfter.D(),
-		Log:                  log,
-		Version:              buildVersion(),
-	}, nil
+	return app.FromConfig(c, log, buildVersion())
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/pocketramp/pocketramp/internal/chainset"
+	"github.com/pocketramp/pocketramp/internal/config"
+)
+
+// FromConfig maps the validated configuration (package config) to the application's: the live
+// chains with the hot wallet key and deposit xpub, the Bitcoin chain, URLs and timings.
+func FromConfig(c config.Config, log *slog.Logger, version string) (Config, error) {
+	key, err := c.HotWallet()
+	if err != nil {
+		return Config{}, err
+	}
+	var chains []chainset.Live
+	for _, cc := range c.LiveChains() {
+		chains = append(chains, chainset.Live{Chain: cc, HotWallet: key, DepositXpub: c.DepositXpub})
+	}
+	public, _ := c.EffectivePublicURL()
+	bitcoin, err := chainset.BitcoinFromEnv(os.Getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{
+		Chains:               chains,
+		Bitcoin:              bitcoin,
+		DataDir:              c.DataDir,
+		DatabaseURL:          string(c.DatabaseURL),
+		PublicURL:            public,
+		MasterKey:            string(c.MasterKey),
+		OperatorToken:        string(c.OperatorToken),
+		OperatorTokenRole:    c.OperatorTokenRole,
+		AdminURL:             c.EffectiveAdminURL(),
+		PriceSources:         strings.Join(c.PriceSources, ","),
+		PriceMaxAge:          c.PriceMaxAge.D(),
+		StatementDir:         c.StatementDir,
+		SandboxBlockInterval: c.SandboxBlockInterval.D(),
+		WebhookRetryBase:     c.WebhookRetryBase.D(),
+		WebhookDisableAfter:  c.WebhookDisableAfter.D(),
+		Log:                  log,
+		Version:              version,
+	}, nil
+}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/pocketramp/pocketramp/internal/chainset"
@@ -21,9 +20,12 @@ func FromConfig(c config.Config, log *slog.Logger, version string) (Config, erro
 		chains = append(chains, chainset.Live{Chain: cc, HotWallet: key, DepositXpub: c.DepositXpub})
 	}
 	public, _ := c.EffectivePublicURL()
-	bitcoin, err := chainset.BitcoinFromEnv(os.Getenv)
-	if err != nil {
+	var bitcoin *chainset.BitcoinLive
+	if b, err := c.Bitcoin(); err != nil {
 		return Config{}, err
+	} else if b != nil {
+		bitcoin = &chainset.BitcoinLive{Params: b.Params, RPCURLs: b.RPCURLs, HotWallet: b.HotWallet, DepositXpub: b.DepositXpub,
+			Confirmations: b.Confirmations, ScanFrom: b.ScanFrom, Fees: b.Fees}
 	}
 	return Config{
 		Chains:               chains,

@@ -11,13 +11,22 @@ import (
 
 // LiveNeeds lists what keeps production (live) integrations from working: no live chain, no hot
 // wallet (purchases cannot be paid out), no deposit xpub (sales get no deposit address), the
+// same for Bitcoin when it is configured, the
 // sandbox price feed, and per live integration (onlyID, or all when 0) no receiving EUR bank
 // account. Empty means ready. `config check` and `integration create` print it.
 func (a *App) LiveNeeds(ctx context.Context, onlyID int64) ([]string, error) {
 	var out []string
-	if len(a.Config.Chains) == 0 {
+	if b := a.Config.Bitcoin; b != nil {
+		if b.HotWallet == nil {
+			out = append(out, "no btc_hot_wallet_wif: BTC purchases cannot be paid out (set POCKETRAMP_BTC_HOT_WALLET_WIF_FILE)")
+		}
+		if b.DepositXpub == "" {
+			out = append(out, "no btc_deposit_xpub: BTC sales cannot get deposit addresses (set POCKETRAMP_BTC_DEPOSIT_XPUB)")
+		}
+	}
+	if len(a.Config.Chains) == 0 && a.Config.Bitcoin == nil {
 		out = append(out, `no live chain: add one, e.g. chains = [{ preset = "polygon-amoy" }] in the configuration file or POCKETRAMP_CHAINS=polygon-amoy`)
-	} else {
+	} else if len(a.Config.Chains) > 0 {
 		if a.Config.Chains[0].HotWallet == nil {
 			out = append(out, "no hot_wallet_key: purchases cannot be paid out on chain (set POCKETRAMP_HOT_WALLET_KEY_FILE)")
 		}

@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/hdkeychain"
 	"github.com/btcsuite/btcd/chaincfg"
 
@@ -193,66 +190,5 @@ func (s *Set) NetworkFee(ctx context.Context, sandbox bool, chainName string) (m
 	return money.FromInt64(fee, 8), btc.Symbol, true, nil
 }
 
-// BitcoinFromEnv reads the live Bitcoin configuration from POCKETRAMP_BTC_* variables (getenv is
-// os.Getenv): the chain is enabled by POCKETRAMP_BTC_RPC_URLS (comma-separated, tried in order);
-// POCKETRAMP_BTC_NETWORK is mainnet (default), testnet, signet or regtest; payouts need
-// POCKETRAMP_BTC_HOT_WALLET_WIF, deposits POCKETRAMP_BTC_DEPOSIT_XPUB; POCKETRAMP_BTC_SCAN_FROM is
-// the first block height scanned, POCKETRAMP_BTC_CONFIRMATIONS the confirmations required, and
-// POCKETRAMP_BTC_MAX_FEE_RATE / POCKETRAMP_BTC_MIN_FEE_RATE cap the fee rate in sat/vB.
-func BitcoinFromEnv(getenv func(string) string) (*BitcoinLive, error) {
-	urls := getenv("POCKETRAMP_BTC_RPC_URLS")
-	if strings.TrimSpace(urls) == "" {
-		return nil, nil
-	}
-	l := &BitcoinLive{}
-	for _, u := range strings.Split(urls, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			l.RPCURLs = append(l.RPCURLs, u)
-		}
-	}
-	var err error
-	if l.Params, err = BitcoinParams(getenv("POCKETRAMP_BTC_NETWORK")); err != nil {
-		return nil, err
-	}
-	if wif := strings.TrimSpace(getenv("POCKETRAMP_BTC_HOT_WALLET_WIF")); wif != "" {
-		w, err := btcutil.DecodeWIF(wif)
-		if err != nil {
-			return nil, fmt.Errorf("POCKETRAMP_BTC_HOT_WALLET_WIF: %w", err)
-		}
-		if !w.IsForNet(l.Params) {
-			return nil, fmt.Errorf("POCKETRAMP_BTC_HOT_WALLET_WIF: the key is not for %s", l.Params.Name)
-		}
-		l.HotWallet = w.PrivKey
-	}
-	l.DepositXpub = strings.TrimSpace(getenv("POCKETRAMP_BTC_DEPOSIT_XPUB"))
-	for name, dst := range map[string]*int64{"POCKETRAMP_BTC_SCAN_FROM": &l.ScanFrom, "POCKETRAMP_BTC_CONFIRMATIONS": &l.Confirmations,
-		"POCKETRAMP_BTC_MAX_FEE_RATE": &l.Fees.MaxRate, "POCKETRAMP_BTC_MIN_FEE_RATE": &l.Fees.MinRate} {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%s: %q is not a non-negative integer", name, v)
-		}
-		*dst = n
-	}
-	l.Fees.MaxRate *= 1000 // sat/vB → sat/kvB
-	l.Fees.MinRate *= 1000
-	return l, nil
-}
-
-// BitcoinParams maps a network name to its parameters.
-func BitcoinParams(name string) (*chaincfg.Params, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "", "mainnet", "main", "bitcoin":
-		return &chaincfg.MainNetParams, nil
-	case "testnet", "testnet3", "test":
-		return &chaincfg.TestNet3Params, nil
-	case "signet":
-		return &chaincfg.SigNetParams, nil
-	case "regtest":
-		return &chaincfg.RegressionNetParams, nil
-	}
-	return nil, fmt.Errorf("bitcoin network %q: want mainnet, testnet, signet or regtest", name)
-}
+// BitcoinParams maps a network name to its parameters (see btc.NetworkParams).
+func BitcoinParams(name string) (*chaincfg.Params, error) { return btc.NetworkParams(name) }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,16 @@ type Config struct {
 	// Chains are the live chains ([[chains]] tables; see chains.go).
 	Chains []Chain `toml:"chains" doc:"live chains; see Chains"`
 
+	// The live Bitcoin chain (see bitcoin.go); enabled by btc_rpc_urls.
+	BTCNetwork       string   `toml:"btc_network" doc:"Bitcoin network of the live chain: mainnet, testnet, signet or regtest; addresses are validated for it"`
+	BTCRPCURLs       []string `toml:"btc_rpc_urls" doc:"Bitcoin Core (or btcd) JSON-RPC URLs http://user:pass@host:port, tried in order; empty: no live Bitcoin"`
+	BTCConfirmations int64    `toml:"btc_confirmations" doc:"blocks before a Bitcoin deposit is credited or a payout counts"`
+	BTCScanFrom      int64    `toml:"btc_scan_from" doc:"first block height scanned on first start (before the hot wallet's first funding); 0: the tip"`
+	BTCMinFeeRate    int64    `toml:"btc_min_fee_rate" doc:"least payout fee rate in sat/vB (the node's estimatesmartfee is clamped to min..max)"`
+	BTCMaxFeeRate    int64    `toml:"btc_max_fee_rate" doc:"highest payout fee rate in sat/vB"`
+	BTCHotWalletWIF  Secret   `toml:"btc_hot_wallet_wif" doc:"WIF private key of the Bitcoin payout hot wallet (P2WPKH) for btc_network"`
+	BTCDepositXpub   string   `toml:"btc_deposit_xpub" doc:"BIP-84 account extended public key (zpub/xpub; vpub/tpub on test networks) deposit addresses are derived from"`
+
 	// File is the configuration file read ("" for none); Sources says where each key's value
 	// came from (default, the file, an environment variable, a flag).
 	File    string            `toml:"-"`
@@ -84,6 +95,10 @@ func Default() Config {
 		WebhookRetryBase:     Duration(30 * time.Second),
 		WebhookDisableAfter:  Duration(72 * time.Hour),
 		SandboxBlockInterval: Duration(500 * time.Millisecond),
+		BTCNetwork:           "mainnet",
+		BTCConfirmations:     2,
+		BTCMinFeeRate:        1,
+		BTCMaxFeeRate:        200,
 	}
 }
 
@@ -265,6 +280,12 @@ func (c *Config) Set(name, value, source string) error {
 			*p = Secret(value)
 		case *[]string:
 			*p = splitList(value)
+		case *int64:
+			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+			if err != nil {
+				return fmt.Errorf("config: %s (from %s): %q is not an integer", name, source, value)
+			}
+			*p = n
 		case *Duration:
 			if err := p.UnmarshalText([]byte(value)); err != nil {
 				return fmt.Errorf("config: %s (from %s): %w", name, source, err)
@@ -366,6 +387,7 @@ func (c *Config) Validate() error {
 	if err := c.validateChains(); err != nil {
 		errs = append(errs, err)
 	}
+	c.validateBitcoin(bad)
 	return errors.Join(errs...)
 }
 

@@ -32,9 +32,14 @@ func (c *Config) Write(w io.Writer) {
 		case []string:
 			q := make([]string, len(x))
 			for i, e := range x {
+				if strings.HasSuffix(k.Name, "rpc_urls") {
+					e = evm.RedactURL(e) // node URLs carry passwords and API keys
+				}
 				q[i] = strconv.Quote(e)
 			}
 			s = "[" + strings.Join(q, ", ") + "]"
+		case int64:
+			s = fmt.Sprint(x)
 		default:
 			s = strconv.Quote(fmt.Sprint(x))
 		}

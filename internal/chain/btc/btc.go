@@ -422,3 +422,19 @@ func (a *Adapter) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// NetworkParams maps a network name (mainnet, testnet, signet, regtest; "" is mainnet) to its
+// parameters.
+func NetworkParams(name string) (*chaincfg.Params, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "mainnet", "main", "bitcoin":
+		return &chaincfg.MainNetParams, nil
+	case "testnet", "testnet3", "test":
+		return &chaincfg.TestNet3Params, nil
+	case "signet":
+		return &chaincfg.SigNetParams, nil
+	case "regtest":
+		return &chaincfg.RegressionNetParams, nil
+	}
+	return nil, fmt.Errorf("bitcoin network %q: want mainnet, testnet, signet or regtest", name)
+}

@@ -34,6 +34,13 @@ var (
 	testnetPub = map[string]bool{"043587cf": true, "045f1cf6": true} // tpub, vpub
 )
 
+// CheckDepositXpub reports whether xpub is an account-level extended public key of params'
+// network family that deposit addresses can be derived from (for configuration checks).
+func CheckDepositXpub(xpub string, params *chaincfg.Params) error {
+	_, err := newDeriver(xpub, params)
+	return err
+}
+
 func newDeriver(xpub string, params *chaincfg.Params) (*deriver, error) {
 	k, err := hdkeychain.NewKeyFromString(strings.TrimSpace(xpub))
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/audit"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/chain"
+	"github.com/pocketramp/pocketramp/internal/chain/btc"
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/config"
@@ -173,6 +174,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Registry.MustRegister(evm.Collectors()...) // chain payouts waiting by reason, transitions, reorgs
+	// Bitcoin: payouts waiting, awaiting confirmations, reorgs, fee rate, scanned block, hot wallet.
+	a.Registry.MustRegister(btc.Collectors()...)
 	// Bank payouts held, statement warnings.
 	a.Registry.MustRegister(banking.Collectors()...)
 	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,

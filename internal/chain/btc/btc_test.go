@@ -331,6 +331,9 @@ func TestPayoutWaitsForFunds(t *testing.T) {
 		if p := payout(t, a, big.ID); p.Status != chain.PayoutWaiting || p.Reason != chain.ReasonInsufficientFunds {
 			t.Fatalf("unfunded payout: %s %s", p.Status, p.Reason)
 		}
+		if w, c := btc.Gauge("payouts_waiting", "bitcoin", chain.ReasonInsufficientFunds), btc.Gauge("awaiting_confirmations", "bitcoin", "payout"); w != 1 || c != 1 {
+			t.Fatalf("metrics: %v waiting for funds, %v awaiting confirmations; want 1 and 1", w, c)
+		}
 		if p := payout(t, a, small.ID); p.Status != chain.PayoutBroadcast {
 			t.Fatalf("funded payout beside it: %s", p.Status)
 		}
@@ -341,6 +344,9 @@ func TestPayoutWaitsForFunds(t *testing.T) {
 		e.process(a)
 		if p := payout(t, a, big.ID); p.Status != chain.PayoutBroadcast {
 			t.Fatalf("after funding: %s %s", p.Status, p.LastError)
+		}
+		if w := btc.Gauge("payouts_waiting", "bitcoin", chain.ReasonInsufficientFunds); w != 0 {
+			t.Fatalf("payouts_waiting %v after funding", w)
 		}
 	})
 }
@@ -421,6 +427,9 @@ func TestFeeBump(t *testing.T) {
 			t.Fatal("not bumped")
 		}
 		r2, m2 := txOf(t, a, second)
+		if got := btc.Gauge("fee_rate_sat_per_vbyte", "bitcoin"); got != 8 {
+			t.Fatalf("fee rate gauge %v sat/vB, want 8", got)
+		}
 		if r2.FeeRate != 8000 || r2.Fee <= r1.Fee || m2.TxIn[0].PreviousOutPoint != m1.TxIn[0].PreviousOutPoint || m2.TxOut[0].Value != 4_000_000 {
 			t.Fatalf("replacement: rate %d fee %d (was %d)", r2.FeeRate, r2.Fee, r1.Fee)
 		}
@@ -476,6 +485,10 @@ func TestDepositConfirmationsAndReorg(t *testing.T) {
 		if s, n := status("op-2"); s != chain.DepositPending || n != 1 {
 			t.Fatalf("op-2 at 1 block: %s %d", s, n)
 		}
+		if n := btc.Gauge("awaiting_confirmations", "bitcoin", "deposit"); n != 1 {
+			t.Fatalf("awaiting_confirmations{deposit} = %v, want 1", n)
+		}
+		reorgs := btc.Gauge("reorgs_total", "bitcoin")
 		h, _ := sim.BlockCount(e.ctx)
 		if err := sim.InvalidateBlock(h); err != nil {
 			t.Fatal(err)
@@ -484,6 +497,12 @@ func TestDepositConfirmationsAndReorg(t *testing.T) {
 		e.mine(a, 4)
 		if s, _ := status("op-2"); s != chain.DepositReorged {
 			t.Fatalf("op-2 after the reorg: %s", s)
+		}
+		if got := btc.Gauge("reorgs_total", "bitcoin"); got != reorgs+1 {
+			t.Fatalf("reorgs_total %v, want %v", got, reorgs+1)
+		}
+		if n := btc.Gauge("awaiting_confirmations", "bitcoin", "deposit"); n != 0 {
+			t.Fatalf("awaiting_confirmations{deposit} = %v after the reorg", n)
 		}
 		// Credited at exactly 3 confirmations.
 		if _, err := sim.Fund(da.Address, 123_456); err != nil {

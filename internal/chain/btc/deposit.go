@@ -249,7 +249,10 @@ func (a *Adapter) ScanDeposits(ctx context.Context) error {
 			if err := a.confirmDeposits(ctx, head); err != nil {
 				return err
 			}
-			return a.confirmPayouts(ctx, head)
+			if err := a.confirmPayouts(ctx, head); err != nil {
+				return err
+			}
+			return a.updateGauges(ctx)
 		}
 		hash, err := a.node.BlockHash(ctx, cur.number+1)
 		if err != nil {
@@ -271,6 +274,7 @@ func (a *Adapter) ScanDeposits(ctx context.Context) error {
 
 // rewind finds the newest recorded block still on the best chain and undoes everything above it.
 func (a *Adapter) rewind(ctx context.Context, cur cursor) error {
+	reorgsTotal.WithLabelValues(a.network).Inc()
 	rows, err := a.db.Query(ctx, `SELECT block_number, block_hash FROM chain_blocks WHERE chain = ? ORDER BY block_number DESC`, a.network)
 	if err != nil {
 		return err

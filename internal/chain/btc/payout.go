@@ -236,12 +236,15 @@ func (a *Adapter) feeRate(ctx context.Context) (int64, error) {
 	f := a.cfg.Fees
 	rate, err := a.node.EstimateFee(ctx, f.ConfTarget)
 	if errors.Is(err, ErrNoEstimate) {
+		feeRate.WithLabelValues(a.network).Set(float64(f.FallbackRate) / 1000)
 		return f.FallbackRate, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("btc: %s: fee estimate: %w", a.network, err)
 	}
-	return min(max(rate, f.MinRate), f.MaxRate), nil
+	rate = min(max(rate, f.MinRate), f.MaxRate)
+	feeRate.WithLabelValues(a.network).Set(float64(rate) / 1000)
+	return rate, nil
 }
 
 // EstimatePayoutFee is the fee in satoshis a one-input, two-output payout to a P2WPKH address
@@ -425,6 +428,7 @@ func (a *Adapter) ProcessPayouts(ctx context.Context) error {
 		}
 		errs = append(errs, err)
 	}
+	errs = append(errs, a.updateGauges(ctx))
 	return errors.Join(errs...)
 }
 

@@ -22,11 +22,12 @@ const evmWallet = "0x52908400098527886E0F7030069857D2E4169EE7"
 
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// background runs the app's background work (chain passes, sandbox bank, expiry) for the test.
+// background runs the chains' passes (payouts, deposits) for the test; the sandbox bank's
+// automatic export and booking of payouts stays off, so the operator's export is what happens.
 func (e *env) background() {
 	bg, stop := context.WithCancel(context.Background())
-	e.app.StartBackground(bg)
-	e.t.Cleanup(func() { stop(); e.app.WaitBackground() })
+	e.app.Chains.Start(bg)
+	e.t.Cleanup(func() { stop(); e.app.Chains.Wait() })
 }
 
 // verifiedCustomer registers a customer whose KYC the sandbox sets valid (reinforced).

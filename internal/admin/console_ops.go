@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/big"
@@ -262,13 +263,13 @@ func (d ledgerData) Fmt(units *big.Int, asset string) string {
 }
 
 // assetScales maps ledger asset codes to their decimals: fiat codes and catalogue tokens.
-func (s *Server) assetScales(r *http.Request) map[string]int {
+func (s *Server) assetScales(ctx context.Context) map[string]int {
 	out := map[string]int{}
 	for _, code := range money.FiatCodes() {
 		out[code], _ = money.FiatScale(code)
 	}
 	if s.Onramp != nil {
-		if list, err := s.Onramp.Assets.List(r.Context()); err == nil {
+		if list, err := s.Onramp.Assets.List(ctx); err == nil {
 			for _, a := range list {
 				out[a.Code()] = int(a.Decimals)
 			}
@@ -279,7 +280,7 @@ func (s *Server) assetScales(r *http.Request) map[string]int {
 
 func (s *Server) ledgerPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	q := r.URL.Query()
-	d := ledgerData{Prefix: strings.TrimSpace(q.Get("prefix")), scales: s.assetScales(r)}
+	d := ledgerData{Prefix: strings.TrimSpace(q.Get("prefix")), scales: s.assetScales(r.Context())}
 	var err error
 	if q.Get("verify") == "1" {
 		if d.Report, err = ledger.Verify(r.Context(), s.DB); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/ledger"
+	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/webhook"
@@ -47,12 +48,46 @@ type timelineEntry struct {
 	Audit      *audit.Record     `json:"-"`
 	AuditSeq   int64             `json:"audit_seq,omitempty"`
 	Extra      map[string]string `json:"extra,omitempty"`
+	Changes    []string          `json:"changes,omitempty"` // an operator action's fields before → after
+}
+
+// changes lists the top-level fields that differ between two JSON objects, as
+// "field: before → after" (the audit record keeps the whole objects).
+func changes(before, after string) []string {
+	var b, a map[string]json.RawMessage
+	if json.Unmarshal([]byte(before), &b) != nil || json.Unmarshal([]byte(after), &a) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		bv, av := string(b[k]), string(a[k])
+		if bv == "" {
+			bv = "—"
+		}
+		if av == "" {
+			av = "—"
+		}
+		if bv != av {
+			out = append(out, k+": "+bv+" → "+av)
+		}
+	}
+	return out
 }
 
 type postingJSON struct {
 	Account string `json:"account"`
 	Asset   string `json:"asset"`
-	Amount  string `json:"amount"` // signed, in the asset's minor units
+	Amount  string `json:"amount"` // signed decimal in the asset's unit (minor units when its decimals are unknown)
 }
 
 type deliveryJSON struct {
@@ -140,10 +175,15 @@ func (s *Server) timelineLedger(ctx context.Context, t *timeline, prefixes ...st
 	if err != nil {
 		return err
 	}
+	scales := s.assetScales(ctx)
 	for _, r := range recs {
 		e := timelineEntry{At: r.PostedAt, Kind: tlLedger, Title: r.Reference, Detail: r.Description}
 		for _, p := range r.Entries {
-			e.Postings = append(e.Postings, postingJSON{Account: p.AccountKey, Asset: p.Asset, Amount: p.Amount.String()})
+			amount := p.Amount.String()
+			if sc, ok := scales[p.Asset]; ok {
+				amount = money.New(p.Amount, sc).String()
+			}
+			e.Postings = append(e.Postings, postingJSON{Account: p.AccountKey, Asset: p.Asset, Amount: amount})
 		}
 		t.add(e)
 	}
@@ -216,7 +256,8 @@ func (s *Server) timelineAudit(ctx context.Context, t *timeline, target string) 
 	}
 	for i := range recs {
 		r := recs[i]
-		t.add(timelineEntry{At: r.At, Kind: tlOperator, Title: r.Action, Detail: r.Actor + " (" + r.Role + ", " + r.Via + ")", Audit: &r, AuditSeq: r.Seq})
+		t.add(timelineEntry{At: r.At, Kind: tlOperator, Title: r.Action, Detail: r.Actor + " (" + r.Role + ", " + r.Via + ")", Audit: &r, AuditSeq: r.Seq,
+			Changes: changes(r.Before, r.After)})
 	}
 	return nil
 }

@@ -38,17 +38,17 @@ func (r Result) note() string {
 // httpBench is pocketramp's public listener and the hello-world server on loopback, with a
 // logged-in sandbox integration.
 type httpBench struct {
-	a          *app.App
-	opt        Options
-	client     *http.Client
-	base       string
-	helloURL   string
-	token      string
-	intID      int64
-	stops      []func()
-	customers  int
-	bodies     [][]byte
-	nextBuyer  atomic.Int64
+	a         *app.App
+	opt       Options
+	client    *http.Client
+	base      string
+	helloURL  string
+	token     string
+	intID     int64
+	stops     []func()
+	customers int
+	bodies    [][]byte
+	nextBuyer atomic.Int64
 }
 
 // BenchCustomers is how many KYC-approved customers createPayment cycles through: an operator's

@@ -177,8 +177,13 @@ func listen(h http.Handler) (string, func(), error) {
 }
 
 // load runs a closed loop of opt.Concurrency workers against one target for opt.Duration; an
-// answer other than 200 counts as an error.
+// answer other than 200 counts as an error. One request first, untimed, warms what the target
+// starts lazily (the sandbox chain of the first payment or quote).
 func load(client *http.Client, name string, mk func() *http.Request, opt Options) Result {
+	if resp, err := client.Do(mk()); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opt.Duration)
 	defer cancel()
 	var mu sync.Mutex

@@ -152,4 +152,3 @@ func (r *preparedRows) Close() error {
 	r.ps.busy = false
 	return err
 }
-

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"strings"
 
 	"modernc.org/sqlite"
 )
@@ -58,12 +57,10 @@ type preparedStmt struct {
 func (c *preparedConn) inner() sqliteConn { return c.Conn.(sqliteConn) }
 
 // prepared returns the connection's statement for query, preparing it on first use, or nil
-// when the query should run unprepared (a script of several statements, a statement whose rows
-// are still being read, a full cache).
+// when the query should run unprepared (a statement whose rows are still being read, a full
+// cache). A script of several statements is safe too: modernc's statement then parses it
+// afresh on each run.
 func (c *preparedConn) prepared(ctx context.Context, query string) (*preparedStmt, error) {
-	if strings.Contains(query, ";") {
-		return nil, nil
-	}
 	if ps, ok := c.stmts[query]; ok {
 		if ps.busy {
 			return nil, nil

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -266,7 +267,8 @@ func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
 }
 
 // errNoLeader: no other instance leads right now.
-var errNoLeader = errcode.New("sandbox_chain_unavailable", "the sandbox chains run on the leading instance and none leads right now; retry shortly")
+var errNoLeader = &errcode.Error{Code: "sandbox_chain_unavailable", Status: http.StatusServiceUnavailable,
+	Message: "the sandbox chains run on the leading instance and none leads right now; retry shortly"}
 
 // sandboxSeed is the seed of sandbox chain name's keys and contracts.
 func (s *Set) sandboxSeed(name string) []byte {
@@ -310,7 +312,21 @@ func (s *Set) remoteSandbox(ctx context.Context, name string) (*SandboxChain, er
 	old := s.remote[name]
 	s.mu.Unlock()
 	if old != nil && old.url == url {
-		return old, nil
+		// The recorded leader may have just died (its row stays until the next leader writes
+		// its own): a chain that does not answer counts as no leader, and is dialled again.
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := old.chain.Client().BlockNumber(pctx)
+		cancel()
+		if err == nil {
+			return old, nil
+		}
+		s.mu.Lock()
+		if s.remote[name] == old {
+			delete(s.remote, name)
+			old.chain.Close()
+		}
+		s.mu.Unlock()
+		return nil, errNoLeader
 	}
 	client, err := rpc.DialOptions(ctx, url, rpc.WithHeader("Authorization", "Bearer "+f.token))
 	if err != nil {
@@ -319,7 +335,8 @@ func (s *Set) remoteSandbox(ctx context.Context, name string) (*SandboxChain, er
 	sim, err := simchain.Attach(ctx, client, simchain.Config{Seed: s.sandboxSeed(name), ChainID: SandboxChainIDs[name], Tokens: sandboxTokens(name)})
 	if err != nil {
 		client.Close()
-		return nil, fmt.Errorf("sandbox chain %s on the leader (%s): %w", name, base, err)
+		s.cfg.Log.Warn("sandbox chain on the leader unreachable", "chain", name, "leader", base, "err", err)
+		return nil, errNoLeader // a leader that just died, or one still opening the chain
 	}
 	a, err := s.sandboxAdapter(ctx, name, sim)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/ethdb"
 	gethlog "github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
@@ -34,16 +35,25 @@ type miner interface {
 // diskNode is a dev chain kept in a go-ethereum database in a directory: the node and eth service
 // the simulated backend assembles, with the simulated beacon as consensus, but on a pebble
 // database, with every block's state written through (archive, hash scheme), and without the
-// simulated backend's rewind to genesis, so a reopened chain continues from its head. A block is
-// on disk once Commit returns (pebble's write-ahead log), so a killed process loses at most the
-// transaction pool, as a real node does.
+// simulated backend's rewind to genesis, so a reopened chain continues from its head. Commit
+// flushes the database's write-ahead log (go-ethereum writes it without syncing, buffering up
+// to a block of it in memory), so a mined block is on disk once Commit returns and a killed
+// process loses at most its transaction pool, as a real node does.
 type diskNode struct {
 	stack  *node.Node
 	beacon *catalyst.SimulatedBeacon
 	client *ethclient.Client
+	db     ethdb.Database
 }
 
-func (d *diskNode) Commit() common.Hash           { return d.beacon.Commit() }
+func (d *diskNode) Commit() common.Hash {
+	h := d.beacon.Commit()
+	if err := d.db.SyncKeyValue(); err != nil {
+		gethlog.Error("simchain: flush the chain database", "err", err)
+	}
+	return h
+}
+
 func (d *diskNode) Fork(parent common.Hash) error { return d.beacon.Fork(parent) }
 func (d *diskNode) Rollback()                     { d.beacon.Rollback() }
 
@@ -98,9 +108,6 @@ func openDisk(dir string, genesis *core.Genesis, networkID uint64) (*diskNode, e
 	ethConf.SnapshotCache = 0
 	ethConf.DatabaseCache, ethConf.DatabaseHandles = 16, 64
 	ethConf.TrieCleanCache, ethConf.TrieDirtyCache = 16, 0
-	if os.Getenv("POCKETRAMP_DEBUG_GETH") != "" {
-		gethlog.SetDefault(gethlog.NewLogger(gethlog.NewTerminalHandlerWithLevel(os.Stderr, gethlog.LevelInfo, false)))
-	}
 	stack, err := node.New(&nodeConf)
 	if err != nil {
 		return nil, fmt.Errorf("simchain: open %s: %w", dir, err)
@@ -121,7 +128,7 @@ func openDisk(dir string, genesis *core.Genesis, networkID uint64) (*diskNode, e
 		stack.Close()
 		return nil, fmt.Errorf("simchain: beacon %s: %w", dir, err)
 	}
-	return &diskNode{stack: stack, beacon: beacon, client: ethclient.NewClient(stack.Attach())}, nil
+	return &diskNode{stack: stack, beacon: beacon, client: ethclient.NewClient(stack.Attach()), db: backend.ChainDb()}, nil
 }
 
 // remoteMiner stands for a chain another process runs and mines: Commit is left to it.

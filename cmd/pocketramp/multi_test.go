@@ -61,7 +61,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for i, in := range insts {
-				t.Logf("instance %d (pid %d) log:\n%s", i, in.cmd.Process.Pid, lastLines(in.stderr.String(), 60))
+				t.Logf("instance %d (pid %d) log:\n%s", i, in.cmd.Process.Pid, lastLines(withoutRequests(in.stderr.String()), 80))
 			}
 		}
 	})
@@ -202,13 +202,19 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 				if err == nil && p.Status == client.PaymentFailed {
 					return false, fmt.Errorf("payment failed: %s", p.FailureReason)
 				}
-				return err == nil && p.Status == client.PaymentCoinsSent, err
+				if err == nil && p.Status != client.PaymentCoinsSent {
+					err = fmt.Errorf("payment status %s %s", p.Status, p.HoldReason)
+				}
+				return err == nil, err
 			}
 			r, err := c.GetRampoff(ctx, o.id)
 			if err == nil && r.Status == client.RampoffFailed {
 				return false, fmt.Errorf("sale failed: %s", r.FailureReason)
 			}
-			return err == nil && r.Status == client.RampoffFinished, err
+			if err == nil && r.Status != client.RampoffFinished {
+				err = fmt.Errorf("sale status %s %s", r.Status, r.HoldReason)
+			}
+			return err == nil, err
 		})
 	}
 
@@ -367,6 +373,16 @@ func without(xs []int, x int) []int {
 		}
 	}
 	return out
+}
+
+func withoutRequests(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, "msg=request ") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func lastLines(s string, n int) string {

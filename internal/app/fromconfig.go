@@ -37,6 +37,7 @@ func FromConfig(c config.Config, log *slog.Logger, version string) (Config, erro
 		OperatorToken:        string(c.OperatorToken),
 		OperatorTokenRole:    c.OperatorTokenRole,
 		AdminURL:             c.EffectiveAdminURL(),
+		InstanceURL:          c.InstanceURL,
 		PriceSources:         strings.Join(c.PriceSources, ","),
 		PriceMaxAge:          c.PriceMaxAge.D(),
 		StatementDir:         c.StatementDir,

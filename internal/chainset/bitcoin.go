@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/chain/btc"
 	"github.com/pocketramp/pocketramp/internal/chain/btc/btcsim"
+	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -82,6 +84,10 @@ func (s *Set) seeded(label string) []byte {
 	return mac.Sum(nil)
 }
 
+// errBitcoinFollower: the sandbox Bitcoin chain is not reached through the leader yet.
+var errBitcoinFollower = &errcode.Error{Code: "sandbox_chain_unavailable", Status: http.StatusServiceUnavailable,
+	Message: "the sandbox Bitcoin chain runs on the leading instance only; send sandbox Bitcoin requests there"}
+
 // BitcoinSandbox returns the sandbox's regtest chain, starting it on first use: the chain is
 // loaded from (and saved to) the data directory, a new one is mined past coinbase maturity and
 // the hot wallet funded from the faucet; a block is mined every BitcoinBlockInterval.
@@ -90,6 +96,10 @@ func (s *Set) BitcoinSandbox(ctx context.Context) (*BitcoinSandbox, error) {
 	defer s.mu.Unlock()
 	if s.btcSim != nil {
 		return s.btcSim, nil
+	}
+	if s.follow != nil && !s.leading {
+		// Its file in the shared data dir is written by one process: the leader's.
+		return nil, errBitcoinFollower
 	}
 	var sim *btcsim.Chain
 	if s.cfg.DataDir == "" {

@@ -45,7 +45,7 @@ Usage:
   pocketramp operator create --email E --role admin|compliance|finance|read-only [--password-stdin]
   pocketramp audit verify [--data-dir ./data]
   pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
-  pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000]
+  pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000] [--json] [--cpuprofile F]
   pocketramp demo
   pocketramp version
 
@@ -441,6 +441,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d := fs.Duration("duration", 5*time.Second, "load time per target")
 	c := fs.Int("concurrency", 16, "concurrent closed-loop clients")
 	lines := fs.Int("statement", 0, "instead: import and auto-match a statement of this many lines against as many open payments")
+	asJSON := fs.Bool("json", false, "print JSON (--statement: one object with lines, seconds, matched, peak_rss_bytes)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile to this file (--statement: of the import)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -449,7 +451,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *lines > 0 {
-		_, err := bench.RunStatement(ctx, string(conf.DatabaseURL), *lines, stdout)
+		_, err := bench.RunStatement(ctx, bench.StatementOptions{DatabaseURL: string(conf.DatabaseURL), Lines: *lines,
+			JSON: *asJSON, CPUProfile: *profile}, stdout)
 		return err
 	}
 	_, err = bench.Run(ctx, bench.Options{DatabaseURL: string(conf.DatabaseURL), Duration: *d, Concurrency: *c}, stdout)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -79,20 +80,16 @@ func (s *Service) EnqueueMany(ctx context.Context, tx *store.Tx, evs []event.Eve
 		integration int64
 		typ         string
 	}
-	var ids []int64
+	var args []any // the integrations
 	seen := map[int64]bool{}
 	for _, ev := range evs {
 		if !seen[ev.IntegrationID] {
 			seen[ev.IntegrationID] = true
-			ids = append(ids, ev.IntegrationID)
+			args = append(args, ev.IntegrationID)
 		}
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
 	rows, err := tx.Query(ctx, "SELECT integration_id, type FROM webhook_subscriptions WHERE disabled_at IS NULL AND integration_id IN ("+
-		store.In(len(ids))+")", args...)
+		store.In(len(args))+")", args...)
 	if err != nil {
 		return err
 	}
@@ -151,7 +148,7 @@ func (s *Service) EnqueueMany(ctx context.Context, tx *store.Tx, evs []event.Eve
 	})
 }
 
-func newDeliveryID() string { return "whd_" + event.RandomAlnum(24) }
+func newDeliveryID() string { return "whd_" + ids.Alnum(24) }
 
 func (s *Service) createDeliveryTx(ctx context.Context, tx *store.Tx, ev event.Event) (string, error) {
 	id := newDeliveryID()

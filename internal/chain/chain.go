@@ -194,3 +194,10 @@ func SubmitPayoutsTx(ctx context.Context, a Adapter, tx *store.Tx, reqs []Payout
 	}
 	return out, nil
 }
+
+// Balance is what a hot wallet holds of one asset, in base units.
+type Balance struct {
+	Asset    string // token symbol or the chain's native symbol
+	Decimals uint8
+	Amount   *big.Int
+}

@@ -291,13 +291,24 @@ func (s *Service) queuePayouts(ctx context.Context, tx *store.Tx, ps []Payment) 
 		}
 		payouts, err := chain.SubmitPayoutsTx(ctx, adapter, tx, reqs)
 		if err != nil {
-			return fmt.Errorf("queue payouts of %d payments (first %s): %w", len(reqs), ps[groups[t][0]].ID, err)
+			return fmt.Errorf("queue payout of payment %s: %w", ps[groups[t][0]].ID, err)
 		}
 		for k, i := range groups[t] {
 			ps[i].PayoutID = payouts[k].ID
 		}
 	}
 	return nil
+}
+
+// queuePayout queues one payment's chain payout and records it on the payment.
+func (s *Service) queuePayout(ctx context.Context, tx *store.Tx, p *Payment) error {
+	ps := []Payment{*p}
+	if err := s.queuePayouts(ctx, tx, ps); err != nil {
+		return err
+	}
+	p.PayoutID = ps[0].PayoutID
+	_, err := tx.Exec(ctx, "UPDATE payments SET payout_id = ? WHERE id = ?", p.PayoutID, p.ID)
+	return err
 }
 
 // OnPayout follows the chain payout of a payment: confirmed → coins_sent with the transaction

@@ -140,7 +140,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (pricing.Quote, erro
 	if err := f.Err(); err != nil {
 		return pricing.Quote{}, err
 	}
-	st, err := SettingsOf(ctx, s.DB, in.IntegrationID)
+	st, err := CachedSettings(ctx, s.DB, in.IntegrationID)
 	if err != nil {
 		return pricing.Quote{}, err
 	}

@@ -412,8 +412,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d := fs.Duration("duration", 5*time.Second, "load time per target")
 	c := fs.Int("concurrency", 16, "concurrent closed-loop clients")
 	lines := fs.Int("statement", 0, "instead: import and auto-match a statement of this many lines against as many open payments")
-	asJSON := fs.Bool("json", false, "print one JSON object per figure (name, value, unit, ceiling, ratio, ...)")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and load) to this file")
+	asJSON := fs.Bool("json", false, "print one JSON object per figure (name, value, unit, ceiling, ratio, ...); --statement: one object with lines, seconds, matched, peak_rss_bytes")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and load) to this file; --statement: of the import")
 	only := fs.String("only", "", "comma-separated rows to run: "+strings.Join(bench.Rows, ", ")+" (default all)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
@@ -423,7 +423,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *lines > 0 {
-		_, err := bench.RunStatement(ctx, string(conf.DatabaseURL), *lines, stdout)
+		_, err := bench.RunStatement(ctx, bench.StatementOptions{DatabaseURL: string(conf.DatabaseURL), Lines: *lines,
+			JSON: *asJSON, CPUProfile: *profile}, stdout)
 		return err
 	}
 	opt := bench.Options{DatabaseURL: string(conf.DatabaseURL), Duration: *d, Concurrency: *c, JSON: *asJSON, CPUProfile: *profile}

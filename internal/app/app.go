@@ -190,7 +190,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	// Every recorded event queues its webhook delivery in the recording transaction.
-	a.Events = &event.Log{Enqueue: a.Webhooks.Enqueue}
+	a.Events = &event.Log{Enqueue: a.Webhooks.Enqueue, EnqueueMany: a.Webhooks.EnqueueMany}
 	a.Customers = &customer.Service{
 		DB:        db,
 		Box:       box,

@@ -45,6 +45,15 @@ func (s *Service) ImportFile(ctx context.Context, iban, source string, raw []byt
 	return s.Import(ctx, acct.IBAN, source, raw, stmts)
 }
 
+// ImportPath imports the statement file at path for an account.
+func (s *Service) ImportPath(ctx context.Context, iban, source, path string, mapping *bankfile.CSVMapping) (ImportResult, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return s.ImportFile(ctx, iban, source, raw, mapping)
+}
+
 // WatchFolder imports statement files dropped into dir/<IBAN>/ every interval. Imported files
 // move to dir/<IBAN>/imported/; rejected ones to dir/<IBAN>/rejected/ with a .error.txt beside
 // them saying why. Re-dropping a file is harmless: entries are de-duplicated.

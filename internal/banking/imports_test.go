@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,8 +55,8 @@ func camtFile(stmts ...string) []byte {
 // noPayments is an on-ramp without payments; failAt makes the lookup of one reference fail.
 type noPayments struct{ failAt string }
 
-func (p noPayments) ByConcept(ctx context.Context, tx *store.Tx, concept string) (Payable, bool, error) {
-	return Payable{}, false, nil
+func (p noPayments) ByConcepts(ctx context.Context, tx *store.Tx, concepts []string) (map[string]Payable, error) {
+	return map[string]Payable{}, nil
 }
 func (p noPayments) ByID(ctx context.Context, tx *store.Tx, owned func(int64) bool, id string) (Payable, bool, error) {
 	return Payable{}, false, nil
@@ -63,6 +64,7 @@ func (p noPayments) ByID(ctx context.Context, tx *store.Tx, owned func(int64) bo
 func (p noPayments) Receive(ctx context.Context, tx *store.Tx, id string, amount money.Amount, holder, fromKey string) error {
 	return nil
 }
+func (p noPayments) ReceiveMany(ctx context.Context, tx *store.Tx, rs []Receipt) error { return nil }
 
 func newImportService(t *testing.T, db *store.DB) (*Service, Account, Account) {
 	t.Helper()
@@ -158,11 +160,11 @@ func TestImportMultiAccountFile(t *testing.T) {
 // failingPayments fails the lookup of one reference: an import error half-way through a file.
 type failingPayments struct{ noPayments }
 
-func (failingPayments) ByConcept(ctx context.Context, tx *store.Tx, concept string) (Payable, bool, error) {
-	if concept == "999999999999" {
-		return Payable{}, false, errors.New("database went away")
+func (failingPayments) ByConcepts(ctx context.Context, tx *store.Tx, concepts []string) (map[string]Payable, error) {
+	if slices.Contains(concepts, "999999999999") {
+		return nil, errors.New("database went away")
 	}
-	return Payable{}, false, nil
+	return map[string]Payable{}, nil
 }
 
 // A file that fails at entry 520 leaves nothing behind: no transaction, no posting, no import.

@@ -66,14 +66,26 @@ type Transaction struct {
 	batch            *bankfile.BatchInfo // the bank's batch booking of a new entry (matching only)
 }
 
-// Payments is what banking needs from the on-ramp (the consumer owns the interface): finding a
-// payment by the reference a payer wrote, and recording fiat received for it.
+// Payments is what banking needs from the on-ramp (the consumer owns the interface): finding
+// payments by the references payers wrote, and recording fiat received for them.
 type Payments interface {
-	ByConcept(ctx context.Context, tx *store.Tx, concept string) (Payable, bool, error)
+	// ByConcepts finds the payments whose references are among concepts, keyed by reference,
+	// locking them until the transaction ends.
+	ByConcepts(ctx context.Context, tx *store.Tx, concepts []string) (map[string]Payable, error)
 	ByID(ctx context.Context, tx *store.Tx, integrationIBANs func(int64) bool, id string) (Payable, bool, error)
 	// Receive records the payment's fiat as arrived, with funds taken from the ledger account
 	// fromKey (the bank account's suspense, where every unattributed credit sits).
 	Receive(ctx context.Context, tx *store.Tx, id string, amount money.Amount, holder, fromKey string) error
+	// ReceiveMany is Receive for many payments at once, in order.
+	ReceiveMany(ctx context.Context, tx *store.Tx, rs []Receipt) error
+}
+
+// Receipt is a matched transfer for ReceiveMany.
+type Receipt struct {
+	PaymentID string
+	Amount    money.Amount
+	Holder    string
+	FromKey   string
 }
 
 // Payable is a payment as matching sees it.
@@ -309,15 +321,18 @@ func (s *Service) checkSequence(ctx context.Context, tx *store.Tx, acct Account,
 	return warning, err
 }
 
+// importEntries imports a statement's entries in chunks: each chunk's new entries are inserted,
+// posted and matched with a constant number of statements (see importChunk), so a statement of
+// 100,000 lines costs a few hundred round trips rather than millions.
 func (s *Service) importEntries(ctx context.Context, tx *store.Tx, acct Account, importID int64, st *bankfile.Statement, sr *StatementResult, res *ImportResult) error {
-	bank, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: BankKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindBank, Asset: acct.Currency})
+	keys, err := ledger.EnsureAccounts(ctx, tx, []ledger.Account{
+		{Key: BankKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindBank, Asset: acct.Currency},
+		{Key: SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindSuspense, Asset: acct.Currency}})
 	if err != nil {
 		return err
 	}
-	suspense, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindSuspense, Asset: acct.Currency})
-	if err != nil {
-		return err
-	}
+	c := chunk{acct: acct, importID: importID, bank: keys[BankKey(acct.Sandbox, acct.IBAN, acct.Currency)],
+		suspense: keys[SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency)], sr: sr, res: res}
 	// The booking date falls back to the value date, then to the statement's own date, as
 	// the standard allows a missing BookgDt.
 	stmtDate := st.CreatedAt
@@ -348,43 +363,199 @@ func (s *Service) importEntries(ctx context.Context, tx *store.Tx, acct Account,
 			// Nothing moved (a waived fee, a card check): kept for the record, never posted.
 			t.Status, t.Resolution = StatusIgnored, "zero amount: nothing moved"
 		}
-		inserted, err := insertTransaction(ctx, tx, &t, e.Fingerprint, importID)
-		if err != nil {
-			return err
-		}
-		if !inserted {
-			sr.Duplicates++
-			res.Duplicates++
-			continue
-		}
-		if t.Amount.IsZero() {
-			sr.ZeroAmount++
-			res.ZeroAmount++
-			continue
-		}
-		sr.Imported++
-		res.Imported++
-		// The money is in (or out of) the bank; until matched it belongs to suspense.
-		from, to := suspense, bank
-		if t.Amount.Sign() < 0 {
-			from, to = bank, suspense
-		}
-		if _, err := ledger.Post(ctx, tx, ledger.Transaction{Reference: fmt.Sprintf("bank:%d", t.ID),
-			Description: fmt.Sprintf("%s %s on %s: %s", t.Direction, t.Amount, t.IBAN, truncate(t.Concept, 80)),
-			Postings:    ledger.Transfer(from, to, t.Currency, t.Amount.Abs().Units())}); err != nil {
-			return err
-		}
-		matched, err := s.autoMatch(ctx, tx, acct, &t)
-		if err != nil {
-			return err
-		}
-		if matched {
-			res.Matched++
-		} else {
-			res.Exceptions++
+		c.txs = append(c.txs, t)
+		c.fingerprints = append(c.fingerprints, e.Fingerprint)
+		if len(c.txs) == ChunkSize {
+			if err := s.importChunk(ctx, tx, &c); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	return s.importChunk(ctx, tx, &c)
+}
+
+// ChunkSize is how many statement entries an import inserts, posts and matches at once: as many
+// bank_transactions rows as one INSERT can carry.
+var ChunkSize = store.RowsPerStatement(transactionColumns)
+
+// chunk is a run of a statement's booked entries being imported together.
+type chunk struct {
+	acct           Account
+	importID       int64
+	bank, suspense ledger.AccountID
+	sr             *StatementResult
+	res            *ImportResult
+	txs            []Transaction
+	fingerprints   []string
+}
+
+// importChunk imports c's entries, as the entry-by-entry import did, in a constant number of
+// statements: one INSERT of the rows (those already imported are skipped by the database), one
+// ledger batch posting them to the bank account and its suspense, one lookup of the payments
+// their references name, one batch receiving the matched payments (postings, events, chain
+// payouts), one UPDATE of the rows' outcome. Debits and returns (our payouts, rare) are matched
+// one by one where they stand, so every effect keeps the order of the file.
+func (s *Service) importChunk(ctx context.Context, tx *store.Tx, c *chunk) error {
+	defer func() { c.txs, c.fingerprints = c.txs[:0], c.fingerprints[:0] }()
+	if len(c.txs) == 0 {
+		return nil
+	}
+	fresh, err := insertTransactions(ctx, tx, c.txs, c.fingerprints, c.importID)
+	if err != nil {
+		return err
+	}
+	var news []*Transaction
+	var posts []ledger.Transaction
+	for i := range c.txs {
+		t := &c.txs[i]
+		switch {
+		case !fresh[i]:
+			c.sr.Duplicates++
+			c.res.Duplicates++
+			continue
+		case t.Amount.IsZero():
+			c.sr.ZeroAmount++
+			c.res.ZeroAmount++
+			continue
+		}
+		c.sr.Imported++
+		c.res.Imported++
+		// The money is in (or out of) the bank; until matched it belongs to suspense.
+		from, to := c.suspense, c.bank
+		if t.Amount.Sign() < 0 {
+			from, to = c.bank, c.suspense
+		}
+		posts = append(posts, ledger.Transaction{Reference: fmt.Sprintf("bank:%d", t.ID),
+			Description: fmt.Sprintf("%s %s on %s: %s", t.Direction, t.Amount, t.IBAN, truncate(t.Concept, 80)),
+			Postings:    ledger.Transfer(from, to, t.Currency, t.Amount.Abs().Units())})
+		news = append(news, t)
+	}
+	if _, err := ledger.PostMany(ctx, tx, posts); err != nil {
+		return err
+	}
+	return s.matchChunk(ctx, tx, c, news)
+}
+
+// matchChunk auto-matches new entries: a credit to the payment its reference names when
+// everything agrees, anything doubtful to the exception queue; debits to our payouts.
+func (s *Service) matchChunk(ctx context.Context, tx *store.Tx, c *chunk, news []*Transaction) error {
+	refs := make([][]string, len(news))
+	var all []string
+	for i, t := range news {
+		if t.Direction != bankfile.Debit && t.ReturnReason == "" {
+			refs[i] = concepts(t.Concept, s.ReferenceLength, s.ValidReference)
+			all = append(all, refs[i]...)
+		}
+	}
+	payables := map[string]Payable{}
+	if len(all) > 0 {
+		var err error
+		if payables, err = s.Payments.ByConcepts(ctx, tx, all); err != nil {
+			return err
+		}
+	}
+	received := map[string]bool{} // payments matched earlier in this chunk
+	var receipts []Receipt
+	var outcomes []*Transaction // credits whose outcome the final UPDATE writes
+	fromKey := SuspenseKey(c.acct.Sandbox, c.acct.IBAN, c.acct.Currency)
+	for i, t := range news {
+		if t.Direction == bankfile.Debit || t.ReturnReason != "" {
+			// Our payouts: the payments received so far go first, to keep the file's order.
+			if err := s.receive(ctx, tx, receipts); err != nil {
+				return err
+			}
+			receipts = receipts[:0]
+			matched, err := s.autoMatch(ctx, tx, c.acct, t)
+			if err != nil {
+				return err
+			}
+			c.count(matched)
+			continue
+		}
+		outcomes = append(outcomes, t)
+		p, found := Payable{}, false
+		for _, ref := range refs[i] {
+			if p, found = payables[ref]; found {
+				break
+			}
+		}
+		switch {
+		case len(refs[i]) == 0:
+			t.Exception = ExceptionNoReference
+		case !found:
+			t.Exception = ExceptionUnknownReference
+		default:
+			t.PaymentID = p.ID
+			if received[p.ID] {
+				p.Status = "payment_received"
+			}
+			t.Exception = s.exceptionFor(c.acct, t, p)
+		}
+		if t.Exception == "" {
+			t.Status = StatusMatched
+			received[p.ID] = true
+			receipts = append(receipts, Receipt{PaymentID: p.ID, Amount: t.Amount, Holder: t.CounterpartyName, FromKey: fromKey})
+		}
+		c.count(t.Exception == "")
+	}
+	if err := s.receive(ctx, tx, receipts); err != nil {
+		return err
+	}
+	return s.writeOutcomes(ctx, tx, outcomes)
+}
+
+func (s *Service) receive(ctx context.Context, tx *store.Tx, rs []Receipt) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return s.Payments.ReceiveMany(ctx, tx, rs)
+}
+
+func (c *chunk) count(matched bool) {
+	if matched {
+		c.res.Matched++
+	} else {
+		c.res.Exceptions++
+	}
+}
+
+// exceptionFor is why credit t cannot be matched to payment p ("" when it can).
+func (s *Service) exceptionFor(acct Account, t *Transaction, p Payable) string {
+	switch {
+	case p.IBAN != acct.IBAN:
+		return ExceptionWrongAccount
+	case p.Currency != t.Currency:
+		return ExceptionCurrency
+	case p.Status == "expired":
+		return ExceptionLate
+	case p.Status != "started" && p.Status != "pending_bank":
+		return ExceptionDuplicate
+	case t.Amount.Cmp(p.Amount) < 0:
+		return ExceptionUnderpayment
+	case t.Amount.Cmp(p.Amount) > 0:
+		return ExceptionOverpayment
+	}
+	return ""
+}
+
+// writeOutcomes records the status, exception and payment of matched credits in one statement
+// per few thousand rows.
+func (s *Service) writeOutcomes(ctx context.Context, tx *store.Tx, ts []*Transaction) error {
+	types := []string{"BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT"}
+	now := store.Micros(s.Now())
+	return store.Chunks(len(ts), store.RowsPerStatement(len(types)), func(from, to int) error {
+		args := make([]any, 0, len(types)*(to-from))
+		for _, t := range ts[from:to] {
+			var payment any
+			if t.PaymentID != "" {
+				payment = t.PaymentID
+			}
+			args = append(args, t.ID, t.Status, t.Exception, payment, now)
+		}
+		_, err := tx.Exec(ctx, `UPDATE bank_transactions SET status = v.column2, exception = v.column3, payment_id = v.column4,
+			updated_at = v.column5 FROM (VALUES `+store.TypedValues(to-from, types)+`) AS v WHERE bank_transactions.id = v.column1`, args...)
+		return err
+	})
 }
 
 // truncate cuts s to at most n bytes without splitting a character.
@@ -416,17 +587,56 @@ func (s *Service) account(ctx context.Context, iban string) (Account, error) {
 	return a, err
 }
 
-func insertTransaction(ctx context.Context, tx *store.Tx, t *Transaction, fingerprint string, importID int64) (bool, error) {
-	err := tx.QueryRow(ctx, `INSERT INTO bank_transactions (iban, fingerprint, import_id, booking_date, value_date, amount, scale, currency,
-		direction, concept, counterparty_name, counterparty_iban, end_to_end_id, entry_ref, return_reason, status, resolution, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iban, fingerprint) DO NOTHING RETURNING id`,
-		t.IBAN, fingerprint, importID, t.BookingDate, t.ValueDate, t.Amount.Units().Int64(), t.Amount.Scale(), t.Currency, t.Direction,
-		t.Concept, t.CounterpartyName, t.CounterpartyIBAN, t.EndToEndID, t.EntryRef, t.ReturnReason, t.Status, t.Resolution,
-		store.Micros(t.CreatedAt), store.Micros(t.CreatedAt)).Scan(&t.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+const transactionColumns = 19
+
+// insertTransactions inserts the rows of ts, skipping those whose fingerprint the account
+// already has (imported before, or earlier in ts), sets the new rows' IDs and reports which
+// were new.
+func insertTransactions(ctx context.Context, tx *store.Tx, ts []Transaction, fingerprints []string, importID int64) ([]bool, error) {
+	fresh := make([]bool, len(ts))
+	seen := make(map[string]bool, len(ts))
+	var rows []int
+	for i := range ts {
+		if !seen[fingerprints[i]] {
+			seen[fingerprints[i]] = true
+			rows = append(rows, i)
+		}
 	}
-	return err == nil, err
+	ids := make(map[string]int64, len(rows))
+	err := store.Chunks(len(rows), store.RowsPerStatement(transactionColumns), func(from, to int) error {
+		args := make([]any, 0, transactionColumns*(to-from))
+		for _, i := range rows[from:to] {
+			t := &ts[i]
+			args = append(args, t.IBAN, fingerprints[i], importID, t.BookingDate, t.ValueDate, t.Amount.Units().Int64(), t.Amount.Scale(),
+				t.Currency, t.Direction, t.Concept, t.CounterpartyName, t.CounterpartyIBAN, t.EndToEndID, t.EntryRef, t.ReturnReason,
+				t.Status, t.Resolution, store.Micros(t.CreatedAt), store.Micros(t.CreatedAt))
+		}
+		res, err := tx.Query(ctx, `INSERT INTO bank_transactions (iban, fingerprint, import_id, booking_date, value_date, amount, scale, currency,
+			direction, concept, counterparty_name, counterparty_iban, end_to_end_id, entry_ref, return_reason, status, resolution, created_at, updated_at)
+			VALUES `+store.Placeholders(to-from, transactionColumns)+` ON CONFLICT (iban, fingerprint) DO NOTHING RETURNING id, fingerprint`, args...)
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		for res.Next() {
+			var id int64
+			var fp string
+			if err := res.Scan(&id, &fp); err != nil {
+				return err
+			}
+			ids[fp] = id
+		}
+		return res.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range rows {
+		if id, ok := ids[fingerprints[i]]; ok {
+			ts[i].ID, fresh[i] = id, true
+		}
+	}
+	return fresh, nil
 }
 
 // concepts extracts payment references from remittance text. Banks truncate, prefix ("TRF",
@@ -453,56 +663,12 @@ func concepts(text string, n int, valid func(string) bool) []string {
 	return out
 }
 
-// autoMatch matches a new credit to the payment its reference names when everything agrees;
-// anything doubtful goes to the exception queue. Debits are matched to our payouts.
+// autoMatch matches a new debit to our payouts and a returned credit to the payout it returns.
 func (s *Service) autoMatch(ctx context.Context, tx *store.Tx, acct Account, t *Transaction) (bool, error) {
 	if t.Direction == bankfile.Debit {
 		return s.matchDebit(ctx, tx, acct, t)
 	}
-	if t.ReturnReason != "" {
-		return s.matchReturn(ctx, tx, acct, t)
-	}
-	refs := concepts(t.Concept, s.ReferenceLength, s.ValidReference)
-	if len(refs) == 0 {
-		return false, s.setException(ctx, tx, t, ExceptionNoReference)
-	}
-	var p Payable
-	found := false
-	for _, ref := range refs {
-		var err error
-		if p, found, err = s.Payments.ByConcept(ctx, tx, ref); err != nil {
-			return false, err
-		}
-		if found {
-			break
-		}
-	}
-	if !found {
-		return false, s.setException(ctx, tx, t, ExceptionUnknownReference)
-	}
-	t.PaymentID = p.ID
-	if _, err := tx.Exec(ctx, "UPDATE bank_transactions SET payment_id = ? WHERE id = ?", p.ID, t.ID); err != nil {
-		return false, err
-	}
-	kind := ""
-	switch {
-	case p.IBAN != acct.IBAN:
-		kind = ExceptionWrongAccount
-	case p.Currency != t.Currency:
-		kind = ExceptionCurrency
-	case p.Status == "expired":
-		kind = ExceptionLate
-	case p.Status != "started" && p.Status != "pending_bank":
-		kind = ExceptionDuplicate
-	case t.Amount.Cmp(p.Amount) < 0:
-		kind = ExceptionUnderpayment
-	case t.Amount.Cmp(p.Amount) > 0:
-		kind = ExceptionOverpayment
-	}
-	if kind != "" {
-		return false, s.setException(ctx, tx, t, kind)
-	}
-	return true, s.match(ctx, tx, acct, t, p)
+	return s.matchReturn(ctx, tx, acct, t)
 }
 
 func (s *Service) match(ctx context.Context, tx *store.Tx, acct Account, t *Transaction, p Payable) error {

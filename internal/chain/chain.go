@@ -172,6 +172,29 @@ type Adapter interface {
 	Confirmations(ctx context.Context, txHash string) (uint64, error)
 }
 
+// BatchPayouter is an Adapter that records many payouts in one step (a statement import queues
+// thousands): SubmitPayoutsTx is SubmitPayoutTx for each request, in order.
+type BatchPayouter interface {
+	SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []PayoutRequest) ([]Payout, error)
+}
+
+// SubmitPayoutsTx records reqs on a inside tx: in one step when a is a BatchPayouter, else one
+// request after the other.
+func SubmitPayoutsTx(ctx context.Context, a Adapter, tx *store.Tx, reqs []PayoutRequest) ([]Payout, error) {
+	if b, ok := a.(BatchPayouter); ok {
+		return b.SubmitPayoutsTx(ctx, tx, reqs)
+	}
+	out := make([]Payout, len(reqs))
+	for i, req := range reqs {
+		p, err := a.SubmitPayoutTx(ctx, tx, req)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
 // Balance is what a hot wallet holds of one asset, in base units.
 type Balance struct {
 	Asset    string // token symbol or the chain's native symbol

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/ids"
@@ -39,38 +40,97 @@ type Event struct {
 }
 
 // Log records events. Enqueue, when set, runs in the same transaction for every recorded event,
-// so delivery work (webhooks) is queued atomically with the change that caused it.
+// so delivery work (webhooks) is queued atomically with the change that caused it; EnqueueMany,
+// when set, takes the events of one RecordMany at once instead.
 type Log struct {
-	Enqueue func(ctx context.Context, tx *store.Tx, ev Event) error
+	Enqueue     func(ctx context.Context, tx *store.Tx, ev Event) error
+	EnqueueMany func(ctx context.Context, tx *store.Tx, evs []Event) error
+}
+
+// New is an event to record with RecordMany.
+type New struct {
+	IntegrationID int64
+	Type          string
+	ObjectType    string
+	ObjectID      string
+	Data          any // the object as the API shows it
 }
 
 // Record appends an event for integrationID inside tx. data is the object as the API shows it.
 func (l *Log) Record(ctx context.Context, tx *store.Tx, now time.Time, integrationID int64, typ, objectType, objectID string, data any) (Event, error) {
-	raw, err := json.Marshal(data)
+	evs, err := l.RecordMany(ctx, tx, now, []New{{IntegrationID: integrationID, Type: typ, ObjectType: objectType, ObjectID: objectID, Data: data}})
 	if err != nil {
-		return Event{}, fmt.Errorf("encode event data: %w", err)
+		return Event{}, err
 	}
-	// Upsert-and-increment takes the row lock that orders concurrent recorders.
-	var seq int64
-	err = tx.QueryRow(ctx, `INSERT INTO event_sequences (integration_id, last_seq) VALUES (?, 1)
-		ON CONFLICT (integration_id) DO UPDATE SET last_seq = event_sequences.last_seq + 1
-		RETURNING last_seq`, integrationID).Scan(&seq)
+	return evs[0], nil
+}
+
+// RecordMany appends events in the given order inside tx, taking each integration's sequence
+// numbers in one step and inserting the rows in as few statements as the engine's parameter
+// limit allows: the same feed Record would write one by one.
+func (l *Log) RecordMany(ctx context.Context, tx *store.Tx, now time.Time, news []New) ([]Event, error) {
+	if len(news) == 0 {
+		return nil, nil
+	}
+	evs := make([]Event, len(news))
+	count := map[int64]int64{}
+	var integrations []int64
+	for i, n := range news {
+		raw, err := json.Marshal(n.Data)
+		if err != nil {
+			return nil, fmt.Errorf("encode event data: %w", err)
+		}
+		evs[i] = Event{ID: NewID(), IntegrationID: n.IntegrationID, Type: n.Type, ObjectType: n.ObjectType,
+			ObjectID: n.ObjectID, CreatedAt: now.UTC(), Data: raw}
+		if count[n.IntegrationID] == 0 {
+			integrations = append(integrations, n.IntegrationID)
+		}
+		count[n.IntegrationID]++
+	}
+	// Upsert-and-increment takes the row lock that orders concurrent recorders; integrations in
+	// id order so two recorders never wait on each other crosswise.
+	slices.Sort(integrations)
+	next := map[int64]int64{}
+	for _, id := range integrations {
+		var last int64
+		err := tx.QueryRow(ctx, `INSERT INTO event_sequences (integration_id, last_seq) VALUES (?, ?)
+			ON CONFLICT (integration_id) DO UPDATE SET last_seq = event_sequences.last_seq + ?
+			RETURNING last_seq`, id, count[id], count[id]).Scan(&last)
+		if err != nil {
+			return nil, fmt.Errorf("next event sequence: %w", err)
+		}
+		next[id] = last - count[id] + 1
+	}
+	for i := range evs {
+		evs[i].Sequence = next[evs[i].IntegrationID]
+		next[evs[i].IntegrationID]++
+	}
+	err := store.Chunks(len(evs), store.RowsPerStatement(8), func(from, to int) error {
+		args := make([]any, 0, 8*(to-from))
+		for _, ev := range evs[from:to] {
+			args = append(args, ev.ID, ev.IntegrationID, ev.Sequence, ev.Type, ev.ObjectType, ev.ObjectID, string(ev.Data), store.Micros(ev.CreatedAt))
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO events (id, integration_id, seq, type, object_type, object_id, data, created_at) VALUES `+
+			store.Placeholders(to-from, 8), args...)
+		return err
+	})
 	if err != nil {
-		return Event{}, fmt.Errorf("next event sequence: %w", err)
+		return nil, fmt.Errorf("insert event: %w", err)
 	}
-	ev := Event{ID: NewID(), IntegrationID: integrationID, Sequence: seq, Type: typ, ObjectType: objectType,
-		ObjectID: objectID, CreatedAt: now.UTC(), Data: raw}
-	_, err = tx.Exec(ctx, `INSERT INTO events (id, integration_id, seq, type, object_type, object_id, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.ID, integrationID, seq, typ, objectType, objectID, string(raw), store.Micros(ev.CreatedAt))
-	if err != nil {
-		return Event{}, fmt.Errorf("insert event: %w", err)
-	}
-	if l != nil && l.Enqueue != nil {
-		if err := l.Enqueue(ctx, tx, ev); err != nil {
-			return Event{}, fmt.Errorf("enqueue event %s: %w", ev.ID, err)
+	switch {
+	case l == nil:
+	case l.EnqueueMany != nil:
+		if err := l.EnqueueMany(ctx, tx, evs); err != nil {
+			return nil, fmt.Errorf("enqueue events: %w", err)
+		}
+	case l.Enqueue != nil:
+		for _, ev := range evs {
+			if err := l.Enqueue(ctx, tx, ev); err != nil {
+				return nil, fmt.Errorf("enqueue event %s: %w", ev.ID, err)
+			}
 		}
 	}
-	return ev, nil
+	return evs, nil
 }
 
 // List returns up to limit events of integrationID with a sequence above after, in order.

@@ -156,39 +156,136 @@ func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 // EnsureAccount returns the id of the account with a.Key, creating it if it does not exist. An
 // existing account must have the same kind, asset and NonNegative flag (ErrAccountMismatch).
 func EnsureAccount(ctx context.Context, tx *store.Tx, a Account) (AccountID, error) {
-	if a.Key == "" || len(a.Key) > maxKeyLen || strings.ContainsFunc(a.Key, isSpaceOrControl) {
-		return 0, fmt.Errorf("%w: key %q", ErrInvalidAccount, a.Key)
-	}
-	if !kindPattern.MatchString(string(a.Kind)) {
-		return 0, fmt.Errorf("%w: kind %q", ErrInvalidAccount, a.Kind)
-	}
-	if err := validAsset(a.Asset); err != nil {
-		return 0, err
-	}
-	// Look first: almost every call finds the account, and a failed INSERT would burn an id.
-	existing, err := AccountByKey(ctx, tx, a.Key)
-	if errors.Is(err, ErrUnknownAccount) {
-		var id AccountID
-		err = tx.QueryRow(ctx, `INSERT INTO ledger_accounts (key, kind, asset, non_negative, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING id`,
-			a.Key, string(a.Kind), a.Asset, a.NonNegative, store.Micros(time.Now())).Scan(&id)
-		if err == nil {
-			return id, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("ledger: create account %s: %w", a.Key, err)
-		}
-		// A concurrent transaction created it first.
-		existing, err = AccountByKey(ctx, tx, a.Key)
-	}
+	ids, err := EnsureAccounts(ctx, tx, []Account{a})
 	if err != nil {
 		return 0, err
 	}
+	return ids[a.Key], nil
+}
+
+// EnsureAccounts is EnsureAccount for many accounts at once (one lookup and at most one insert
+// per few thousand keys) and returns their ids by key. Repeated keys must agree.
+func EnsureAccounts(ctx context.Context, tx *store.Tx, as []Account) (map[string]AccountID, error) {
+	want := make(map[string]Account, len(as))
+	var keys []string
+	for _, a := range as {
+		if a.Key == "" || len(a.Key) > maxKeyLen || strings.ContainsFunc(a.Key, isSpaceOrControl) {
+			return nil, fmt.Errorf("%w: key %q", ErrInvalidAccount, a.Key)
+		}
+		if !kindPattern.MatchString(string(a.Kind)) {
+			return nil, fmt.Errorf("%w: kind %q", ErrInvalidAccount, a.Kind)
+		}
+		if err := validAsset(a.Asset); err != nil {
+			return nil, err
+		}
+		if prev, ok := want[a.Key]; ok {
+			if err := sameAttributes(prev, a); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		want[a.Key] = a
+		keys = append(keys, a.Key)
+	}
+	// Look first: almost every call finds the account, and a failed INSERT would burn an id.
+	found, err := accountsByKey(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, k := range keys {
+		if _, ok := found[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	ids := make(map[string]AccountID, len(keys))
+	if len(missing) > 0 {
+		now := store.Micros(time.Now())
+		err := store.Chunks(len(missing), store.RowsPerStatement(5), func(from, to int) error {
+			args := make([]any, 0, 5*(to-from))
+			for _, k := range missing[from:to] {
+				a := want[k]
+				args = append(args, a.Key, string(a.Kind), a.Asset, a.NonNegative, now)
+			}
+			rows, err := tx.Query(ctx, `INSERT INTO ledger_accounts (key, kind, asset, non_negative, created_at) VALUES `+
+				store.Placeholders(to-from, 5)+` ON CONFLICT (key) DO NOTHING RETURNING id, key`, args...)
+			if err != nil {
+				return fmt.Errorf("ledger: create account %s: %w", missing[from], err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id AccountID
+				var key string
+				if err := rows.Scan(&id, &key); err != nil {
+					return err
+				}
+				ids[key] = id
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, err
+		}
+		// Those a concurrent transaction created first.
+		var raced []string
+		for _, k := range missing {
+			if _, ok := ids[k]; !ok {
+				raced = append(raced, k)
+			}
+		}
+		more, err := accountsByKey(ctx, tx, raced)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(found, more)
+	}
+	for _, k := range keys {
+		if _, ok := ids[k]; ok {
+			continue
+		}
+		existing, ok := found[k]
+		if !ok {
+			return nil, fmt.Errorf("%w: key %q", ErrUnknownAccount, k)
+		}
+		if err := sameAttributes(existing, want[k]); err != nil {
+			return nil, err
+		}
+		ids[k] = existing.ID
+	}
+	return ids, nil
+}
+
+func sameAttributes(existing, a Account) error {
 	if existing.Kind != a.Kind || existing.Asset != a.Asset || existing.NonNegative != a.NonNegative {
-		return 0, fmt.Errorf("%w: %s is %s/%s non-negative=%v, not %s/%s non-negative=%v", ErrAccountMismatch,
+		return fmt.Errorf("%w: %s is %s/%s non-negative=%v, not %s/%s non-negative=%v", ErrAccountMismatch,
 			a.Key, existing.Kind, existing.Asset, existing.NonNegative, a.Kind, a.Asset, a.NonNegative)
 	}
-	return existing.ID, nil
+	return nil
+}
+
+// accountsByKey reads the accounts with the given keys; unknown keys are absent.
+func accountsByKey(ctx context.Context, tx *store.Tx, keys []string) (map[string]Account, error) {
+	out := make(map[string]Account, len(keys))
+	err := store.Chunks(len(keys), store.RowsPerStatement(1), func(from, to int) error {
+		args := make([]any, 0, to-from)
+		for _, k := range keys[from:to] {
+			args = append(args, k)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+accountColumns+` FROM ledger_accounts WHERE key IN (`+store.In(to-from)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("ledger: accounts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAccount(rows)
+			if err != nil {
+				return fmt.Errorf("ledger: accounts: %w", err)
+			}
+			out[a.Key] = a
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 const accountColumns = `id, key, kind, asset, non_negative, balance, created_at`
@@ -278,7 +375,34 @@ func Post(ctx context.Context, tx *store.Tx, t Transaction) (TxID, error) {
 	if err := t.validate(); err != nil {
 		return 0, err
 	}
-	return post(ctx, tx, t, 0)
+	ids, err := post(ctx, tx, []Transaction{t}, 0)
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// PostMany records ts in the caller's transaction, in order, as Post would one after the other,
+// but with a constant number of statements per batch (lock the accounts, insert the
+// transactions, insert the postings, update the balances) instead of four per transaction: what
+// set-based work such as a bank statement import needs. Each transaction is checked as Post
+// checks it and the whole batch is rejected when one is; a duplicate reference may be found only
+// after part of the batch was written, so after any error the caller must roll back.
+func PostMany(ctx context.Context, tx *store.Tx, ts []Transaction) ([]TxID, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	refs := make(map[string]bool, len(ts))
+	for i := range ts {
+		if err := ts[i].validate(); err != nil {
+			return nil, err
+		}
+		if refs[ts[i].Reference] {
+			return nil, fmt.Errorf("%w: %s (twice in one batch)", ErrDuplicateReference, ts[i].Reference)
+		}
+		refs[ts[i].Reference] = true
+	}
+	return post(ctx, tx, ts, 0)
 }
 
 type lockedAccount struct {
@@ -289,174 +413,241 @@ type lockedAccount struct {
 	lastPosted  int64
 }
 
-func post(ctx context.Context, tx *store.Tx, t Transaction, reverses TxID) (TxID, error) {
-	ids := make([]AccountID, 0, len(t.Postings))
-	for _, p := range t.Postings {
-		ids = append(ids, p.Account)
+// post writes validated transactions in order. reverses is set only for a single reversal.
+func post(ctx context.Context, tx *store.Tx, ts []Transaction, reverses TxID) ([]TxID, error) {
+	var ids []AccountID
+	for _, t := range ts {
+		for _, p := range t.Postings {
+			ids = append(ids, p.Account)
+		}
 	}
 	// Sorted ids make every transaction lock balance rows in the same order: no deadlocks.
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	accounts, err := lockAccounts(ctx, tx, ids)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 
-	at := time.Now()
-	if !t.At.IsZero() {
-		at = t.At
-	}
-	postedAt := store.Micros(at)
-	for _, a := range accounts {
-		postedAt = max(postedAt, a.lastPosted)
-	}
-
-	after := make([]*big.Int, len(t.Postings))
-	rejection := func() error {
-		for i, p := range t.Postings {
-			a, ok := accounts[p.Account]
-			if !ok {
-				return fmt.Errorf("%w: posting %d of %s names account %d", ErrUnknownAccount, i, t.Reference, p.Account)
-			}
-			if a.asset != p.Asset {
-				return fmt.Errorf("%w: posting %d of %s is %s, account %d (%s) holds %s",
-					ErrAssetMismatch, i, t.Reference, p.Asset, p.Account, a.key, a.asset)
-			}
-			a.balance = new(big.Int).Add(a.balance, p.Amount)
-			// Every intermediate balance counts, so history never shows a non-negative account
-			// below zero.
-			if a.nonNegative && a.balance.Sign() < 0 {
-				return &InsufficientFundsError{Account: p.Account, Key: a.key, Asset: a.asset, Balance: a.balance}
-			}
-			if a.balance.CmpAbs(MaxAmount) > 0 {
-				return fmt.Errorf("%w: account %d (%s) would exceed 2^256-1 in magnitude", ErrBalanceOverflow, p.Account, a.key)
-			}
-			after[i] = a.balance
+	now := time.Now()
+	postedAt := make([]int64, len(ts))
+	after := make([][]*big.Int, len(ts))
+	for k, t := range ts {
+		at := now
+		if !t.At.IsZero() {
+			at = t.At
 		}
-		return nil
-	}()
-	if rejection != nil {
-		// A replay of a posted event is reported as such even if it would now be rejected (e.g.
-		// the money has since been spent), so idempotent callers see ErrDuplicateReference.
-		if exists, err := referenceExists(ctx, tx, t.Reference); err != nil {
-			return 0, err
-		} else if exists {
-			return 0, fmt.Errorf("%w: %s", ErrDuplicateReference, t.Reference)
-		}
-		// Likewise a reversal that lost a race to another reversal of the same transaction.
-		if reverses != 0 {
-			if done, err := isReversed(ctx, tx, reverses); err != nil {
-				return 0, err
-			} else if done {
-				return 0, fmt.Errorf("%w: transaction %d", ErrAlreadyReversed, reverses)
+		postedAt[k] = store.Micros(at)
+		for _, p := range t.Postings {
+			if a, ok := accounts[p.Account]; ok {
+				postedAt[k] = max(postedAt[k], a.lastPosted)
 			}
 		}
-		return 0, rejection
+		after[k] = make([]*big.Int, len(t.Postings))
+		if rejection := apply(t, accounts, after[k], postedAt[k]); rejection != nil {
+			// A replay of a posted event is reported as such even if it would now be rejected
+			// (e.g. the money has since been spent), so idempotent callers see
+			// ErrDuplicateReference.
+			if exists, err := referenceExists(ctx, tx, t.Reference); err != nil {
+				return nil, err
+			} else if exists {
+				return nil, fmt.Errorf("%w: %s", ErrDuplicateReference, t.Reference)
+			}
+			// Likewise a reversal that lost a race to another reversal of the same transaction.
+			if reverses != 0 {
+				if done, err := isReversed(ctx, tx, reverses); err != nil {
+					return nil, err
+				} else if done {
+					return nil, fmt.Errorf("%w: transaction %d", ErrAlreadyReversed, reverses)
+				}
+			}
+			return nil, rejection
+		}
 	}
 
+	txIDs, err := insertTransactions(ctx, tx, ts, postedAt, reverses)
+	if err != nil {
+		return nil, err
+	}
+	if err := insertPostings(ctx, tx, ts, txIDs, after, postedAt); err != nil {
+		return nil, err
+	}
+	if err := updateBalances(ctx, tx, ids, accounts); err != nil {
+		return nil, fmt.Errorf("ledger: update balances for %s: %w", ts[0].Reference, err)
+	}
+	return txIDs, nil
+}
+
+// apply adds t's postings to the locked balances, recording each posting's balance after it in
+// after, or says why t is rejected.
+func apply(t Transaction, accounts map[AccountID]*lockedAccount, after []*big.Int, postedAt int64) error {
+	for i, p := range t.Postings {
+		a, ok := accounts[p.Account]
+		if !ok {
+			return fmt.Errorf("%w: posting %d of %s names account %d", ErrUnknownAccount, i, t.Reference, p.Account)
+		}
+		if a.asset != p.Asset {
+			return fmt.Errorf("%w: posting %d of %s is %s, account %d (%s) holds %s",
+				ErrAssetMismatch, i, t.Reference, p.Asset, p.Account, a.key, a.asset)
+		}
+		a.balance = new(big.Int).Add(a.balance, p.Amount)
+		// Every intermediate balance counts, so history never shows a non-negative account
+		// below zero.
+		if a.nonNegative && a.balance.Sign() < 0 {
+			return &InsufficientFundsError{Account: p.Account, Key: a.key, Asset: a.asset, Balance: a.balance}
+		}
+		if a.balance.CmpAbs(MaxAmount) > 0 {
+			return fmt.Errorf("%w: account %d (%s) would exceed 2^256-1 in magnitude", ErrBalanceOverflow, p.Account, a.key)
+		}
+		after[i] = a.balance
+	}
+	for _, p := range t.Postings {
+		accounts[p.Account].lastPosted = postedAt
+	}
+	return nil
+}
+
+// insertTransactions inserts the transactions' rows and returns their ids in order.
+func insertTransactions(ctx context.Context, tx *store.Tx, ts []Transaction, postedAt []int64, reverses TxID) ([]TxID, error) {
 	var rev sql.NullInt64
 	if reverses != 0 {
 		rev = sql.NullInt64{Int64: int64(reverses), Valid: true}
 	}
-	// DO NOTHING rather than a unique violation: on PostgreSQL an error would abort the caller's
-	// whole transaction, and a duplicate must leave it usable.
-	var id TxID
-	err = tx.QueryRow(ctx, `INSERT INTO ledger_transactions (reference, description, reverses, posted_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
-		t.Reference, t.Description, rev, postedAt).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		if reverses != 0 {
-			if exists, err := referenceExists(ctx, tx, t.Reference); err != nil {
-				return 0, err
-			} else if !exists {
-				return 0, fmt.Errorf("%w: transaction %d", ErrAlreadyReversed, reverses)
+	byRef := make(map[string]TxID, len(ts))
+	err := store.Chunks(len(ts), store.RowsPerStatement(4), func(from, to int) error {
+		args := make([]any, 0, 4*(to-from))
+		for k := from; k < to; k++ {
+			args = append(args, ts[k].Reference, ts[k].Description, rev, postedAt[k])
+		}
+		// DO NOTHING rather than a unique violation: on PostgreSQL an error would abort the
+		// caller's whole transaction, and a duplicate (of a single Post) must leave it usable.
+		rows, err := tx.Query(ctx, `INSERT INTO ledger_transactions (reference, description, reverses, posted_at) VALUES `+
+			store.Placeholders(to-from, 4)+` ON CONFLICT DO NOTHING RETURNING id, reference`, args...)
+		if err != nil {
+			return fmt.Errorf("ledger: insert transaction %s: %w", ts[from].Reference, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id TxID
+			var ref string
+			if err := rows.Scan(&id, &ref); err != nil {
+				return fmt.Errorf("ledger: insert transaction %s: %w", ts[from].Reference, err)
 			}
+			byRef[ref] = id
 		}
-		return 0, fmt.Errorf("%w: %s", ErrDuplicateReference, t.Reference)
-	}
+		return rows.Err()
+	})
 	if err != nil {
-		return 0, fmt.Errorf("ledger: insert transaction %s: %w", t.Reference, err)
+		return nil, err
 	}
-
-	var q strings.Builder
-	args := make([]any, 0, 5*len(t.Postings))
-	q.WriteString(`INSERT INTO ledger_postings (tx_id, account_id, amount, balance_after, posted_at) VALUES `)
-	for i, p := range t.Postings {
-		if i > 0 {
-			q.WriteString(", ")
+	out := make([]TxID, len(ts))
+	for k, t := range ts {
+		id, ok := byRef[t.Reference]
+		if !ok {
+			if reverses != 0 {
+				if exists, err := referenceExists(ctx, tx, t.Reference); err != nil {
+					return nil, err
+				} else if !exists {
+					return nil, fmt.Errorf("%w: transaction %d", ErrAlreadyReversed, reverses)
+				}
+			}
+			return nil, fmt.Errorf("%w: %s", ErrDuplicateReference, t.Reference)
 		}
-		q.WriteString("(?, ?, ?, ?, ?)")
-		args = append(args, id, p.Account, p.Amount.String(), after[i].String(), postedAt)
+		out[k] = id
 	}
-	if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
-		return 0, fmt.Errorf("ledger: insert postings of %s: %w", t.Reference, err)
-	}
+	return out, nil
+}
 
-	// One UPDATE for all accounts keeps round trips per transaction constant.
+type postingRow struct {
+	tx    TxID
+	p     Posting
+	after *big.Int
+	at    int64
+}
+
+func insertPostings(ctx context.Context, tx *store.Tx, ts []Transaction, txIDs []TxID, after [][]*big.Int, postedAt []int64) error {
+	var all []postingRow
+	for k, t := range ts {
+		for i, p := range t.Postings {
+			all = append(all, postingRow{txIDs[k], p, after[k][i], postedAt[k]})
+		}
+	}
+	return store.Chunks(len(all), store.RowsPerStatement(5), func(from, to int) error {
+		args := make([]any, 0, 5*(to-from))
+		for _, r := range all[from:to] {
+			args = append(args, r.tx, r.p.Account, r.p.Amount.String(), r.after.String(), r.at)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ledger_postings (tx_id, account_id, amount, balance_after, posted_at) VALUES `+
+			store.Placeholders(to-from, 5), args...); err != nil {
+			return fmt.Errorf("ledger: insert postings of %s: %w", ts[0].Reference, err)
+		}
+		return nil
+	})
+}
+
+// updateBalances writes the accounts' new balances and last posting times: one UPDATE per
+// few thousand accounts keeps round trips per batch constant.
+func updateBalances(ctx context.Context, tx *store.Tx, ids []AccountID, accounts map[AccountID]*lockedAccount) error {
 	num := "?"
 	if tx.Engine() == store.Postgres {
 		num = "CAST(? AS NUMERIC)" // an untyped CASE result would be text
 	}
-	q.Reset()
-	args = args[:0]
-	q.WriteString(`UPDATE ledger_accounts SET balance = CASE id`)
-	for _, id := range ids {
-		q.WriteString(" WHEN ? THEN " + num)
-		args = append(args, id, accounts[id].balance.String())
-	}
-	q.WriteString(" END, last_posted_at = ? WHERE id IN (")
-	args = append(args, postedAt)
-	for i, id := range ids {
-		if i > 0 {
-			q.WriteString(", ")
+	return store.Chunks(len(ids), store.RowsPerStatement(5), func(from, to int) error {
+		var q strings.Builder
+		args := make([]any, 0, 5*(to-from))
+		q.WriteString(`UPDATE ledger_accounts SET balance = CASE id`)
+		for _, id := range ids[from:to] {
+			q.WriteString(" WHEN ? THEN " + num)
+			args = append(args, id, accounts[id].balance.String())
 		}
-		q.WriteString("?")
-		args = append(args, id)
-	}
-	q.WriteString(")")
-	if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
-		return 0, fmt.Errorf("ledger: update balances for %s: %w", t.Reference, err)
-	}
-	return id, nil
+		q.WriteString(" END, last_posted_at = CASE id")
+		for _, id := range ids[from:to] {
+			q.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+			args = append(args, id, accounts[id].lastPosted)
+		}
+		q.WriteString(" END WHERE id IN (" + store.In(to-from) + ")")
+		for _, id := range ids[from:to] {
+			args = append(args, id)
+		}
+		_, err := tx.Exec(ctx, q.String(), args...)
+		return err
+	})
 }
 
 // lockAccounts reads and (on PostgreSQL) locks the accounts in id order. Missing ids are absent.
 func lockAccounts(ctx context.Context, tx *store.Tx, ids []AccountID) (map[AccountID]*lockedAccount, error) {
-	var q strings.Builder
-	args := make([]any, len(ids))
-	q.WriteString(`SELECT id, key, asset, non_negative, balance, last_posted_at FROM ledger_accounts WHERE id IN (`)
-	for i, id := range ids {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("?")
-		args[i] = id
-	}
-	q.WriteString(") ORDER BY id" + tx.ForUpdate())
-	rows, err := tx.Query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
-	}
-	defer rows.Close()
 	accounts := make(map[AccountID]*lockedAccount, len(ids))
-	for rows.Next() {
-		var (
-			id      AccountID
-			a       lockedAccount
-			balance string
-		)
-		if err := rows.Scan(&id, &a.key, &a.asset, &a.nonNegative, &balance, &a.lastPosted); err != nil {
-			return nil, fmt.Errorf("ledger: lock accounts: %w", err)
+	err := store.Chunks(len(ids), store.RowsPerStatement(1), func(from, to int) error {
+		args := make([]any, 0, to-from)
+		for _, id := range ids[from:to] {
+			args = append(args, id)
 		}
-		if a.balance, err = parseAmount(balance); err != nil {
-			return nil, fmt.Errorf("ledger: account %d: %w", id, err)
+		rows, err := tx.Query(ctx, `SELECT id, key, asset, non_negative, balance, last_posted_at FROM ledger_accounts WHERE id IN (`+
+			store.In(to-from)+`) ORDER BY id`+tx.ForUpdate(), args...)
+		if err != nil {
+			return fmt.Errorf("ledger: lock accounts: %w", err)
 		}
-		accounts[id] = &a
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
-	}
-	return accounts, nil
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id      AccountID
+				a       lockedAccount
+				balance string
+			)
+			if err := rows.Scan(&id, &a.key, &a.asset, &a.nonNegative, &balance, &a.lastPosted); err != nil {
+				return fmt.Errorf("ledger: lock accounts: %w", err)
+			}
+			if a.balance, err = parseAmount(balance); err != nil {
+				return fmt.Errorf("ledger: account %d: %w", id, err)
+			}
+			accounts[id] = &a
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("ledger: lock accounts: %w", err)
+		}
+		return nil
+	})
+	return accounts, err
 }
 
 func referenceExists(ctx context.Context, q Querier, ref string) (bool, error) {
@@ -497,7 +688,11 @@ func Reverse(ctx context.Context, tx *store.Tx, originalRef, newRef string) (TxI
 	} else if done {
 		return 0, fmt.Errorf("%w: %s", ErrAlreadyReversed, originalRef)
 	}
-	return post(ctx, tx, t, orig.ID)
+	ids, err := post(ctx, tx, []Transaction{t}, orig.ID)
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
 }
 
 func isReversed(ctx context.Context, q Querier, id TxID) (bool, error) {

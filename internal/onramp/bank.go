@@ -19,13 +19,30 @@ func payable(p Payment) banking.Payable {
 		IBAN: p.BankIBAN, Sandbox: p.Sandbox}
 }
 
-// ByConcept finds the payment whose transfer reference is concept.
-func (b BankPayments) ByConcept(ctx context.Context, tx *store.Tx, concept string) (banking.Payable, bool, error) {
-	p, err := getTx(ctx, tx, "concept = ?", concept)
-	if errors.Is(err, ErrPaymentNotFound) {
-		return banking.Payable{}, false, nil
-	}
-	return payable(p), err == nil, err
+// ByConcepts finds the payments whose transfer references are among concepts (one query per
+// few thousand references), locking them on PostgreSQL.
+func (b BankPayments) ByConcepts(ctx context.Context, tx *store.Tx, concepts []string) (map[string]banking.Payable, error) {
+	out := make(map[string]banking.Payable, len(concepts))
+	err := store.Chunks(len(concepts), store.RowsPerStatement(1), func(from, to int) error {
+		args := make([]any, 0, to-from)
+		for _, c := range concepts[from:to] {
+			args = append(args, c)
+		}
+		rows, err := tx.Query(ctx, "SELECT "+columns+" FROM payments WHERE concept IN ("+store.In(to-from)+") ORDER BY id"+tx.ForUpdate(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out[p.Concept] = payable(p)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // ByID finds a payment of an integration accepted by owned.
@@ -40,5 +57,15 @@ func (b BankPayments) ByID(ctx context.Context, tx *store.Tx, owned func(int64) 
 // Receive records a matched bank transfer.
 func (b BankPayments) Receive(ctx context.Context, tx *store.Tx, id string, amount money.Amount, holder, fromKey string) error {
 	_, err := b.S.ReceiveTx(ctx, tx, id, Receipt{Amount: amount, Holder: holder, Source: "bank", LedgerFrom: fromKey})
+	return err
+}
+
+// ReceiveMany records many matched bank transfers at once.
+func (b BankPayments) ReceiveMany(ctx context.Context, tx *store.Tx, rs []banking.Receipt) error {
+	arrivals := make([]Arrival, len(rs))
+	for i, r := range rs {
+		arrivals[i] = Arrival{PaymentID: r.PaymentID, Receipt: Receipt{Amount: r.Amount, Holder: r.Holder, Source: "bank", LedgerFrom: r.FromKey}}
+	}
+	_, err := b.S.ReceiveManyTx(ctx, tx, arrivals)
 	return err
 }

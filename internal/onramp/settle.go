@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,59 +65,160 @@ var ErrAmountMismatch = errors.New("the amount received differs from the payment
 // sandbox), inside the caller's transaction: payment_received, the PAY_IN event, the ledger
 // postings, and the chain payout queued — or a hold when a late bank transfer's price moved.
 func (s *Service) ReceiveTx(ctx context.Context, tx *store.Tx, id string, r Receipt) (Payment, error) {
-	p, err := getTx(ctx, tx, "id = ?", id)
+	ps, err := s.ReceiveManyTx(ctx, tx, []Arrival{{PaymentID: id, Receipt: r}})
 	if err != nil {
 		return Payment{}, err
 	}
-	if !CanTransition(p.Status, StatusPaymentReceived) {
-		return Payment{}, ErrNotReconcilable.With(fmt.Sprintf("payment %s is %s", p.ID, p.Status), nil)
+	return ps[0], nil
+}
+
+// Arrival is fiat that arrived for one payment.
+type Arrival struct {
+	PaymentID string
+	Receipt   Receipt
+}
+
+// ReceiveManyTx is ReceiveTx for many payments, in order, with a constant number of statements
+// per batch (read and lock the payments, ensure their ledger accounts, post, record the events,
+// queue the payouts, update the payments) instead of a dozen per payment: what a statement
+// import matching thousands of transfers needs. Every arrival is checked before anything is
+// written; a payment named twice is received once (the second is ErrNotReconcilable).
+func (s *Service) ReceiveManyTx(ctx context.Context, tx *store.Tx, arrivals []Arrival) ([]Payment, error) {
+	ids := make([]string, len(arrivals))
+	for i, a := range arrivals {
+		ids[i] = a.PaymentID
 	}
-	if r.Amount.Scale() != p.FiatAmount.Scale() || !r.Amount.Equal(p.FiatAmount) {
-		return Payment{}, ErrAmountMismatch
+	byID, err := lockPayments(ctx, tx, ids)
+	if err != nil {
+		return nil, err
 	}
 	now := s.Now()
-	customerAcct, err := account(ctx, tx, p.Sandbox, ledger.KindCustomer, p.Fiat, "customer", fmt.Sprint(p.UserID), p.Fiat)
-	if err != nil {
-		return Payment{}, err
+	ps := make([]Payment, len(arrivals))
+	var accounts []ledger.Account
+	for i, a := range arrivals {
+		p, ok := byID[a.PaymentID]
+		if !ok {
+			return nil, ErrPaymentNotFound
+		}
+		if !CanTransition(p.Status, StatusPaymentReceived) {
+			return nil, ErrNotReconcilable.With(fmt.Sprintf("payment %s is %s", p.ID, p.Status), nil)
+		}
+		if a.Receipt.Amount.Scale() != p.FiatAmount.Scale() || !a.Receipt.Amount.Equal(p.FiatAmount) {
+			return nil, ErrAmountMismatch
+		}
+		byID[p.ID] = Payment{Status: StatusPaymentReceived} // a repeat in arrivals cannot transition again
+		ps[i] = p
+		accounts = append(accounts, customerAccount(p), receivingAccount(p, a.Receipt))
 	}
-	var receiving ledger.AccountID
+	keys, err := ledger.EnsureAccounts(ctx, tx, accounts)
+	if err != nil {
+		return nil, err
+	}
+	posts := make([]ledger.Transaction, len(ps))
+	for i, p := range ps {
+		posts[i] = ledger.Transaction{Reference: "onramp:" + p.ID + ":payin",
+			Description: fmt.Sprintf("fiat received for payment %s (%s)", p.ID, arrivals[i].Receipt.Source),
+			Postings:    ledger.Transfer(keys[accounts[2*i].Key], keys[accounts[2*i+1].Key], p.Fiat, p.FiatAmount.Units())}
+	}
+	if _, err := ledger.PostMany(ctx, tx, posts); err != nil {
+		return nil, err
+	}
+	settings := map[int64]Settings{}
+	events := make([]event.New, len(ps))
+	for i := range ps {
+		p := &ps[i]
+		r := arrivals[i].Receipt
+		p.Holder = r.Holder
+		p.ReceivedAmount, p.ReceivedAt = &r.Amount, now
+		st, ok := settings[p.IntegrationID]
+		if !ok {
+			if st, err = SettingsOf(ctx, tx, p.IntegrationID); err != nil {
+				return nil, err
+			}
+			settings[p.IntegrationID] = st
+		}
+		if err := s.reprice(ctx, p, st); err != nil {
+			return nil, err
+		}
+		p.Status, p.UpdatedAt = StatusPaymentReceived, now
+		events[i] = event.New{IntegrationID: p.IntegrationID, Type: event.PayIn, ObjectType: "payment", ObjectID: p.ID, Data: p.View()}
+	}
+	if _, err := s.Events.RecordMany(ctx, tx, now, events); err != nil {
+		return nil, err
+	}
+	if err := s.queuePayouts(ctx, tx, ps); err != nil {
+		return nil, err
+	}
+	return ps, updateReceived(ctx, tx, ps)
+}
+
+func customerAccount(p Payment) ledger.Account {
+	return ledger.Account{Key: ledgerKey(p.Sandbox, "customer", fmt.Sprint(p.UserID), p.Fiat), Kind: ledger.KindCustomer, Asset: p.Fiat}
+}
+
+// receivingAccount is where the fiat of a receipt sits before it is the customer's.
+func receivingAccount(p Payment, r Receipt) ledger.Account {
 	switch {
 	case r.LedgerFrom != "":
-		receiving, err = ledger.EnsureAccount(ctx, tx, ledger.Account{Key: r.LedgerFrom, Kind: ledger.KindSuspense, Asset: p.Fiat})
+		return ledger.Account{Key: r.LedgerFrom, Kind: ledger.KindSuspense, Asset: p.Fiat}
 	case p.BankIBAN != "":
-		receiving, err = account(ctx, tx, p.Sandbox, ledger.KindBank, p.Fiat, "bank", p.BankIBAN, p.Fiat)
-	default:
-		receiving, err = account(ctx, tx, p.Sandbox, ledger.KindProvider, p.Fiat, "provider", p.PaymentType, p.Fiat)
+		return ledger.Account{Key: ledgerKey(p.Sandbox, "bank", p.BankIBAN, p.Fiat), Kind: ledger.KindBank, Asset: p.Fiat}
 	}
-	if err != nil {
-		return Payment{}, err
-	}
-	if _, err := ledger.Post(ctx, tx, ledger.Transaction{Reference: "onramp:" + p.ID + ":payin",
-		Description: fmt.Sprintf("fiat received for payment %s (%s)", p.ID, r.Source),
-		Postings:    ledger.Transfer(customerAcct, receiving, p.Fiat, p.FiatAmount.Units())}); err != nil {
-		return Payment{}, err
-	}
-	p.Holder = r.Holder
-	p.ReceivedAmount, p.ReceivedAt = &r.Amount, now
-	if _, err := tx.Exec(ctx, "UPDATE payments SET holder = ?, received_amount = ?, received_at = ? WHERE id = ?",
-		nullableString(r.Holder), r.Amount.Units().Int64(), store.Micros(now), p.ID); err != nil {
-		return Payment{}, err
-	}
-	if err := s.reprice(ctx, tx, &p); err != nil {
-		return Payment{}, err
-	}
-	if err := setStatus(ctx, tx, &p, StatusPaymentReceived, now); err != nil {
-		return Payment{}, err
-	}
-	if err := s.record(ctx, tx, p, event.PayIn); err != nil {
-		return Payment{}, err
-	}
-	if p.HoldReason == "" {
-		if err := s.queuePayout(ctx, tx, &p); err != nil {
-			return Payment{}, err
+	return ledger.Account{Key: ledgerKey(p.Sandbox, "provider", p.PaymentType, p.Fiat), Kind: ledger.KindProvider, Asset: p.Fiat}
+}
+
+// lockPayments reads (and on PostgreSQL locks, in id order) the payments with the given ids.
+func lockPayments(ctx context.Context, tx *store.Tx, ids []string) (map[string]Payment, error) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	out := make(map[string]Payment, len(sorted))
+	err := store.Chunks(len(sorted), store.RowsPerStatement(1), func(from, to int) error {
+		args := make([]any, 0, to-from)
+		for _, id := range sorted[from:to] {
+			args = append(args, id)
 		}
+		rows, err := tx.Query(ctx, "SELECT "+columns+" FROM payments WHERE id IN ("+store.In(to-from)+") ORDER BY id"+tx.ForUpdate(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out[p.ID] = p
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// updateReceived writes what receiving changed of each payment, one statement per few
+// thousand payments.
+func updateReceived(ctx context.Context, tx *store.Tx, ps []Payment) error {
+	coin := "TEXT"
+	if tx.Engine() == store.Postgres {
+		coin = "NUMERIC"
 	}
-	return p, nil
+	types := []string{"TEXT", "TEXT", "BIGINT", "BIGINT", coin, "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
+	return store.Chunks(len(ps), store.RowsPerStatement(len(types)), func(from, to int) error {
+		args := make([]any, 0, len(types)*(to-from))
+		for _, p := range ps[from:to] {
+			var payout any
+			if p.PayoutID != 0 {
+				payout = p.PayoutID
+			}
+			args = append(args, p.ID, nullableString(p.Holder), p.ReceivedAmount.Units().Int64(), store.Micros(p.ReceivedAt),
+				p.CoinAmount.UnitsString(), p.Price.String(), p.Status, p.FailureReason, p.HoldReason, store.Micros(p.UpdatedAt), payout)
+		}
+		_, err := tx.Exec(ctx, `UPDATE payments SET holder = v.column2, received_amount = v.column3, received_at = v.column4,
+			coin_amount = v.column5, price = v.column6, status = v.column7, failure_reason = v.column8, hold_reason = v.column9,
+			updated_at = v.column10, payout_id = v.column11
+			FROM (VALUES `+store.TypedValues(to-from, types)+`) AS v WHERE payments.id = v.column1`, args...)
+		return err
+	})
 }
 
 func nullableString(s string) any {
@@ -130,11 +232,8 @@ func nullableString(s string) any {
 // which are paid within their short expiry) the quoted amount stands; a later bank transfer is
 // re-priced and delivered at the current price when it moved less than the tolerance, else held
 // for the operator. Never silently at a stale price.
-func (s *Service) reprice(ctx context.Context, tx *store.Tx, p *Payment) error {
-	st, err := SettingsOf(ctx, tx, p.IntegrationID)
-	if err != nil {
-		return err
-	}
+// The caller writes the new amount and price.
+func (s *Service) reprice(ctx context.Context, p *Payment, st Settings) error {
 	if s.Now().Sub(p.CreatedAt) <= time.Duration(st.HonourHours)*time.Hour {
 		return nil
 	}
@@ -158,21 +257,57 @@ func (s *Service) reprice(ctx context.Context, tx *store.Tx, p *Payment) error {
 		return nil
 	}
 	p.CoinAmount, p.Price = q.CoinAmount, q.Price
-	_, err = tx.Exec(ctx, "UPDATE payments SET coin_amount = ?, price = ? WHERE id = ?", p.CoinAmount.UnitsString(), p.Price.String(), p.ID)
-	return err
+	return nil
 }
 
+// queuePayouts queues the chain payout of every payment not held, one batch per chain, and
+// sets their PayoutID (written by the caller).
+func (s *Service) queuePayouts(ctx context.Context, tx *store.Tx, ps []Payment) error {
+	type target struct {
+		sandbox bool
+		chain   string
+	}
+	var order []target
+	groups := map[target][]int{}
+	for i, p := range ps {
+		if p.HoldReason != "" {
+			continue
+		}
+		t := target{p.Sandbox, p.Chain}
+		if _, ok := groups[t]; !ok {
+			order = append(order, t)
+		}
+		groups[t] = append(groups[t], i)
+	}
+	for _, t := range order {
+		adapter, err := s.Chains.Adapter(ctx, t.sandbox, t.chain)
+		if err != nil {
+			return err
+		}
+		reqs := make([]chain.PayoutRequest, len(groups[t]))
+		for k, i := range groups[t] {
+			p := ps[i]
+			reqs[k] = chain.PayoutRequest{Key: "onramp:" + p.ID, Asset: p.Coin, To: p.Wallet, Amount: p.CoinAmount.Units()}
+		}
+		payouts, err := chain.SubmitPayoutsTx(ctx, adapter, tx, reqs)
+		if err != nil {
+			return fmt.Errorf("queue payout of payment %s: %w", ps[groups[t][0]].ID, err)
+		}
+		for k, i := range groups[t] {
+			ps[i].PayoutID = payouts[k].ID
+		}
+	}
+	return nil
+}
+
+// queuePayout queues one payment's chain payout and records it on the payment.
 func (s *Service) queuePayout(ctx context.Context, tx *store.Tx, p *Payment) error {
-	adapter, err := s.Chains.Adapter(ctx, p.Sandbox, p.Chain)
-	if err != nil {
+	ps := []Payment{*p}
+	if err := s.queuePayouts(ctx, tx, ps); err != nil {
 		return err
 	}
-	payout, err := adapter.SubmitPayoutTx(ctx, tx, chain.PayoutRequest{Key: "onramp:" + p.ID, Asset: p.Coin, To: p.Wallet, Amount: p.CoinAmount.Units()})
-	if err != nil {
-		return fmt.Errorf("queue payout of payment %s: %w", p.ID, err)
-	}
-	p.PayoutID = payout.ID
-	_, err = tx.Exec(ctx, "UPDATE payments SET payout_id = ? WHERE id = ?", payout.ID, p.ID)
+	p.PayoutID = ps[0].PayoutID
+	_, err := tx.Exec(ctx, "UPDATE payments SET payout_id = ? WHERE id = ?", p.PayoutID, p.ID)
 	return err
 }
 

@@ -72,6 +72,82 @@ func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, ev event.Event) err
 	return err
 }
 
+// EnqueueMany is Enqueue for the events of one event.Log.RecordMany (a statement import's
+// PAY_INs): one lookup of the enabled subscriptions, then the River jobs and deliveries of the
+// subscribed events in one insert each.
+func (s *Service) EnqueueMany(ctx context.Context, tx *store.Tx, evs []event.Event) error {
+	type sub struct {
+		integration int64
+		typ         string
+	}
+	var args []any // the integrations
+	seen := map[int64]bool{}
+	for _, ev := range evs {
+		if !seen[ev.IntegrationID] {
+			seen[ev.IntegrationID] = true
+			args = append(args, ev.IntegrationID)
+		}
+	}
+	rows, err := tx.Query(ctx, "SELECT integration_id, type FROM webhook_subscriptions WHERE disabled_at IS NULL AND integration_id IN ("+
+		store.In(len(args))+")", args...)
+	if err != nil {
+		return err
+	}
+	subscribed := map[sub]bool{}
+	for rows.Next() {
+		var k sub
+		if err := rows.Scan(&k.integration, &k.typ); err != nil {
+			rows.Close()
+			return err
+		}
+		subscribed[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var todo []event.Event
+	for _, ev := range evs {
+		if subscribed[sub{ev.IntegrationID, ev.Type}] {
+			todo = append(todo, ev)
+		}
+	}
+	now := store.Micros(s.cfg.Now())
+	return store.Chunks(len(todo), store.RowsPerStatement(11), func(from, to int) error {
+		batch := todo[from:to]
+		deliveries := make([]string, len(batch))
+		params := make([]river.InsertManyParams, len(batch))
+		for i := range batch {
+			deliveries[i] = newDeliveryID()
+			params[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: deliveries[i]}}
+		}
+		jobs, err := s.river.InsertManyTx(ctx, tx.SQL(), params)
+		if err != nil {
+			return fmt.Errorf("insert webhook jobs: %w", err)
+		}
+		// Each job names its delivery: pair them by that, whatever order River answers in.
+		jobOf := make(map[string]int64, len(jobs))
+		for _, j := range jobs {
+			var a deliverArgs
+			if err := json.Unmarshal(j.Job.EncodedArgs, &a); err != nil {
+				return fmt.Errorf("webhook job %d: %w", j.Job.ID, err)
+			}
+			jobOf[a.DeliveryID] = j.Job.ID
+		}
+		args := make([]any, 0, 11*len(batch))
+		for i, ev := range batch {
+			args = append(args, deliveries[i], ev.IntegrationID, ev.ID, ev.Type, ev.Sequence, string(Body(ev)), false,
+				StatusPending, jobOf[deliveries[i]], now, now)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, integration_id, event_id, type, seq, body, test, status, job_id, created_at, updated_at)
+			VALUES `+store.Placeholders(len(batch), 11), args...)
+		if err != nil {
+			return fmt.Errorf("insert webhook deliveries: %w", err)
+		}
+		return nil
+	})
+}
+
 func newDeliveryID() string { return "whd_" + ids.Alnum(24) }
 
 func (s *Service) createDeliveryTx(ctx context.Context, tx *store.Tx, ev event.Event) (string, error) {

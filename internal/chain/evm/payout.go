@@ -83,52 +83,121 @@ func (a *Adapter) SubmitPayout(ctx context.Context, req chain.PayoutRequest) (ch
 
 // SubmitPayoutTx is SubmitPayout inside the caller's transaction.
 func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.PayoutRequest) (chain.Payout, error) {
+	ps, err := a.SubmitPayoutsTx(ctx, tx, []chain.PayoutRequest{req})
+	if err != nil {
+		return chain.Payout{}, err
+	}
+	return ps[0], nil
+}
+
+// SubmitPayoutsTx is SubmitPayoutTx for many requests (chain.BatchPayouter): one lookup of the
+// keys already recorded and one insert per few thousand new payouts.
+func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chain.PayoutRequest) ([]chain.Payout, error) {
 	if a.key == nil {
-		return chain.Payout{}, fmt.Errorf("evm: %s: no hot wallet configured", a.network)
+		return nil, fmt.Errorf("evm: %s: no hot wallet configured", a.network)
 	}
-	if req.Key == "" {
-		return chain.Payout{}, errors.New("evm: payout key required")
+	type checked struct {
+		asset, token, to string
 	}
-	if req.Amount == nil || req.Amount.Sign() <= 0 {
-		return chain.Payout{}, errors.New("evm: payout amount must be positive")
-	}
-	to, err := a.ValidateAddress(req.To)
-	if err != nil {
-		return chain.Payout{}, err
-	}
-	tok, err := a.asset(req.Asset)
-	if err != nil {
-		return chain.Payout{}, err
-	}
-	asset, token := strings.ToUpper(a.cfg.NativeSymbol), ""
-	if tok != nil {
-		asset, token = tok.Symbol, tok.Address.Hex()
-	}
-	existing, err := a.queryPayouts(ctx, tx, `WHERE chain = ? AND idempotency_key = ?`, a.network, req.Key)
-	if err != nil {
-		return chain.Payout{}, err
-	}
-	if len(existing) > 0 {
-		p := existing[0].Payout
-		if p.Asset != asset || p.To != to || p.Amount.Cmp(req.Amount) != 0 {
-			return chain.Payout{}, fmt.Errorf("%w: payout %q", chain.ErrConflict, req.Key)
+	cs := make([]checked, len(reqs))
+	keys := make([]any, 0, len(reqs))
+	for i, req := range reqs {
+		if req.Key == "" {
+			return nil, errors.New("evm: payout key required")
 		}
-		return p, nil
+		if req.Amount == nil || req.Amount.Sign() <= 0 {
+			return nil, errors.New("evm: payout amount must be positive")
+		}
+		to, err := a.ValidateAddress(req.To)
+		if err != nil {
+			return nil, err
+		}
+		tok, err := a.asset(req.Asset)
+		if err != nil {
+			return nil, err
+		}
+		cs[i] = checked{asset: strings.ToUpper(a.cfg.NativeSymbol), to: to}
+		if tok != nil {
+			cs[i].asset, cs[i].token = tok.Symbol, tok.Address.Hex()
+		}
+		keys = append(keys, req.Key)
+	}
+	existing := map[string]chain.Payout{}
+	err := store.Chunks(len(keys), store.RowsPerStatement(1)-1, func(from, to int) error {
+		rows, err := a.queryPayouts(ctx, tx, `WHERE chain = ? AND idempotency_key IN (`+store.In(to-from)+`)`,
+			append([]any{a.network}, keys[from:to]...)...)
+		for _, r := range rows {
+			existing[r.Key] = r.Payout
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chain.Payout, len(reqs))
+	var fresh []int           // indexes of requests to insert
+	first := map[string]int{} // a key's first request among the fresh ones
+	repeats := map[int]int{}  // a repeated fresh key's request → its first
+	for i, req := range reqs {
+		p, ok := existing[req.Key]
+		if j, again := first[req.Key]; again {
+			p, ok = chain.Payout{Asset: cs[j].asset, To: cs[j].to, Amount: reqs[j].Amount}, true
+			repeats[i] = j
+		}
+		if ok {
+			if p.Asset != cs[i].asset || p.To != cs[i].to || p.Amount.Cmp(req.Amount) != 0 {
+				return nil, fmt.Errorf("%w: payout %q", chain.ErrConflict, req.Key)
+			}
+			out[i] = p
+			continue
+		}
+		first[req.Key] = i
+		fresh = append(fresh, i)
 	}
 	now := a.micros()
-	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO chain_payouts (chain, idempotency_key, asset, token, from_address, to_address, amount,
-		status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
-		a.network, req.Key, asset, token, a.from.Hex(), to, req.Amount.String(), now, now).Scan(&id)
+	err = store.Chunks(len(fresh), store.RowsPerStatement(9), func(from, to int) error {
+		args := make([]any, 0, 9*(to-from))
+		for _, i := range fresh[from:to] {
+			args = append(args, a.network, reqs[i].Key, cs[i].asset, cs[i].token, a.from.Hex(), cs[i].to, reqs[i].Amount.String(), now, now)
+		}
+		vals := strings.ReplaceAll(store.Placeholders(to-from, 9), "?, ?, ?, ?, ?, ?, ?, ?, ?", "?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?")
+		rows, err := tx.Query(ctx, `INSERT INTO chain_payouts (chain, idempotency_key, asset, token, from_address, to_address, amount,
+			status, created_at, updated_at) VALUES `+vals+` RETURNING id, idempotency_key`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		ids := map[string]int64{}
+		for rows.Next() {
+			var id int64
+			var key string
+			if err := rows.Scan(&id, &key); err != nil {
+				return err
+			}
+			ids[key] = id
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, i := range fresh[from:to] {
+			out[i] = chain.Payout{ID: ids[reqs[i].Key], Chain: a.network, Key: reqs[i].Key, Asset: cs[i].asset, Token: cs[i].token,
+				From: a.from.Hex(), To: cs[i].to, Amount: new(big.Int).Set(reqs[i].Amount), Status: chain.PayoutQueued,
+				CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
+		}
+		return nil
+	})
 	if err != nil {
-		return chain.Payout{}, err
+		return nil, err
 	}
-	p := chain.Payout{ID: id, Chain: a.network, Key: req.Key, Asset: asset, Token: token, From: a.from.Hex(), To: to,
-		Amount: new(big.Int).Set(req.Amount), Status: chain.PayoutQueued, CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
-	if err := a.notifyPayout(ctx, tx, p); err != nil {
-		return chain.Payout{}, err
+	for i, j := range repeats {
+		out[i] = out[j]
 	}
-	return p, nil
+	for _, i := range fresh {
+		if err := a.notifyPayout(ctx, tx, out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Payout reads a payout by id.

@@ -67,13 +67,13 @@ type Payout struct {
 
 // Errors of the operator's payout actions.
 var (
-	ErrPayoutNotFound = &errcode.Error{Code: "bank_payout_not_found", Status: 404}
+	ErrPayoutNotFound = &errcode.Error{Code: "bank_payout_not_found", Kind: errcode.KindNotFound}
 	// ErrPayoutState is an action the payout's status does not allow.
-	ErrPayoutState = &errcode.Error{Code: "bank_payout_invalid_state", Status: 409}
+	ErrPayoutState = &errcode.Error{Code: "bank_payout_invalid_state", Kind: errcode.KindConflict}
 	// ErrPayoutsHeld is an export whose every pending payout had to be set aside.
-	ErrPayoutsHeld = &errcode.Error{Code: "bank_payouts_held", Status: 409}
+	ErrPayoutsHeld = &errcode.Error{Code: "bank_payouts_held", Kind: errcode.KindConflict}
 	// ErrExport is an account whose pain.001 cannot be written (its own name, IBAN or BIC).
-	ErrExport = &errcode.Error{Code: "bank_export_failed", Status: 422}
+	ErrExport = &errcode.Error{Code: "bank_export_failed", Kind: errcode.KindInvalid}
 )
 
 // PayoutCanceller is implemented by a PayoutHandler that wants to hear about payouts the

@@ -64,10 +64,10 @@ func CanTransition(from, to string) bool { return slices.Contains(Transitions[fr
 
 // Errors of the contract.
 var (
-	ErrNotFound        = errcode.New("user_not_found", "")
+	ErrNotFound        = errcode.UserNotFound
 	ErrAlreadyExists   = errcode.New("user_already_exists", "A customer with this e-mail already exists in this integration.")
 	ErrEmailNotAllowed = errcode.New("email_not_allowed", "Disposable e-mail addresses are not accepted.")
-	ErrBanned          = errcode.New("user_banned", "")
+	ErrBanned          = errcode.UserBanned
 	// ErrLink is a hosted-form link that is unknown, expired or already used.
 	ErrLink = errors.New("this link is invalid or has expired")
 	// ErrTransition is a KYC change the state machine does not allow.

@@ -22,8 +22,8 @@ var DocumentTypes = []string{"onboarding_form", "bank_statement", "payslip", "em
 
 // Errors of the document upload, which uses real HTTP statuses.
 var (
-	ErrNotInIntegration = &errcode.Error{Code: "user_not_in_integration", Status: 403}
-	ErrDocNotFound      = &errcode.Error{Code: "user_not_found", Status: 404}
+	ErrNotInIntegration = &errcode.Error{Code: "user_not_in_integration", Kind: errcode.KindForbidden}
+	ErrDocNotFound      = errcode.UserNotFound.As(errcode.KindNotFound)
 )
 
 // Document is a stored file's metadata.
@@ -41,7 +41,7 @@ type Document struct {
 func fileError(field string, err error) error {
 	var inv *document.Invalid
 	if errors.As(err, &inv) {
-		return &errcode.Error{Code: "invalid_file", Status: 422, Message: inv.Reason, Data: nil,
+		return &errcode.Error{Code: "invalid_file", Kind: errcode.KindInvalid, Message: inv.Reason, Data: nil,
 			Fields: errcode.Fields{field: {inv.Reason}}}
 	}
 	return err

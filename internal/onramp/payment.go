@@ -46,7 +46,7 @@ func CanTransition(from, to string) bool { return slices.Contains(Transitions[fr
 // Errors of the contract (REFERENCE §4.3), in the documented order of checks.
 var (
 	ErrMandatory         = errcode.New("fail_mandatory_field", "The user_id field is required.")
-	ErrUserNotFound      = errcode.New("user_not_found", "")
+	ErrUserNotFound      = errcode.UserNotFound
 	ErrCoinNotSupported  = errcode.CoinNotSupported
 	ErrMinPurchase       = errcode.New("min_purchase", "")
 	ErrMethodNotAllowed  = errcode.New("method_not_allowed", "")

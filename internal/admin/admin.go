@@ -128,7 +128,7 @@ func clientAddr(r *http.Request) string {
 }
 
 var (
-	errUnauthorized = errcode.Unauthorized.As(errcode.KindUnauthorized)
+	errUnauthorized = errcode.Unauthorized.WithKind(errcode.KindUnauthorized)
 	// errForbidden is an operator whose role does not cover the route.
 	errForbidden = &errcode.Error{Code: "forbidden", Message: "Your role does not allow this.", Kind: errcode.KindForbidden}
 )

@@ -250,7 +250,7 @@ func (s *Server) listCustomers(r *http.Request) (any, error) {
 	return paginated(items, page, perPage, total), nil
 }
 
-var errCustomerNotFound = errcode.UserNotFound.As(errcode.KindNotFound)
+var errCustomerNotFound = errcode.UserNotFound.WithKind(errcode.KindNotFound)
 
 func (s *Server) findCustomer(r *http.Request) (any, error) {
 	q := r.URL.Query()

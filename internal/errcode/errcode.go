@@ -65,9 +65,9 @@ func (e *Error) With(message string, data any) *Error {
 	return &c
 }
 
-// As returns a copy of e of another kind (the same contract code answered with another status
+// WithKind returns a copy of e of another kind (the same contract code answered with another status
 // by a route that uses real HTTP statuses).
-func (e *Error) As(k Kind) *Error {
+func (e *Error) WithKind(k Kind) *Error {
 	c := *e
 	c.Kind = k
 	return &c

@@ -186,7 +186,8 @@ func (p Payment) View() View {
 }
 
 // Get returns a payment of integrationID; another integration's is ErrPaymentNotFound.
-func (s *Service) Get(ctx context.Context, integrationID int64, id string) (Payment, error) {
+func (s *Service) Get(ctx context.Context, integrationID int64, id string) (_ Payment, err error) {
+	defer errcode.Op("onramp.Get", &err)
 	p, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM payments WHERE id = ? AND integration_id = ?", id, integrationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Payment{}, ErrPaymentNotFound
@@ -211,7 +212,8 @@ type Filter struct {
 }
 
 // List returns one page of an integration's payments, newest first, and the total.
-func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Payment, int, error) {
+func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) (_ []Payment, _ int, err error) {
+	defer errcode.Op("onramp.List", &err)
 	var w store.Where
 	w.Add("integration_id = ?", integrationID)
 	w.AddIf(f.Status != "", "status = ?", f.Status)

@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/audit"
 	"github.com/pocketramp/pocketramp/internal/banking"
+	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/integration"
@@ -42,8 +43,11 @@ type Config struct {
 	Accounts     *banking.Accounts
 	Banking      *banking.Service
 	Webhooks     *webhook.Service
+	Chains       *chainset.Set // hot wallets of the running chains (nil: none shown)
 	Operators    *operator.Service
 	Audit        *audit.Log
+	// SandboxRPC answers JSON-RPC for a sandbox chain (chainset.Set.ServeSandboxRPC); nil: not served.
+	SandboxRPC func(w http.ResponseWriter, r *http.Request, chain string)
 	// Token is the automation bearer token of the operator API; empty disables it. It acts
 	// with TokenRole (default admin) and cannot open the console.
 	Token     string

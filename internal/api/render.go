@@ -86,6 +86,7 @@ var httpStatus = map[errcode.Kind]int{
 	errcode.KindForbidden:    http.StatusForbidden,
 	errcode.KindUnauthorized: http.StatusUnauthorized,
 	errcode.KindTooMany:      http.StatusTooManyRequests,
+	errcode.KindUnavailable:  http.StatusServiceUnavailable,
 }
 
 // HTTPStatus is the HTTP status of a business error of kind k (the console uses it too).

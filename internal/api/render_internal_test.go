@@ -16,12 +16,13 @@ func TestHTTPStatusOfEveryKind(t *testing.T) {
 		errcode.KindForbidden:    http.StatusForbidden,
 		errcode.KindUnauthorized: http.StatusUnauthorized,
 		errcode.KindTooMany:      http.StatusTooManyRequests,
+		errcode.KindUnavailable:  http.StatusServiceUnavailable,
 	} {
 		if got := HTTPStatus(k); got != want {
 			t.Errorf("kind %d: %d, want %d", k, got, want)
 		}
 	}
-	if len(httpStatus) != int(errcode.KindTooMany)+1 {
+	if len(httpStatus) != int(errcode.KindUnavailable)+1 {
 		t.Errorf("the table has %d kinds; a new kind needs its status here", len(httpStatus))
 	}
 }

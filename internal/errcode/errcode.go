@@ -28,6 +28,7 @@ const (
 	KindForbidden
 	KindUnauthorized
 	KindTooMany
+	KindUnavailable // a dependency of this request is not running here right now
 )
 
 // Error is a business error with a contract code such as "user_not_found".

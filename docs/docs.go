@@ -48,6 +48,7 @@ var Pages = []Page{
 	{Slug: "errors", File: "errors.md", Title: "Errors and statuses"},
 	{Slug: "bank-files", File: "bank-files.md", Title: "Bank statement files"},
 	{Slug: "operator", File: "operator.md", Title: "Operator console and API"},
+	{Slug: "performance", File: "performance.md", Title: "Performance and sizing"},
 }
 
 // Source returns the Markdown of a page: the file, or the generated API reference.

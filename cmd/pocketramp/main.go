@@ -45,7 +45,7 @@ Usage:
   pocketramp operator create --email E --role admin|compliance|finance|read-only [--password-stdin]
   pocketramp audit verify [--data-dir ./data]
   pocketramp import-statement --account IBAN [--csv-mapping mapping.json] FILE
-  pocketramp bench [--duration 5s] [--concurrency 16] | [--statement 100000]
+  pocketramp bench [--duration 5s] [--concurrency 16] [--json] [--only ROWS] [--cpuprofile F] | [--statement 100000]
   pocketramp demo
   pocketramp version
 
@@ -445,6 +445,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d := fs.Duration("duration", 5*time.Second, "load time per target")
 	c := fs.Int("concurrency", 16, "concurrent closed-loop clients")
 	lines := fs.Int("statement", 0, "instead: import and auto-match a statement of this many lines against as many open payments")
+	asJSON := fs.Bool("json", false, "print one JSON object per figure (name, value, unit, ceiling, ratio, ...)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and load) to this file")
+	only := fs.String("only", "", "comma-separated rows to run: "+strings.Join(bench.Rows, ", ")+" (default all)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -456,7 +459,18 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_, err := bench.RunStatement(ctx, string(conf.DatabaseURL), *lines, stdout)
 		return err
 	}
-	_, err = bench.Run(ctx, bench.Options{DatabaseURL: string(conf.DatabaseURL), Duration: *d, Concurrency: *c}, stdout)
+	opt := bench.Options{DatabaseURL: string(conf.DatabaseURL), Duration: *d, Concurrency: *c, JSON: *asJSON, CPUProfile: *profile}
+	if *only != "" {
+		for _, r := range strings.Split(*only, ",") {
+			r = strings.TrimSpace(r)
+			if !slices.Contains(bench.Rows, r) {
+				fmt.Fprintf(stderr, "bench: unknown row %q (rows: %s)\n", r, strings.Join(bench.Rows, ", "))
+				return exitError(2)
+			}
+			opt.Only = append(opt.Only, r)
+		}
+	}
+	_, err = bench.Run(ctx, opt, stdout)
 	return err
 }
 

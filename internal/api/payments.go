@@ -42,7 +42,7 @@ func (s *Server) paymentMethods(r *http.Request) (any, error) {
 			return nil, errcode.Field("fiat_symbol", "The fiat symbol must be one of %s.", strings.Join(money.FiatCodes(), ", "))
 		}
 	}
-	st, err := onramp.SettingsOf(r.Context(), s.DB, caller(r).ID)
+	st, err := onramp.CachedSettings(r.Context(), s.DB, caller(r).ID)
 	if err != nil {
 		return nil, err
 	}

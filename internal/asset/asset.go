@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/pocketramp/pocketramp/internal/cache"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -93,6 +95,7 @@ type Catalogue struct{ DB *store.DB }
 // Seed inserts the default assets that are missing; existing rows (and the operator's changes to
 // them) are kept.
 func (c Catalogue) Seed(ctx context.Context) error {
+	defer lookups.Clear()
 	return c.DB.Tx(ctx, func(tx *store.Tx) error {
 		for _, a := range Default {
 			var contract any
@@ -138,27 +141,59 @@ func (c Catalogue) List(ctx context.Context) ([]Asset, error) {
 	return out, rows.Err()
 }
 
+// CacheTTL bounds how long Get and HasSymbol serve the catalogue from memory: SetFlags on this
+// instance is seen at once, a change made by another instance within CacheTTL.
+const CacheTTL = 5 * time.Second
+
+// lookup is a cached answer of Get (found or not) or HasSymbol.
+type lookup struct {
+	a     Asset
+	found bool
+}
+
+type lookupKey struct {
+	db            *store.DB
+	symbol, chain string // chain "": HasSymbol
+}
+
+// lookups caches the request paths' catalogue reads (every quote and payment reads its asset).
+var lookups = cache.Map[lookupKey, lookup]{TTL: CacheTTL, Max: 4096}
+
 // Get returns the asset symbol on chain (case-insensitive); an unknown pair is
 // errcode.CoinNotSupported.
 func (c Catalogue) Get(ctx context.Context, symbol, chain string) (Asset, error) {
-	a, err := scan(c.DB.QueryRow(ctx, "SELECT "+columns+" FROM assets WHERE symbol = ? AND chain = ?",
-		strings.ToUpper(strings.TrimSpace(symbol)), strings.ToLower(strings.TrimSpace(chain))))
-	if errors.Is(err, sql.ErrNoRows) {
+	sym, ch := strings.ToUpper(strings.TrimSpace(symbol)), strings.ToLower(strings.TrimSpace(chain))
+	l, err := lookups.Load(ctx, lookupKey{c.DB, sym, ch}, func(ctx context.Context) (lookup, error) {
+		a, err := scan(c.DB.QueryRow(ctx, "SELECT "+columns+" FROM assets WHERE symbol = ? AND chain = ?", sym, ch))
+		if errors.Is(err, sql.ErrNoRows) {
+			return lookup{}, nil
+		}
+		return lookup{a: a, found: true}, err
+	})
+	if err != nil {
+		return Asset{}, err
+	}
+	if !l.found {
 		return Asset{}, errcode.CoinNotSupported
 	}
-	return a, err
+	return l.a, nil
 }
 
 // HasSymbol reports whether any chain carries symbol.
 func (c Catalogue) HasSymbol(ctx context.Context, symbol string) (bool, error) {
-	var n int
-	err := c.DB.QueryRow(ctx, "SELECT COUNT(*) FROM assets WHERE symbol = ? AND (onramp OR offramp)", strings.ToUpper(strings.TrimSpace(symbol))).Scan(&n)
-	return n > 0, err
+	sym := strings.ToUpper(strings.TrimSpace(symbol))
+	l, err := lookups.Load(ctx, lookupKey{c.DB, sym, ""}, func(ctx context.Context) (lookup, error) {
+		var n int
+		err := c.DB.QueryRow(ctx, "SELECT COUNT(*) FROM assets WHERE symbol = ? AND (onramp OR offramp)", sym).Scan(&n)
+		return lookup{found: n > 0}, err
+	})
+	return l.found, err
 }
 
 // SetFlags turns on-ramp and off-ramp on or off for one asset.
 func (c Catalogue) SetFlags(ctx context.Context, symbol, chain string, onramp, offramp bool) error {
 	res, err := c.DB.Exec(ctx, "UPDATE assets SET onramp = ?, offramp = ? WHERE symbol = ? AND chain = ?", onramp, offramp, symbol, chain)
+	lookups.Clear()
 	if err != nil {
 		return err
 	}

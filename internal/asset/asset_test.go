@@ -51,9 +51,25 @@ func TestCatalogue(t *testing.T) {
 		if _, err := c.Get(ctx, "USDT", "base"); !errors.Is(err, errcode.CoinNotSupported) {
 			t.Fatalf("USDT on base must be unsupported, got %v", err)
 		}
+		if b, err := c.Get(ctx, "USDC", "base"); err != nil || !b.OnRamp { // now cached
+			t.Fatalf("USDC on base: %+v %v", b, err)
+		}
+		if ok, _ := c.HasSymbol(ctx, "BNB"); !ok {
+			t.Fatal("HasSymbol(BNB) false")
+		}
 		if err := c.SetFlags(ctx, "USDC", "base", false, false); err != nil {
 			t.Fatal(err)
 		}
+		if b, _ := c.Get(ctx, "USDC", "base"); b.OnRamp { // the cached row is dropped by the change
+			t.Fatal("Get served the asset as it was before SetFlags")
+		}
+		if err := c.SetFlags(ctx, "BNB", "bsc", false, false); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := c.HasSymbol(ctx, "BNB"); ok {
+			t.Fatal("HasSymbol served the catalogue as it was before SetFlags")
+		}
+		c.SetFlags(ctx, "BNB", "bsc", true, false)
 		list, _ = c.List(ctx)
 		if len(list) != active-1 {
 			t.Fatalf("disabled asset still listed")

@@ -1,28 +1,27 @@
-// Package bench measures pocketramp's HTTP API on loopback: requests per second and latency
-// percentiles of real endpoints, next to a hello-world net/http JSON handler measured in the
-// same run, so the ratio says what pocketramp's own work costs on this machine.
+// Package bench measures pocketramp on loopback, each figure beside a ceiling measured in the
+// same run: the HTTP rows (token-price, quote, createPayment) beside a hello-world net/http JSON
+// handler, the database rows (createPayment, ledger posting) beside what the database itself
+// commits (pgbench -N on PostgreSQL, one-row transactions on SQLite), and webhook delivery
+// beside plain POSTs to the same receiver. The ratio says what pocketramp's own work costs on
+// this machine.
 package bench
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"slices"
-	"sync"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/app"
-	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/throttle"
+	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
 // Options configure a run.
@@ -30,20 +29,55 @@ type Options struct {
 	DatabaseURL string        // "" → SQLite in a temporary directory; PostgreSQL gets a scratch schema
 	Duration    time.Duration // per target
 	Concurrency int           // closed-loop workers
+	JSON        bool          // one JSON object per figure instead of a table
+	CPUProfile  string        // write a CPU profile of the whole run here ("": none)
+	Only        []string      // run only these rows (keys of rows; nil: all)
 }
 
-// Result is one target's figures.
-type Result struct {
-	Name     string
-	Requests int
-	Errors   int
-	PerSec   float64
-	P50, P99 time.Duration
+// Figure is one measured figure beside its ceiling.
+type Figure struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	// Ceiling is what the same work without pocketramp reaches in the same run (nil: none).
+	Ceiling *float64 `json:"ceiling"`
+	// CeilingOf names what the ceiling measured.
+	CeilingOf string   `json:"ceiling_of,omitempty"`
+	Ratio     *float64 `json:"ratio"`
+	// Goal is issue 17's target for the figure; Met says whether this run reached it.
+	Goal   string `json:"goal,omitempty"`
+	Met    *bool  `json:"met,omitempty"`
+	Engine string `json:"engine"`
+	Note   string `json:"note,omitempty"`
 }
 
-// Run starts pocketramp and a hello-world server on loopback, loads each target in turn and
-// writes a table to out.
-func Run(ctx context.Context, opt Options, out io.Writer) ([]Result, error) {
+func (f *Figure) against(ceiling float64, of string) {
+	f.Ceiling, f.CeilingOf = &ceiling, of
+	if ceiling > 0 {
+		r := f.Value / ceiling
+		f.Ratio = &r
+	}
+}
+
+func (f *Figure) goal(goal string, met bool) { f.Goal, f.Met = goal, &met }
+
+// Rows are the keys of Options.Only, in the order they run.
+var Rows = []string{"token-price", "quote", "createPayment", "webhook", "ledger"}
+
+// Run starts pocketramp and the ceilings on loopback, measures every row and writes the figures
+// to out.
+func Run(ctx context.Context, opt Options, out io.Writer) ([]Figure, error) {
+	if opt.CPUProfile != "" {
+		f, err := os.Create(opt.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	dir, err := os.MkdirTemp("", "pocketramp-bench-")
 	if err != nil {
 		return nil, err
@@ -65,133 +99,125 @@ func Run(ctx context.Context, opt Options, out io.Writer) ([]Result, error) {
 	if err := a.Integrations.SetRate(ctx, cred.ID, throttle.Rate{PerSecond: 0, Burst: 1}); err != nil {
 		return nil, err
 	}
-	base, stop, err := listen(a.Handler())
+	h, err := newHTTPBench(ctx, a, cred, opt)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
-	hello, stopHello, err := listen(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "data": map[string]string{"hello": "world"}})
-	}))
-	if err != nil {
-		return nil, err
+	defer h.close()
+	engine := string(a.DB.Engine())
+	want := func(row string) bool {
+		if opt.Only == nil {
+			return true
+		}
+		for _, o := range opt.Only {
+			if o == row {
+				return true
+			}
+		}
+		return false
 	}
-	defer stopHello()
-
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: opt.Concurrency * 2, MaxIdleConnsPerHost: opt.Concurrency * 2}}
-	loginBody, _ := json.Marshal(map[string]string{"api_key": cred.APIKey, "api_secret": cred.APISecret})
-	var login struct {
-		Data struct{ Token string } `json:"data"`
+	var figs []Figure
+	hello := h.hello()
+	helloFig := Figure{Name: "hello-world net/http JSON", Value: hello.PerSec, Unit: "req/s"}
+	figs = append(figs, helloFig)
+	httpRow := func(name string, r Result) Figure {
+		f := Figure{Name: name, Value: r.PerSec, Unit: "req/s", Note: r.note()}
+		f.against(hello.PerSec, "hello-world net/http JSON")
+		f.goal("≥ 0.5 × hello-world", f.Ratio != nil && *f.Ratio >= 0.5)
+		return f
 	}
-	resp, err := client.Post(base+"/api/authenticate", "application/json", bytes.NewReader(loginBody))
-	if err != nil {
-		return nil, err
+	if want("token-price") {
+		figs = append(figs, httpRow("GET /api/token-price", h.tokenPrice()))
 	}
-	json.NewDecoder(resp.Body).Decode(&login)
-	resp.Body.Close()
-	if login.Data.Token == "" {
-		return nil, fmt.Errorf("bench login failed")
+	if want("quote") {
+		figs = append(figs, httpRow("GET /api/quote", h.quote()))
 	}
-
-	targets := []struct {
-		name string
-		req  func() *http.Request
-	}{
-		{"hello-world net/http JSON", func() *http.Request { r, _ := http.NewRequest("GET", hello+"/", nil); return r }},
-		{"GET /api/token-price", func() *http.Request {
-			r, _ := http.NewRequest("GET", base+"/api/token-price?symbol=USDC&fiat_symbol=EUR", nil)
-			r.Header.Set("auth", login.Data.Token)
-			return r
-		}},
-		{"POST /api/authenticate", func() *http.Request {
-			r, _ := http.NewRequest("POST", base+"/api/authenticate", bytes.NewReader(loginBody))
-			r.Header.Set("Content-Type", "application/json")
-			return r
-		}},
+	var db dbCeiling
+	if want("createPayment") || want("ledger") {
+		if db, err = measureDBCeiling(ctx, a, opt); err != nil {
+			return nil, err
+		}
 	}
-	paymentBody, err := buyer(ctx, a, client, base, login.Data.Token, cred.ID)
-	if err != nil {
-		return nil, err
+	if want("createPayment") {
+		r, err := h.createPayment(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f := Figure{Name: "POST /api/createPayment", Value: r.PerSec, Unit: "req/s", Note: r.note()}
+		f.against(db.perSec, db.of)
+		if a.DB.Engine() == "postgres" {
+			f.goal("≥ 0.6 × pgbench -N", db.pgbench && *f.Ratio >= 0.6)
+			if !db.pgbench {
+				f.Note = join(f.Note, db.note)
+			}
+		} else {
+			f.goal("≥ 2000 req/s", r.PerSec >= 2000)
+		}
+		p99 := Figure{Name: "POST /api/createPayment p99", Value: ms(r.P99), Unit: "ms"}
+		p99.goal("< 50 ms", ms(r.P99) < 50)
+		figs = append(figs, f, p99)
 	}
-	targets = append(targets, struct {
-		name string
-		req  func() *http.Request
-	}{"POST /api/createPayment", func() *http.Request {
-		r, _ := http.NewRequest("POST", base+"/api/createPayment", bytes.NewReader(paymentBody))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("auth", login.Data.Token)
-		return r
-	}})
-	var results []Result
-	for _, t := range targets {
-		res := load(ctx, client, t.name, t.req, opt)
-		results = append(results, res)
+	if want("webhook") {
+		w, err := benchWebhooks(ctx, a, cred.ID, opt)
+		if err != nil {
+			return nil, fmt.Errorf("webhook bench: %w", err)
+		}
+		f := Figure{Name: "webhook delivery", Value: w.perSec, Unit: "deliveries/s",
+			Note: fmt.Sprintf("a backlog of %d deliveries drained by %d workers", w.n, webhook.DefaultWorkers)}
+		f.against(w.ceiling, "plain signed-size POSTs to the same receiver")
+		f.goal("≥ 2000 deliveries/s", w.perSec >= 2000)
+		figs = append(figs, f)
+	}
+	if want("ledger") {
+		l, err := benchLedger(ctx, a, opt)
+		if err != nil {
+			return nil, fmt.Errorf("ledger bench: %w", err)
+		}
+		f := Figure{Name: "ledger posting (2 postings, 1 tx each)", Value: l, Unit: "tx/s"}
+		f.against(db.perSec, db.of)
+		figs = append(figs, f)
+	}
+	for i := range figs {
+		figs[i].Engine = engine
+	}
+	if opt.JSON {
+		enc := json.NewEncoder(out)
+		for _, f := range figs {
+			if err := enc.Encode(f); err != nil {
+				return figs, err
+			}
+		}
+		return figs, nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "engine: %s, concurrency %d, %s per target\n", a.DB.Engine(), opt.Concurrency, opt.Duration)
-	fmt.Fprintln(tw, "target\treq/s\tp50\tp99\terrors\tratio to hello-world")
-	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.2f\n", r.Name, r.PerSec, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors, r.PerSec/results[0].PerSec)
+	fmt.Fprintf(tw, "engine: %s, concurrency %d, %s per target\n", engine, opt.Concurrency, opt.Duration)
+	fmt.Fprintln(tw, "figure\tvalue\tceiling\tratio\tgoal\tnote")
+	for _, f := range figs {
+		ceiling, ratio, goal := "-", "-", f.Goal
+		if f.Ceiling != nil {
+			ceiling = fmt.Sprintf("%.0f (%s)", *f.Ceiling, f.CeilingOf)
+		}
+		if f.Ratio != nil {
+			ratio = fmt.Sprintf("%.2f", *f.Ratio)
+		}
+		if f.Met != nil {
+			goal += map[bool]string{true: " met", false: " NOT met"}[*f.Met]
+		}
+		fmt.Fprintf(tw, "%s\t%.1f %s\t%s\t%s\t%s\t%s\n", f.Name, f.Value, f.Unit, ceiling, ratio, goal, f.Note)
 	}
-	tw.Flush()
-	return results, nil
+	return figs, tw.Flush()
 }
 
-func listen(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
-}
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// load runs a closed loop of opt.Concurrency workers against one target for opt.Duration.
-func load(ctx context.Context, client *http.Client, name string, mk func() *http.Request, opt Options) Result {
-	ctx, cancel := context.WithTimeout(ctx, opt.Duration)
-	defer cancel()
-	var mu sync.Mutex
-	var all []time.Duration
-	errors := 0
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < opt.Concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var lat []time.Duration
-			errs := 0
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				resp, err := client.Do(mk())
-				if err != nil {
-					errs++
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					errs++
-				}
-				lat = append(lat, time.Since(t0))
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			errors += errs
-			mu.Unlock()
-		}()
+func join(a, b string) string {
+	if a == "" {
+		return b
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(all)
-	r := Result{Name: name, Requests: len(all), Errors: errors, PerSec: float64(len(all)) / elapsed.Seconds()}
-	if len(all) > 0 {
-		r.P50 = all[len(all)*50/100]
-		r.P99 = all[len(all)*99/100]
+	if b == "" {
+		return a
 	}
-	return r
+	return a + "; " + b
 }
 
 // startApp opens pocketramp for a benchmark: SQLite in dir, or a scratch schema of the given
@@ -225,34 +251,4 @@ func startApp(ctx context.Context, dir, databaseURL string) (*app.App, func(), e
 		return nil, nil, err
 	}
 	return a, func() { a.Close(); drop() }, nil
-}
-
-// buyer registers a KYC-approved customer with limits high enough for a benchmark and returns a
-// createPayment body for it.
-func buyer(ctx context.Context, a *app.App, client *http.Client, base, token string, integrationID int64) ([]byte, error) {
-	if err := onramp.SaveSettings(ctx, a.DB, integrationID, onramp.Settings{BasicLimitEUR: "1000000000", ReinforcedLimitEUR: "1000000000"}, time.Now()); err != nil {
-		return nil, err
-	}
-	call := func(method, path string, body any, out any) error {
-		buf, _ := json.Marshal(body)
-		r, _ := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(buf))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("auth", token)
-		resp, err := client.Do(r)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	var reg struct{ Data struct{ ID int64 } }
-	if err := call("POST", "/api/registerUser", map[string]any{"name": "Bench", "email": "bench@example.com"}, &reg); err != nil || reg.Data.ID == 0 {
-		return nil, fmt.Errorf("bench customer: %v", err)
-	}
-	var kyc map[string]any
-	if err := call("POST", fmt.Sprintf("/api/sandbox/customers/%d/kyc", reg.Data.ID), map[string]any{"status": "valid"}, &kyc); err != nil {
-		return nil, err
-	}
-	return json.Marshal(map[string]any{"user_id": reg.Data.ID, "payment_type": "transfer", "fiat_symbol": "EUR", "fiat_amount": "25.00",
-		"coin_symbol": "USDC", "coin_chain": "polygon", "wallet": "0x52908400098527886E0F7030069857D2E4169EE7"})
 }

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/cache"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/secret"
@@ -72,6 +74,34 @@ type Service struct {
 	DB  *store.DB
 	Box *secret.Box
 	Now func() time.Time
+
+	// tokens caches Resolve's row per token hash for TokenCacheTTL: every partner request
+	// resolves its token, and this saves the join. Revoke, RevokeAll and every setting change
+	// drop the affected entries, so this instance refuses a revoked token on the next request;
+	// another instance sharing the database may accept it for up to TokenCacheTTL.
+	tokens     cache.Map[[sha256.Size]byte, resolved]
+	tokensOnce sync.Once
+}
+
+// TokenCacheTTL bounds how long a token's integration, expiry and revocation are served from
+// memory: the longest another instance may honour a token revoked (or a setting changed) here.
+const TokenCacheTTL = 5 * time.Second
+
+// resolved is the cached outcome of looking a token up.
+type resolved struct {
+	in      Integration
+	expires time.Time
+	revoked bool
+}
+
+func (s *Service) tokenCache() *cache.Map[[sha256.Size]byte, resolved] {
+	s.tokensOnce.Do(func() { s.tokens.TTL = TokenCacheTTL })
+	return &s.tokens
+}
+
+// forget drops the cached tokens of integration id after a change to it or its tokens.
+func (s *Service) forget(id int64) {
+	s.tokenCache().DeleteFunc(func(_ [sha256.Size]byte, r resolved) bool { return r.in.ID == id })
 }
 
 // NewParams are the settings of a new integration.
@@ -201,43 +231,51 @@ type scannerFunc func(dest ...any) error
 func (f scannerFunc) Scan(dest ...any) error { return f(dest...) }
 
 // Resolve returns the integration a token belongs to, if the token is live and the caller's
-// address is allowed.
+// address is allowed. The token's row is cached (see TokenCacheTTL); expiry, revocation, the
+// disabled flag and the allow-list are checked on every call.
 func (s *Service) Resolve(ctx context.Context, token string, remote netip.Addr) (Integration, error) {
 	if token == "" || len(token) > 200 {
 		return Integration{}, errcode.Unauthorized
 	}
-	var expires int64
-	var revoked sql.NullInt64
-	row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.trusted_kyc, i.created_at, i.rate_per_second, i.rate_burst, t.expires_at, t.revoked_at
-		FROM auth_tokens t JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = ?`, hashToken(token))
-	in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &expires, &revoked)...) }))
+	hash := sha256.Sum256([]byte(token))
+	r, err := s.tokenCache().Load(ctx, hash, func(ctx context.Context) (resolved, error) {
+		var expires int64
+		var revoked sql.NullInt64
+		row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.trusted_kyc, i.created_at, i.rate_per_second, i.rate_burst, t.expires_at, t.revoked_at
+		FROM auth_tokens t JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = ?`, hash[:])
+		in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &expires, &revoked)...) }))
+		return resolved{in: in, expires: store.Time(expires), revoked: revoked.Valid}, err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Integration{}, errcode.Unauthorized
 	}
 	if err != nil {
 		return Integration{}, err
 	}
-	if revoked.Valid || !s.Now().Before(store.Time(expires)) || in.Disabled || !in.Allows(remote) {
+	if r.revoked || !s.Now().Before(r.expires) || r.in.Disabled || !r.in.Allows(remote) {
 		return Integration{}, errcode.Unauthorized
 	}
-	return in, nil
+	return r.in, nil
 }
 
 // Revoke ends a token before its expiry.
 func (s *Service) Revoke(ctx context.Context, token string) error {
 	_, err := s.DB.Exec(ctx, "UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL", store.Micros(s.Now()), hashToken(token))
+	s.tokenCache().Delete(sha256.Sum256([]byte(token)))
 	return err
 }
 
 // RevokeAll ends every token of an integration (e.g. after rotating its secret).
 func (s *Service) RevokeAll(ctx context.Context, id int64) error {
 	_, err := s.DB.Exec(ctx, "UPDATE auth_tokens SET revoked_at = ? WHERE integration_id = ? AND revoked_at IS NULL", store.Micros(s.Now()), id)
+	s.forget(id)
 	return err
 }
 
 // SetAllowList replaces the IP allow-list of an integration (nil: any address).
 func (s *Service) SetAllowList(ctx context.Context, id int64, list []netip.Prefix) error {
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET ip_allowlist = ? WHERE id = ?", formatAllowList(list), id)
+	s.forget(id)
 	return err
 }
 
@@ -255,12 +293,14 @@ func (s *Service) SetTokenTTL(ctx context.Context, id int64, ttl time.Duration) 
 		return err
 	}
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET token_ttl_s = ? WHERE id = ?", int64(ttl/time.Second), id)
+	s.forget(id)
 	return err
 }
 
 // SetTrustedKYC marks whether the operator relies on the integration's own KYC.
 func (s *Service) SetTrustedKYC(ctx context.Context, id int64, trusted bool) error {
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET trusted_kyc = ? WHERE id = ?", trusted, id)
+	s.forget(id)
 	return err
 }
 
@@ -270,6 +310,7 @@ func (s *Service) SetRate(ctx context.Context, id int64, r throttle.Rate) error 
 		return err
 	}
 	_, err := s.DB.Exec(ctx, "UPDATE integrations SET rate_per_second = ?, rate_burst = ? WHERE id = ?", r.PerSecond, r.Burst, id)
+	s.forget(id)
 	return err
 }
 

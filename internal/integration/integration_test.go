@@ -149,3 +149,62 @@ func TestParseAllowList(t *testing.T) {
 		t.Fatalf("empty list: %v %v", l, err)
 	}
 }
+
+// Resolve serves tokens from an in-process cache; every change this instance makes to a token or
+// its integration must be seen by the very next request, not after the cache's TTL.
+func TestResolveCacheSeesChangesAtOnce(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc, _ := newService(t, db)
+		cred, err := svc.Create(ctx, integration.NewParams{Name: "Acme", Sandbox: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		login := func() string {
+			tok, _, err := svc.Authenticate(ctx, cred.APIKey, cred.APISecret, local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Resolve(ctx, tok.Token, local); err != nil { // cached from here on
+				t.Fatal(err)
+			}
+			return tok.Token
+		}
+		refused := func(what, tok string, from netip.Addr) {
+			t.Helper()
+			if _, err := svc.Resolve(ctx, tok, from); !errors.Is(err, errcode.Unauthorized) {
+				t.Fatalf("%s: the next request was accepted (%v)", what, err)
+			}
+		}
+
+		a, b := login(), login()
+		if err := svc.Revoke(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		refused("revoked token", a, local)
+		if _, err := svc.Resolve(ctx, b, local); err != nil {
+			t.Fatalf("revoking one token refused another: %v", err)
+		}
+
+		if err := svc.RevokeAll(ctx, cred.ID); err != nil {
+			t.Fatal(err)
+		}
+		refused("token of an integration whose tokens were all revoked (secret rotation)", b, local)
+
+		c := login()
+		if err := svc.SetAllowList(ctx, cred.ID, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}); err != nil {
+			t.Fatal(err)
+		}
+		refused("address no longer on the allow-list", c, local)
+
+		if err := svc.SetAllowList(ctx, cred.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SetTrustedKYC(ctx, cred.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if in, err := svc.Resolve(ctx, c, local); err != nil || !in.TrustedKYC {
+			t.Fatalf("after SetTrustedKYC the next request saw %+v, %v", in, err)
+		}
+	})
+}

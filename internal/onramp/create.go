@@ -200,7 +200,7 @@ func (s *Service) authorise(ctx context.Context, integrationID, userID int64) (c
 // offer applies the integration's rules to the order, in the contract's order, and prices it:
 // the result is the payment as it will be written, and the settings it was checked against.
 func (s *Service) offer(ctx context.Context, o order, c customer.Customer) (Payment, Settings, error) {
-	st, err := SettingsOf(ctx, s.DB, o.IntegrationID)
+	st, err := CachedSettings(ctx, s.DB, o.IntegrationID)
 	if err != nil {
 		return Payment{}, Settings{}, err
 	}

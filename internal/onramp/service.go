@@ -141,7 +141,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, er
 	if err := f.Err(); err != nil {
 		return pricing.Quote{}, err
 	}
-	st, err := SettingsOf(ctx, s.DB, in.IntegrationID)
+	st, err := CachedSettings(ctx, s.DB, in.IntegrationID)
 	if err != nil {
 		return pricing.Quote{}, err
 	}

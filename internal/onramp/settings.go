@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/cache"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -123,6 +124,27 @@ func SettingsOf(ctx context.Context, q interface {
 	return s.withDefaults(), nil
 }
 
+// SettingsCacheTTL bounds how long CachedSettings serves an integration's settings from memory:
+// SaveSettings on this instance is seen by the next call, a change made by another instance
+// within SettingsCacheTTL.
+const SettingsCacheTTL = 5 * time.Second
+
+type settingsKey struct {
+	db *store.DB
+	id int64
+}
+
+var settingsCache = cache.Map[settingsKey, Settings]{TTL: SettingsCacheTTL}
+
+// CachedSettings is SettingsOf for the request paths (quote, createPayment, payment methods),
+// served from memory for at most SettingsCacheTTL. The result is shared: do not modify its
+// slices. Transactions that must see the row as of their snapshot use SettingsOf.
+func CachedSettings(ctx context.Context, db *store.DB, integrationID int64) (Settings, error) {
+	return settingsCache.Load(ctx, settingsKey{db, integrationID}, func(ctx context.Context) (Settings, error) {
+		return SettingsOf(ctx, db, integrationID)
+	})
+}
+
 // SaveSettings validates and stores an integration's settings.
 func SaveSettings(ctx context.Context, db *store.DB, integrationID int64, s Settings, now time.Time) error {
 	if err := s.Validate(); err != nil {
@@ -131,5 +153,6 @@ func SaveSettings(ctx context.Context, db *store.DB, integrationID int64, s Sett
 	raw, _ := json.Marshal(s)
 	_, err := db.Exec(ctx, `INSERT INTO integration_settings (integration_id, data, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (integration_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, integrationID, string(raw), store.Micros(now))
+	settingsCache.DeleteFunc(func(k settingsKey, _ Settings) bool { return k.id == integrationID })
 	return err
 }

@@ -381,6 +381,9 @@ func describe(err error, tctx context.Context, timeout time.Duration) string {
 	return msg
 }
 
+// lastSuccessGranularity is how stale a healthy subscription's last_success_at may be.
+const lastSuccessGranularity = time.Second
+
 // record logs an attempt and updates the delivery and, for real deliveries, the endpoint's
 // health: a success clears the failure run; a failure that extends the run past DisableAfter
 // disables the subscription and raises an operator alert. It reports whether it disabled.
@@ -392,11 +395,6 @@ func (s *Service) record(ctx context.Context, d delivery, sub *Subscription, res
 	var reason string
 	err = s.cfg.DB.Tx(ctx, func(tx *store.Tx) error {
 		disabled, reason = false, ""
-		var attempt int
-		if err := tx.QueryRow(ctx, "UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", d.ID).Scan(&attempt); err != nil {
-			return err
-		}
-		res.Attempt = attempt
 		var code any
 		if res.StatusCode != 0 {
 			code = res.StatusCode
@@ -405,13 +403,14 @@ func (s *Service) record(ctx context.Context, d delivery, sub *Subscription, res
 		if res.Error != "" {
 			errText = res.Error
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, url, started_at, latency_us, status_code, success, error, response_excerpt)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, attempt, res.URL, store.Micros(res.At), res.Latency.Microseconds(), code, res.Success, errText, res.Excerpt); err != nil {
-			return err
-		}
 		if sub != nil && !d.Test {
 			if res.Success {
-				if _, err := tx.Exec(ctx, "UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ? WHERE id = ?", nowUS, sub.ID); err != nil {
+				// Only a change of health writes the subscription row, and last_success_at at
+				// most once per lastSuccessGranularity: every delivery of a busy endpoint
+				// writing one row would serialise the deliveries on its lock.
+				if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ?
+					WHERE id = ? AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)`,
+					nowUS, sub.ID, store.Micros(now.Add(-lastSuccessGranularity))); err != nil {
 					return err
 				}
 			} else {
@@ -443,8 +442,16 @@ func (s *Service) record(ctx context.Context, d delivery, sub *Subscription, res
 		case final || disabled:
 			status = StatusFailed
 		}
-		_, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = ?, url = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?,
-			updated_at = ?, delivered_at = COALESCE(?, delivered_at) WHERE id = ?`, status, res.URL, store.Micros(res.At), code, errText, nowUS, delivered, d.ID)
+		var attempt int
+		err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, status = ?, url = ?, last_attempt_at = ?, last_status_code = ?,
+			last_error = ?, updated_at = ?, delivered_at = COALESCE(?, delivered_at) WHERE id = ? RETURNING attempts`,
+			status, res.URL, store.Micros(res.At), code, errText, nowUS, delivered, d.ID).Scan(&attempt)
+		if err != nil {
+			return err
+		}
+		res.Attempt = attempt
+		_, err = tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, url, started_at, latency_us, status_code, success, error, response_excerpt)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, attempt, res.URL, store.Micros(res.At), res.Latency.Microseconds(), code, res.Success, errText, res.Excerpt)
 		return err
 	})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // wallet is an EIP-55 test vector: a valid address on every EVM chain.
@@ -204,13 +205,7 @@ func (r *receiver) got() ([]client.Event, []string) {
 // waitFor polls cond for up to 30 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached in 30s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 30*time.Second, what, cond)
 }
 
 // testLogger shows the server's errors (so an unexpected 500 explains itself in CI's output),

@@ -132,9 +132,9 @@ func clientAddr(r *http.Request) string {
 }
 
 var (
-	errUnauthorized = &errcode.Error{Code: "authorization_incorrect", Status: http.StatusUnauthorized}
+	errUnauthorized = errcode.Unauthorized.WithKind(errcode.KindUnauthorized)
 	// errForbidden is an operator whose role does not cover the route.
-	errForbidden = &errcode.Error{Code: "forbidden", Message: "Your role does not allow this.", Status: http.StatusForbidden}
+	errForbidden = &errcode.Error{Code: "forbidden", Message: "Your role does not allow this.", Kind: errcode.KindForbidden}
 )
 
 // apiPrincipal authenticates a JSON API call: the automation token or an operator's API token.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/audit"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/operator"
@@ -319,12 +320,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	case errors.Is(err, errCSRF):
 		status, title, body = http.StatusForbidden, v.T("err.csrf.title"), v.T("err.csrf.body")
 	case errors.As(err, &biz):
-		status, title, body = biz.Status, v.T("err.biz.title"), biz.Code
+		status, title, body = api.HTTPStatus(biz.Kind), v.T("err.biz.title"), biz.Code
 		if biz.Message != "" {
 			body = biz.Message
 		}
-		if status == 0 {
-			status = http.StatusConflict
+		if biz.Kind == errcode.KindRefused {
+			status = http.StatusConflict // a page has no JSON body to carry the contract's "error"
 		}
 	case errors.As(err, &inv):
 		status, title, body = http.StatusUnprocessableEntity, v.T("err.biz.title"), inv.Error()

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/audit"
 	"github.com/pocketramp/pocketramp/internal/customer"
+	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
@@ -111,7 +113,7 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, v *view) e
 func (s *Server) showCustomer(w http.ResponseWriter, r *http.Request, v *view, id int64, status int) error {
 	ctx := r.Context()
 	it, err := s.Customers.Review(ctx, id)
-	if api.IsCode(err, "user_not_found") {
+	if errors.Is(err, errcode.UserNotFound) {
 		return errPageNotFound
 	}
 	if err != nil {

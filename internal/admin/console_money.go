@@ -32,7 +32,7 @@ func formError(err error) (string, bool) {
 		return inv.Error(), true
 	}
 	var biz *errcode.Error
-	if errors.As(err, &biz) && !errors.Is(err, errForbidden) && biz.Status != http.StatusNotFound {
+	if errors.As(err, &biz) && !errors.Is(err, errForbidden) && biz.Kind != errcode.KindNotFound {
 		if biz.Message != "" {
 			return biz.Message, true
 		}

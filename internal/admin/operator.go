@@ -2,13 +2,15 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/pocketramp/pocketramp/internal/api"
-	"github.com/pocketramp/pocketramp/internal/audit"
 	"net/http"
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/pocketramp/pocketramp/internal/api"
+	"github.com/pocketramp/pocketramp/internal/audit"
 
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -117,7 +119,7 @@ func (s *Server) reviewCustomer(r *http.Request) (any, error) {
 		return nil, err
 	}
 	it, err := s.Customers.Review(r.Context(), id)
-	if api.IsCode(err, "user_not_found") {
+	if errors.Is(err, errcode.UserNotFound) {
 		return nil, api.ErrCustomerNotFound
 	}
 	if err != nil {
@@ -170,7 +172,7 @@ func (s *Server) decide(r *http.Request, id int64, d customer.Decision, reason s
 		return reviewJSON{}, errcode.Field("decision", "The decision must be one of approve, reject, approve_onboarding, reject_onboarding, ban, unban.")
 	}
 	before, err := s.Customers.Review(r.Context(), id)
-	if api.IsCode(err, "user_not_found") {
+	if errors.Is(err, errcode.UserNotFound) {
 		return reviewJSON{}, api.ErrCustomerNotFound
 	}
 	if err != nil {

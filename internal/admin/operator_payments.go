@@ -350,7 +350,7 @@ func (s *Server) operatorLedgerAccounts(r *http.Request) (any, error) {
 	return api.Paginated(out, page, perPage, total), nil
 }
 
-var errLedgerAccountNotFound = &errcode.Error{Code: "ledger_account_not_found", Status: http.StatusNotFound}
+var errLedgerAccountNotFound = &errcode.Error{Code: "ledger_account_not_found", Kind: errcode.KindNotFound}
 
 func (s *Server) operatorLedgerHistory(r *http.Request) (any, error) {
 	id, err := api.PathID(r, "id", errLedgerAccountNotFound)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -249,7 +250,7 @@ func (s *Server) listCustomers(r *http.Request) (any, error) {
 	return paginated(items, page, perPage, total), nil
 }
 
-var errCustomerNotFound = &errcode.Error{Code: "user_not_found", Status: http.StatusNotFound}
+var errCustomerNotFound = errcode.UserNotFound.WithKind(errcode.KindNotFound)
 
 func (s *Server) findCustomer(r *http.Request) (any, error) {
 	q := r.URL.Query()
@@ -270,7 +271,7 @@ func (s *Server) findCustomer(r *http.Request) (any, error) {
 	}
 	c, err := s.Customers.Find(r.Context(), caller(r).ID, by)
 	if err != nil {
-		if isCode(err, "user_not_found") {
+		if errors.Is(err, errcode.UserNotFound) {
 			return nil, errCustomerNotFound
 		}
 		return nil, err

@@ -23,8 +23,8 @@ const (
 )
 
 var (
-	errKeyReused  = &errcode.Error{Code: "idempotency_key_reused", Status: http.StatusConflict, Message: "This Idempotency-Key was used with another request body."}
-	errInProgress = &errcode.Error{Code: "idempotency_request_in_progress", Status: http.StatusConflict, Message: "A request with this Idempotency-Key is still being processed."}
+	errKeyReused  = &errcode.Error{Code: "idempotency_key_reused", Kind: errcode.KindConflict, Message: "This Idempotency-Key was used with another request body."}
+	errInProgress = &errcode.Error{Code: "idempotency_request_in_progress", Kind: errcode.KindConflict, Message: "A request with this Idempotency-Key is still being processed."}
 )
 
 // idempotent replays the stored final answer of a POST that carries an Idempotency-Key already

@@ -62,10 +62,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	var inv *errcode.Invalid
 	switch {
 	case errors.As(err, &biz):
-		status := biz.Status
-		if status == 0 {
-			status = http.StatusOK
-		}
+		status := HTTPStatus(biz.Kind)
 		if biz.RetryAfter > 0 {
 			w.Header().Set("Retry-After", retryAfterSeconds(biz.RetryAfter))
 		}
@@ -77,6 +74,27 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		writeJSON(w, http.StatusInternalServerError, errorEnvelope{Status: "error", Error: "unexpected_error"})
 	}
+}
+
+// httpStatus is the one table from a business error's kind to its HTTP status. The contract
+// answers a refused request with HTTP 200 and status "error".
+var httpStatus = map[errcode.Kind]int{
+	errcode.KindRefused:      http.StatusOK,
+	errcode.KindInvalid:      http.StatusUnprocessableEntity,
+	errcode.KindNotFound:     http.StatusNotFound,
+	errcode.KindConflict:     http.StatusConflict,
+	errcode.KindForbidden:    http.StatusForbidden,
+	errcode.KindUnauthorized: http.StatusUnauthorized,
+	errcode.KindTooMany:      http.StatusTooManyRequests,
+	errcode.KindUnavailable:  http.StatusServiceUnavailable,
+}
+
+// HTTPStatus is the HTTP status of a business error of kind k (the console uses it too).
+func HTTPStatus(k errcode.Kind) int {
+	if s, ok := httpStatus[k]; ok {
+		return s
+	}
+	return http.StatusOK
 }
 
 // retryAfterSeconds is a Retry-After value: whole seconds, rounded up, at least 1.

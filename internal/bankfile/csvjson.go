@@ -296,13 +296,9 @@ func (m CSVMapping) MarshalJSON() ([]byte, error) {
 }
 
 func csvMappingKeys() []string {
-	var keys []string
-	for _, f := range strings.Fields(`preset delimiter skip_lines no_header encoding date_format decimal_separator
+	return strings.Fields(`preset delimiter skip_lines no_header encoding date_format decimal_separator
 		thousands_separator default_currency booking_date value_date amount direction credit debit currency concept
-		counterparty_name counterparty_iban reference status credit_values debit_values pending_values booked_values`) {
-		keys = append(keys, f)
-	}
-	return keys
+		counterparty_name counterparty_iban reference status credit_values debit_values pending_values booked_values`)
 }
 
 func jsonKind(k string) string {

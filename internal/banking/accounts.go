@@ -38,7 +38,7 @@ type Account struct {
 }
 
 // ErrAccountNotFound is an IBAN not assigned to the caller (REFERENCE §6).
-var ErrAccountNotFound = &errcode.Error{Code: "bank_account_not_found", Status: 404}
+var ErrAccountNotFound = &errcode.Error{Code: "bank_account_not_found", Kind: errcode.KindNotFound}
 
 // Accounts manages operator bank accounts.
 type Accounts struct {

@@ -33,7 +33,8 @@ func ParseFile(raw []byte, iban string, mapping *bankfile.CSVMapping) ([]*bankfi
 }
 
 // ImportFile parses and imports one file for an account.
-func (s *Service) ImportFile(ctx context.Context, iban, source string, raw []byte, mapping *bankfile.CSVMapping) (ImportResult, error) {
+func (s *Service) ImportFile(ctx context.Context, iban, source string, raw []byte, mapping *bankfile.CSVMapping) (_ ImportResult, err error) {
+	defer errcode.Op("banking.ImportFile", &err)
 	acct, err := s.account(ctx, iban)
 	if err != nil {
 		return ImportResult{}, err

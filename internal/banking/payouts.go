@@ -67,13 +67,13 @@ type Payout struct {
 
 // Errors of the operator's payout actions.
 var (
-	ErrPayoutNotFound = &errcode.Error{Code: "bank_payout_not_found", Status: 404}
+	ErrPayoutNotFound = &errcode.Error{Code: "bank_payout_not_found", Kind: errcode.KindNotFound}
 	// ErrPayoutState is an action the payout's status does not allow.
-	ErrPayoutState = &errcode.Error{Code: "bank_payout_invalid_state", Status: 409}
+	ErrPayoutState = &errcode.Error{Code: "bank_payout_invalid_state", Kind: errcode.KindConflict}
 	// ErrPayoutsHeld is an export whose every pending payout had to be set aside.
-	ErrPayoutsHeld = &errcode.Error{Code: "bank_payouts_held", Status: 409}
+	ErrPayoutsHeld = &errcode.Error{Code: "bank_payouts_held", Kind: errcode.KindConflict}
 	// ErrExport is an account whose pain.001 cannot be written (its own name, IBAN or BIC).
-	ErrExport = &errcode.Error{Code: "bank_export_failed", Status: 422}
+	ErrExport = &errcode.Error{Code: "bank_export_failed", Kind: errcode.KindInvalid}
 )
 
 // PayoutCanceller is implemented by a PayoutHandler that wants to hear about payouts the
@@ -89,7 +89,8 @@ type PayoutCanceller interface {
 // field limits here, once, so what the operator sees is what the bank will get. A payout that
 // still could not be exported (a name with no Latin letters, a non-SEPA IBAN, ...) is queued
 // held with its reason: it is in the ledger like any other and waits for the operator.
-func (s *Service) QueuePayoutTx(ctx context.Context, tx *store.Tx, iban string, req PayoutRequest, fromKey string) (Payout, error) {
+func (s *Service) QueuePayoutTx(ctx context.Context, tx *store.Tx, iban string, req PayoutRequest, fromKey string) (_ Payout, err error) {
+	defer errcode.Op("banking.QueuePayoutTx", &err)
 	acct, err := s.accountTx(ctx, tx, iban)
 	if err != nil {
 		return Payout{}, err
@@ -363,12 +364,14 @@ func queryPayouts(ctx context.Context, tx *store.Tx, where string, args ...any) 
 }
 
 // PayoutByReference returns a payout by its business reference.
-func (s *Service) PayoutByReference(ctx context.Context, ref string) (Payout, error) {
+func (s *Service) PayoutByReference(ctx context.Context, ref string) (_ Payout, err error) {
+	defer errcode.Op("banking.PayoutByReference", &err)
 	return scanPayout(s.DB.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE reference = ?", ref))
 }
 
 // PayoutByID returns a payout by id (ErrPayoutNotFound).
-func (s *Service) PayoutByID(ctx context.Context, id int64) (Payout, error) {
+func (s *Service) PayoutByID(ctx context.Context, id int64) (_ Payout, err error) {
+	defer errcode.Op("banking.PayoutByID", &err)
 	p, err := scanPayout(s.DB.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Payout{}, ErrPayoutNotFound
@@ -383,7 +386,8 @@ type PayoutFilter struct {
 }
 
 // ListPayouts lists payouts, oldest first (held payouts are the operator's queue).
-func (s *Service) ListPayouts(ctx context.Context, f PayoutFilter, page, perPage int) ([]Payout, int, error) {
+func (s *Service) ListPayouts(ctx context.Context, f PayoutFilter, page, perPage int) (_ []Payout, _ int, err error) {
+	defer errcode.Op("banking.ListPayouts", &err)
 	var w store.Where
 	if f.Account != "" {
 		acct, err := s.account(ctx, f.Account)
@@ -407,7 +411,8 @@ type Beneficiary struct {
 // CorrectPayout changes the creditor of a pending or held payout. The corrected payout must be
 // exportable (else a 422 naming the field, and nothing changes); a held payout goes back to
 // pending for the next export.
-func (s *Service) CorrectPayout(ctx context.Context, id int64, c Beneficiary) (Payout, error) {
+func (s *Service) CorrectPayout(ctx context.Context, id int64, c Beneficiary) (_ Payout, err error) {
+	defer errcode.Op("banking.CorrectPayout", &err)
 	return s.changePayout(ctx, id, func(tx *store.Tx, acct Account, p *Payout) error {
 		if p.Status != PayoutPending && p.Status != PayoutHeld {
 			return ErrPayoutState.With(fmt.Sprintf("A %s payout cannot be corrected: only pending and held payouts can.", p.Status), nil)
@@ -451,7 +456,8 @@ func (s *Service) CorrectPayout(ctx context.Context, id int64, c Beneficiary) (P
 // RetryPayout puts a held payout back in the export queue once its problem is gone (e.g. the
 // account's pain.001 version was changed), or re-queues an exported payout whose file the bank
 // refused (only then: a file the bank executed would pay twice).
-func (s *Service) RetryPayout(ctx context.Context, id int64, note string) (Payout, error) {
+func (s *Service) RetryPayout(ctx context.Context, id int64, note string) (_ Payout, err error) {
+	defer errcode.Op("banking.RetryPayout", &err)
 	return s.changePayout(ctx, id, func(tx *store.Tx, acct Account, p *Payout) error {
 		if p.Status != PayoutHeld && p.Status != PayoutExported {
 			return ErrPayoutState.With(fmt.Sprintf("A %s payout cannot be retried: only held and exported payouts can.", p.Status), nil)
@@ -473,7 +479,8 @@ func (s *Service) RetryPayout(ctx context.Context, id int64, note string) (Payou
 // CancelPayout cancels a pending or held payout: the money is owed again to whom it was for
 // (the queued ledger transaction is reversed in the same database transaction) and the
 // payout's owner (the off-ramp) hears of it.
-func (s *Service) CancelPayout(ctx context.Context, id int64, note string) (Payout, error) {
+func (s *Service) CancelPayout(ctx context.Context, id int64, note string) (_ Payout, err error) {
+	defer errcode.Op("banking.CancelPayout", &err)
 	return s.changePayout(ctx, id, func(tx *store.Tx, acct Account, p *Payout) error {
 		if p.Status != PayoutPending && p.Status != PayoutHeld {
 			return ErrPayoutState.With(fmt.Sprintf("A %s payout cannot be cancelled: only pending and held payouts can (an exported one may already be at the bank).", p.Status), nil)

@@ -294,7 +294,7 @@ func TestExportOfABrokenAccountIsAClientError(t *testing.T) {
 		}
 		_, _, err := s.ExportBatch(ctx, acct.IBAN)
 		var e *errcode.Error
-		if !errors.As(err, &e) || e.Status != 422 || !strings.Contains(e.Message, "DebtorBIC") {
+		if !errors.As(err, &e) || e.Kind != errcode.KindInvalid || !strings.Contains(e.Message, "DebtorBIC") {
 			t.Fatalf("export: %v", err)
 		}
 		if p := payoutStatus(t, s, "a"); p.Status != PayoutPending {

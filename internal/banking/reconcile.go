@@ -48,7 +48,8 @@ type TxFilter struct {
 }
 
 // Transactions lists one page of an account's transactions, newest first.
-func (s *Service) Transactions(ctx context.Context, iban string, f TxFilter, page, perPage int) ([]Transaction, int, error) {
+func (s *Service) Transactions(ctx context.Context, iban string, f TxFilter, page, perPage int) (_ []Transaction, _ int, err error) {
+	defer errcode.Op("banking.Transactions", &err)
 	var w store.Where
 	w.Add("iban = ?", iban)
 	w.AddIf(f.Status != "", "status = ?", f.Status)
@@ -59,7 +60,8 @@ func (s *Service) Transactions(ctx context.Context, iban string, f TxFilter, pag
 }
 
 // Exceptions lists unmatched transactions of every account (the operator's queue), oldest first.
-func (s *Service) Exceptions(ctx context.Context, page, perPage int) ([]Transaction, int, error) {
+func (s *Service) Exceptions(ctx context.Context, page, perPage int) (_ []Transaction, _ int, err error) {
+	defer errcode.Op("banking.Exceptions", &err)
 	var w store.Where
 	w.Add("status = 'unmatched'")
 	return store.Page(ctx, s.DB, "bank_transactions", txColumns, w, "id", page, perPage, scanTransaction)
@@ -67,12 +69,14 @@ func (s *Service) Exceptions(ctx context.Context, page, perPage int) ([]Transact
 
 // Reconcile matches a transaction to a payment by hand (POST /banking/reconcile). The transaction
 // row is locked, so of two concurrent reconciliations of one transaction exactly one succeeds.
-func (s *Service) Reconcile(ctx context.Context, integrationID int64, paymentID, transactionID string) (string, error) {
+func (s *Service) Reconcile(ctx context.Context, integrationID int64, paymentID, transactionID string) (_ string, err error) {
+	defer errcode.Op("banking.Reconcile", &err)
 	return s.reconcile(ctx, &integrationID, paymentID, transactionID)
 }
 
 // OperatorMatch is Reconcile by the operator, for a payment of any integration.
-func (s *Service) OperatorMatch(ctx context.Context, paymentID, transactionID string) (string, error) {
+func (s *Service) OperatorMatch(ctx context.Context, paymentID, transactionID string) (_ string, err error) {
+	defer errcode.Op("banking.OperatorMatch", &err)
 	return s.reconcile(ctx, nil, paymentID, transactionID)
 }
 
@@ -167,9 +171,10 @@ func (s *Service) accountTx(ctx context.Context, tx *store.Tx, iban string) (Acc
 
 // Resolve is the operator's decision on an exception: ignore it, or return the money to the
 // payer (a SEPA payout back to the counterparty, confirmed when its debit is imported).
-func (s *Service) Resolve(ctx context.Context, transactionID int64, action, note string) (Transaction, error) {
+func (s *Service) Resolve(ctx context.Context, transactionID int64, action, note string) (_ Transaction, err error) {
+	defer errcode.Op("banking.Resolve", &err)
 	var t Transaction
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		t, err = scanTransaction(tx.QueryRow(ctx, "SELECT "+txColumns+" FROM bank_transactions WHERE id = ?"+tx.ForUpdate(), transactionID))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -144,7 +144,8 @@ func SandboxNotification(acct Account, entries []SandboxEntry, now time.Time) ([
 
 // SandboxBook makes the sandbox bank book entries on a sandbox account and imports its
 // notification like any statement.
-func (s *Service) SandboxBook(ctx context.Context, iban string, entries []SandboxEntry) (ImportResult, error) {
+func (s *Service) SandboxBook(ctx context.Context, iban string, entries []SandboxEntry) (_ ImportResult, err error) {
+	defer errcode.Op("banking.SandboxBook", &err)
 	acct, err := s.account(ctx, iban)
 	if err != nil {
 		return ImportResult{}, err
@@ -177,7 +178,8 @@ type SandboxTransferIn struct {
 
 // SandboxTransfer validates and books one sandbox movement on an account of the integration,
 // returning the imported transaction.
-func (s *Service) SandboxTransfer(ctx context.Context, integrationID int64, in SandboxTransferIn) (Transaction, error) {
+func (s *Service) SandboxTransfer(ctx context.Context, integrationID int64, in SandboxTransferIn) (_ Transaction, err error) {
+	defer errcode.Op("banking.SandboxTransfer", &err)
 	f := errcode.Fields{}
 	acct, err := s.Accounts.Get(ctx, integrationID, in.IBAN)
 	if err != nil || !acct.Sandbox {

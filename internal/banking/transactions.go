@@ -192,7 +192,8 @@ func statementAccount(st *bankfile.Statement) string {
 // zero amounts are recorded without postings; pending and informational entries stay out of
 // the books until a statement books them. Opening balance + entries ≠ closing balance and
 // gaps in an account's statement sequence import with a warning (answer, log and metric).
-func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, stmts []*bankfile.Statement) (ImportResult, error) {
+func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, stmts []*bankfile.Statement) (_ ImportResult, err error) {
+	defer errcode.Op("banking.Import", &err)
 	upload, err := s.account(ctx, iban)
 	if err != nil {
 		return ImportResult{}, err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/http"
 	"path/filepath"
 	"time"
 
@@ -85,7 +84,7 @@ func (s *Set) seeded(label string) []byte {
 }
 
 // errBitcoinFollower: the sandbox Bitcoin chain is not reached through the leader yet.
-var errBitcoinFollower = &errcode.Error{Code: "sandbox_chain_unavailable", Status: http.StatusServiceUnavailable,
+var errBitcoinFollower = &errcode.Error{Code: "sandbox_chain_unavailable", Kind: errcode.KindUnavailable,
 	Message: "the sandbox Bitcoin chain runs on the leading instance only; send sandbox Bitcoin requests there"}
 
 // BitcoinSandbox returns the sandbox's regtest chain, starting it on first use: the chain is

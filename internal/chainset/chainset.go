@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -288,7 +287,7 @@ func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
 }
 
 // errNoLeader: no other instance leads right now.
-var errNoLeader = &errcode.Error{Code: "sandbox_chain_unavailable", Status: http.StatusServiceUnavailable,
+var errNoLeader = &errcode.Error{Code: "sandbox_chain_unavailable", Kind: errcode.KindUnavailable,
 	Message: "the sandbox chains run on the leading instance and none leads right now; retry shortly"}
 
 // sandboxSeed is the seed of sandbox chain name's keys and contracts.

@@ -64,10 +64,10 @@ func CanTransition(from, to string) bool { return slices.Contains(Transitions[fr
 
 // Errors of the contract.
 var (
-	ErrNotFound        = errcode.New("user_not_found", "")
+	ErrNotFound        = errcode.UserNotFound
 	ErrAlreadyExists   = errcode.New("user_already_exists", "A customer with this e-mail already exists in this integration.")
 	ErrEmailNotAllowed = errcode.New("email_not_allowed", "Disposable e-mail addresses are not accepted.")
-	ErrBanned          = errcode.New("user_banned", "")
+	ErrBanned          = errcode.UserBanned
 	// ErrLink is a hosted-form link that is unknown, expired or already used.
 	ErrLink = errors.New("this link is invalid or has expired")
 	// ErrTransition is a KYC change the state machine does not allow.
@@ -169,7 +169,8 @@ func (s *Service) idHash(number string) []byte {
 }
 
 // Get returns a customer of integrationID; another integration's customer is ErrNotFound.
-func (s *Service) Get(ctx context.Context, integrationID, id int64) (Customer, error) {
+func (s *Service) Get(ctx context.Context, integrationID, id int64) (_ Customer, err error) {
+	defer errcode.Op("customer.Get", &err)
 	c, err := s.scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM customers WHERE id = ? AND integration_id = ?", id, integrationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Customer{}, ErrNotFound
@@ -178,7 +179,8 @@ func (s *Service) Get(ctx context.Context, integrationID, id int64) (Customer, e
 }
 
 // GetAny returns a customer whatever its integration (operator use).
-func (s *Service) GetAny(ctx context.Context, id int64) (Customer, error) {
+func (s *Service) GetAny(ctx context.Context, id int64) (_ Customer, err error) {
+	defer errcode.Op("customer.GetAny", &err)
 	c, err := s.scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM customers WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Customer{}, ErrNotFound
@@ -206,9 +208,10 @@ type Check struct {
 
 // Check returns the KYC status of a customer of integrationID. While the customer is not valid it
 // carries the hosted form's URL, issuing a fresh link when the previous one expired.
-func (s *Service) Check(ctx context.Context, integrationID, id int64) (Check, error) {
+func (s *Service) Check(ctx context.Context, integrationID, id int64) (_ Check, err error) {
+	defer errcode.Op("customer.Check", &err)
 	var out Check
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -287,7 +290,8 @@ type Filter struct {
 }
 
 // List returns one page of an integration's customers, newest first, and the total.
-func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Customer, int, error) {
+func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) (_ []Customer, _ int, err error) {
+	defer errcode.Op("customer.List", &err)
 	var w store.Where
 	w.Add("integration_id = ?", integrationID)
 	w.AddIf(f.KYCStatus != "", "kyc_status = ?", f.KYCStatus)
@@ -304,7 +308,8 @@ type FindBy struct {
 }
 
 // Find returns one customer of integrationID; by identification number, the newest match.
-func (s *Service) Find(ctx context.Context, integrationID int64, by FindBy) (Customer, error) {
+func (s *Service) Find(ctx context.Context, integrationID int64, by FindBy) (_ Customer, err error) {
+	defer errcode.Op("customer.Find", &err)
 	var row *sql.Row
 	switch {
 	case by.ID != 0:

@@ -22,8 +22,8 @@ var DocumentTypes = []string{"onboarding_form", "bank_statement", "payslip", "em
 
 // Errors of the document upload, which uses real HTTP statuses.
 var (
-	ErrNotInIntegration = &errcode.Error{Code: "user_not_in_integration", Status: 403}
-	ErrDocNotFound      = &errcode.Error{Code: "user_not_found", Status: 404}
+	ErrNotInIntegration = &errcode.Error{Code: "user_not_in_integration", Kind: errcode.KindForbidden}
+	ErrDocNotFound      = errcode.UserNotFound.WithKind(errcode.KindNotFound)
 )
 
 // Document is a stored file's metadata.
@@ -41,7 +41,7 @@ type Document struct {
 func fileError(field string, err error) error {
 	var inv *document.Invalid
 	if errors.As(err, &inv) {
-		return &errcode.Error{Code: "invalid_file", Status: 422, Message: inv.Reason, Data: nil,
+		return &errcode.Error{Code: "invalid_file", Kind: errcode.KindInvalid, Message: inv.Reason, Data: nil,
 			Fields: errcode.Fields{field: {inv.Reason}}}
 	}
 	return err
@@ -82,7 +82,8 @@ func (s *Service) storeDocument(ctx context.Context, tx *store.Tx, customerID in
 // AddDocument stores a document for a customer of integrationID (POST /customers/{id}/documents):
 // 404 when the customer does not exist, 403 when it belongs to another integration, 422 for an
 // unknown type or a bad file.
-func (s *Service) AddDocument(ctx context.Context, integrationID, customerID int64, typ, src string) (int64, error) {
+func (s *Service) AddDocument(ctx context.Context, integrationID, customerID int64, typ, src string) (_ int64, err error) {
+	defer errcode.Op("customer.AddDocument", &err)
 	c, err := s.GetAny(ctx, customerID)
 	if errors.Is(err, ErrNotFound) {
 		return 0, ErrDocNotFound
@@ -119,7 +120,8 @@ func (s *Service) AddDocument(ctx context.Context, integrationID, customerID int
 }
 
 // Documents lists a customer's documents (operator review).
-func (s *Service) Documents(ctx context.Context, customerID int64) ([]Document, error) {
+func (s *Service) Documents(ctx context.Context, customerID int64) (_ []Document, err error) {
+	defer errcode.Op("customer.Documents", &err)
 	rows, err := s.DB.Query(ctx, "SELECT id, type, source, content_type, size, sha256, created_at FROM customer_documents WHERE customer_id = ? ORDER BY id", customerID)
 	if err != nil {
 		return nil, err
@@ -139,11 +141,12 @@ func (s *Service) Documents(ctx context.Context, customerID int64) ([]Document, 
 }
 
 // DocumentFile returns a stored document's bytes (operator review).
-func (s *Service) DocumentFile(ctx context.Context, customerID, documentID int64) (Document, []byte, error) {
+func (s *Service) DocumentFile(ctx context.Context, customerID, documentID int64) (_ Document, _ []byte, err error) {
+	defer errcode.Op("customer.DocumentFile", &err)
 	var d Document
 	var key string
 	var created int64
-	err := s.DB.QueryRow(ctx, "SELECT id, type, source, content_type, size, sha256, blob_key, created_at FROM customer_documents WHERE id = ? AND customer_id = ?",
+	err = s.DB.QueryRow(ctx, "SELECT id, type, source, content_type, size, sha256, blob_key, created_at FROM customer_documents WHERE id = ? AND customer_id = ?",
 		documentID, customerID).Scan(&d.ID, &d.Type, &d.Source, &d.ContentType, &d.Size, &d.SHA256, &key, &created)
 	if err != nil {
 		return Document{}, nil, errcode.NotFound

@@ -48,7 +48,8 @@ type KYCForm struct {
 
 // SubmitKYC takes the hosted KYC form: it validates the identity data and images, stores them,
 // moves the customer unused/fail → processing, and uses up the link. It returns the callback URL.
-func (s *Service) SubmitKYC(ctx context.Context, token string, form KYCForm) (string, error) {
+func (s *Service) SubmitKYC(ctx context.Context, token string, form KYCForm) (_ string, err error) {
+	defer errcode.Op("customer.SubmitKYC", &err)
 	f := errcode.Fields{}
 	p := Person{Name: form.Name, LastName: form.LastName, DOB: form.DOB, CountryCode: form.CountryCode,
 		IdentificationType: form.IdentificationType, IdentificationNumber: form.IdentificationNumber,
@@ -63,7 +64,7 @@ func (s *Service) SubmitKYC(ctx context.Context, token string, form KYCForm) (st
 		f.Add("consent", "You must accept the processing of your data to continue.")
 	}
 	var callback string
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		c, _, err := s.openLink(ctx, tx, PurposeKYC, token)
 		if err != nil {
 			return err
@@ -148,10 +149,11 @@ func (s *Service) kybGuard() *throttle.Backoff {
 
 // UnlockKYB checks the KYB form password of a live KYB link. Too many wrong passwords on the
 // link answer errcode.TooMany (HTTP 429 with Retry-After) until its lockout ends.
-func (s *Service) UnlockKYB(ctx context.Context, token, password string) (Customer, error) {
+func (s *Service) UnlockKYB(ctx context.Context, token, password string) (_ Customer, err error) {
+	defer errcode.Op("customer.UnlockKYB", &err)
 	var c Customer
 	var hash string
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		c, _, err = s.openLink(ctx, tx, PurposeKYB, token)
 		if err != nil {
@@ -200,7 +202,8 @@ type KYBForm struct {
 
 // SubmitKYB takes the hosted KYB form (after its password): company data, registration number,
 // beneficial owners and company documents; the company moves to processing.
-func (s *Service) SubmitKYB(ctx context.Context, token string, form KYBForm) (string, error) {
+func (s *Service) SubmitKYB(ctx context.Context, token string, form KYBForm) (_ string, err error) {
+	defer errcode.Op("customer.SubmitKYB", &err)
 	if _, err := s.UnlockKYB(ctx, token, form.Password); err != nil {
 		return "", err
 	}
@@ -293,7 +296,8 @@ var (
 
 // SubmitOnboarding takes the enhanced verification form; an operator approval then raises the
 // customer to the reinforced level.
-func (s *Service) SubmitOnboarding(ctx context.Context, token string, form OnboardingForm) error {
+func (s *Service) SubmitOnboarding(ctx context.Context, token string, form OnboardingForm) (err error) {
+	defer errcode.Op("customer.SubmitOnboarding", &err)
 	f := errcode.Fields{}
 	if !slices.Contains(SourcesOfFunds, form.SourceOfFunds) {
 		f.Add("source_of_funds", "Choose a source of funds.")

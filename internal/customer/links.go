@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -108,10 +109,11 @@ func (s *Service) useLink(ctx context.Context, tx *store.Tx, token string) error
 
 // OpenLink returns the customer a hosted-form link belongs to; ErrLink when it is unknown,
 // expired or used.
-func (s *Service) OpenLink(ctx context.Context, purpose, token string) (Customer, time.Time, error) {
+func (s *Service) OpenLink(ctx context.Context, purpose, token string) (_ Customer, _ time.Time, err error) {
+	defer errcode.Op("customer.OpenLink", &err)
 	var c Customer
 	var exp time.Time
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		c, exp, err = s.openLink(ctx, tx, purpose, token)
 		return err
@@ -120,9 +122,10 @@ func (s *Service) OpenLink(ctx context.Context, purpose, token string) (Customer
 }
 
 // OnboardingLink issues the enhanced-verification link of a customer (POST /onboarding-form).
-func (s *Service) OnboardingLink(ctx context.Context, integrationID, id int64) (Link, error) {
+func (s *Service) OnboardingLink(ctx context.Context, integrationID, id int64) (_ Link, err error) {
+	defer errcode.Op("customer.OnboardingLink", &err)
 	var l Link
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err

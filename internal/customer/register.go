@@ -248,9 +248,10 @@ func fieldMessage(err error) string { return strings.TrimSuffix(err.Error(), "."
 
 // Register creates an individual customer (POST /registerUser). Checks: 422 validation, then
 // email_not_allowed, then user_already_exists.
-func (s *Service) Register(ctx context.Context, integrationID int64, p Person) (Registered, error) {
+func (s *Service) Register(ctx context.Context, integrationID int64, p Person) (_ Registered, err error) {
+	defer errcode.Op("customer.Register", &err)
 	var out Registered
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		out, err = s.registerTx(ctx, tx, integrationID, p, "")
 		return err
@@ -315,7 +316,8 @@ type RegisteredCompany struct {
 }
 
 // RegisterCompany creates a company customer and its KYB link.
-func (s *Service) RegisterCompany(ctx context.Context, integrationID int64, p CompanyParams) (RegisteredCompany, error) {
+func (s *Service) RegisterCompany(ctx context.Context, integrationID int64, p CompanyParams) (_ RegisteredCompany, err error) {
+	defer errcode.Op("customer.RegisterCompany", &err)
 	f := errcode.Fields{}
 	c := Customer{Type: Company, IntegrationID: integrationID, KYCStatus: StatusUnused, KYCLevel: LevelBasic, OnboardingStatus: OnboardingNone}
 	c.Email = s.validEmail(f, p.Email)
@@ -340,7 +342,7 @@ func (s *Service) RegisterCompany(ctx context.Context, integrationID int64, p Co
 	}
 	password := ids.Alnum(12)
 	var out RegisteredCompany
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		if err := s.insert(ctx, tx, &c, "", HashPassword(password)); err != nil {
 			return err
 		}
@@ -362,7 +364,8 @@ type Delegated struct {
 // RegisterDelegated creates a customer whose KYC the integration already did: the documents are
 // stored and the customer starts processing, or valid at once when the operator trusts the
 // integration for reliance.
-func (s *Service) RegisterDelegated(ctx context.Context, integrationID int64, trusted bool, p Person, d Delegated) (Registered, error) {
+func (s *Service) RegisterDelegated(ctx context.Context, integrationID int64, trusted bool, p Person, d Delegated) (_ Registered, err error) {
+	defer errcode.Op("customer.RegisterDelegated", &err)
 	if _, _, _, _, err := s.validPerson(p); err != nil {
 		return Registered{}, mergeDocErrors(ctx, s, err, d)
 	}

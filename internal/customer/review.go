@@ -26,7 +26,8 @@ type Submission struct {
 
 // ReviewQueue lists customers whose KYC is processing or whose enhanced verification was
 // submitted, oldest first.
-func (s *Service) ReviewQueue(ctx context.Context, page, perPage int) ([]ReviewItem, int, error) {
+func (s *Service) ReviewQueue(ctx context.Context, page, perPage int) (_ []ReviewItem, _ int, err error) {
+	defer errcode.Op("customer.ReviewQueue", &err)
 	const cond = "kyc_status = 'processing' OR onboarding_status = 'submitted'"
 	var total int
 	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM customers WHERE "+cond).Scan(&total); err != nil {
@@ -61,7 +62,8 @@ func (s *Service) ReviewQueue(ctx context.Context, page, perPage int) ([]ReviewI
 }
 
 // Review returns one customer with documents and submissions (operator).
-func (s *Service) Review(ctx context.Context, id int64) (ReviewItem, error) {
+func (s *Service) Review(ctx context.Context, id int64) (_ ReviewItem, err error) {
+	defer errcode.Op("customer.Review", &err)
 	c, err := s.GetAny(ctx, id)
 	if err != nil {
 		return ReviewItem{}, err
@@ -111,7 +113,8 @@ const (
 
 // Decide applies an operator decision to a customer, recording who did it and why. KYC changes
 // record KYC_STATUS_CHANGED events; approving the enhanced verification raises the level.
-func (s *Service) Decide(ctx context.Context, id int64, d Decision, reason, actor string) (Customer, error) {
+func (s *Service) Decide(ctx context.Context, id int64, d Decision, reason, actor string) (_ Customer, err error) {
+	defer errcode.Op("customer.Decide", &err)
 	reason = strings.TrimSpace(reason)
 	if (d == Reject || d == RejectOnboarding || d == Ban) && reason == "" {
 		return Customer{}, errcode.Field("reason", "A reason is required to %s.", strings.ReplaceAll(string(d), "_", " "))
@@ -120,7 +123,7 @@ func (s *Service) Decide(ctx context.Context, id int64, d Decision, reason, acto
 		return Customer{}, errcode.Field("reason", "The reason must not be greater than 1000 characters.")
 	}
 	var c Customer
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		c, err = s.getTx(ctx, tx, id)
 		if err != nil {
@@ -174,7 +177,8 @@ func (s *Service) logReview(ctx context.Context, tx *store.Tx, id int64, action,
 
 // SandboxSetKYC sets a sandbox customer's KYC status and level directly, through the same state
 // change (and event) as a review. Any status may be set from any other.
-func (s *Service) SandboxSetKYC(ctx context.Context, integrationID, id int64, status, level, reason string) (Check, error) {
+func (s *Service) SandboxSetKYC(ctx context.Context, integrationID, id int64, status, level, reason string) (_ Check, err error) {
+	defer errcode.Op("customer.SandboxSetKYC", &err)
 	f := errcode.Fields{}
 	if !slices.Contains([]string{StatusUnused, StatusProcessing, StatusValid, StatusFail}, status) {
 		f.Add("status", "The status must be one of unused, processing, valid, fail.")
@@ -189,7 +193,7 @@ func (s *Service) SandboxSetKYC(ctx context.Context, integrationID, id int64, st
 		reason = "Rejected in the sandbox."
 	}
 	var out Check
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/nationalid"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -12,7 +13,8 @@ import (
 // query is tried as what it looks like, each through an index: an e-mail (exact), an IBAN
 // (exact, spaces ignored), an identification number (through its lookup hash, as the number
 // itself is encrypted), a customer id, or else the start of a first name.
-func (s *Service) Search(ctx context.Context, query string, page, perPage int) ([]Customer, int, error) {
+func (s *Service) Search(ctx context.Context, query string, page, perPage int) (_ []Customer, _ int, err error) {
+	defer errcode.Op("customer.Search", &err)
 	q := strings.TrimSpace(query)
 	var w store.Where
 	compact := strings.ToUpper(strings.ReplaceAll(q, " ", ""))
@@ -65,7 +67,8 @@ type ReviewEntry struct {
 }
 
 // ReviewHistory lists a customer's KYC decisions, oldest first.
-func (s *Service) ReviewHistory(ctx context.Context, id int64) ([]ReviewEntry, error) {
+func (s *Service) ReviewHistory(ctx context.Context, id int64) (_ []ReviewEntry, err error) {
+	defer errcode.Op("customer.ReviewHistory", &err)
 	rows, err := s.DB.Query(ctx, "SELECT action, reason, actor, created_at FROM customer_reviews WHERE customer_id = ? ORDER BY id", id)
 	if err != nil {
 		return nil, err

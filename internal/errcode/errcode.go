@@ -1,7 +1,9 @@
 // Package errcode holds the two kinds of errors the partner API shows to callers: business
-// errors carrying a CryptoPocket error code, and field validation errors. Domain packages return
-// them; the API's single renderer turns them into responses. Anything else is an internal error
-// whose text is logged and never shown.
+// errors carrying a CryptoPocket error code and a Kind, and field validation errors. It is the
+// catalogue of contract codes shared by more than one package. Domain packages return these
+// errors and know nothing of HTTP; the edges (internal/api, internal/admin) map a Kind to an HTTP
+// status in one table (api.HTTPStatus). Anything else is an internal error whose text is logged
+// and never shown; Op names the operation it came from.
 package errcode
 
 import (
@@ -12,12 +14,29 @@ import (
 	"time"
 )
 
+// Kind is what sort of failure a business error is. The edge maps it to a transport status.
+type Kind uint8
+
+// Kinds of business errors.
+const (
+	// KindRefused is the contract's default: the request was understood and refused for a
+	// business reason (the partner API answers HTTP 200 with status "error").
+	KindRefused Kind = iota
+	KindInvalid
+	KindNotFound
+	KindConflict
+	KindForbidden
+	KindUnauthorized
+	KindTooMany
+	KindUnavailable // a dependency of this request is not running here right now
+)
+
 // Error is a business error with a contract code such as "user_not_found".
 type Error struct {
 	Code    string // the contract's error code
 	Message string // optional human text
 	Data    any    // optional payload (e.g. the KYC URL of require_kyc)
-	Status  int    // HTTP status; 0 means the contract's default of 200
+	Kind    Kind   // what sort of failure; the zero value is the contract's default
 	Fields  Fields // optional per-field messages (the document upload's invalid_file)
 	// RetryAfter, when set, is sent as the Retry-After header (too_many_requests).
 	RetryAfter time.Duration
@@ -47,20 +66,48 @@ func (e *Error) With(message string, data any) *Error {
 	return &c
 }
 
-// Errors shared by more than one domain.
+// WithKind returns a copy of e of another kind (the same contract code answered with another status
+// by a route that uses real HTTP statuses).
+func (e *Error) WithKind(k Kind) *Error {
+	c := *e
+	c.Kind = k
+	return &c
+}
+
+// The catalogue: contract codes used by more than one package. A package that returns one of
+// these uses the value here (or a copy made with With or As); it never declares the code again.
 var (
 	Unauthorized     = &Error{Code: "authorization_incorrect"}
-	NotFound         = &Error{Code: "not_found", Status: 404}
+	NotFound         = &Error{Code: "not_found", Kind: KindNotFound}
 	CoinNotSupported = &Error{Code: "coin_not_supported"}
 	PriceUnavailable = &Error{Code: "price_unavailable"}
+	UserNotFound     = &Error{Code: "user_not_found"}
+	UserBanned       = &Error{Code: "user_banned"}
+	RequireKYC       = &Error{Code: "require_kyc"}
 	// TooMany is the [ours] HTTP 429 of a throttled caller; use TooManyRequests to say when to
 	// come back. errors.Is matches it by code.
-	TooMany = &Error{Code: "too_many_requests", Status: 429}
+	TooMany = &Error{Code: "too_many_requests", Kind: KindTooMany}
 )
 
-// TooManyRequests is HTTP 429 too_many_requests with Retry-After: wait (at least one second).
+// TooManyRequests is too_many_requests with Retry-After: wait (at least one second).
 func TooManyRequests(wait time.Duration) *Error {
-	return &Error{Code: TooMany.Code, Status: TooMany.Status, RetryAfter: max(wait, time.Second)}
+	return &Error{Code: TooMany.Code, Kind: KindTooMany, RetryAfter: max(wait, time.Second)}
+}
+
+// Op adds the operation's name to an internal error so that its log line says where it came
+// from: deferred at a service's entry point, `defer errcode.Op("onramp.Create", &err)` turns a
+// driver's "database is locked" into "onramp.Create: database is locked". Business and
+// validation errors pass unchanged: they are answers, not failures, and their text is shown.
+func Op(op string, err *error) {
+	if *err == nil {
+		return
+	}
+	var biz *Error
+	var inv *Invalid
+	if errors.As(*err, &biz) || errors.As(*err, &inv) {
+		return
+	}
+	*err = fmt.Errorf("%s: %w", op, *err)
 }
 
 // Fields are request validation errors: field name → messages. They render as HTTP 422.

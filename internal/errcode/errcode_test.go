@@ -52,3 +52,32 @@ func TestErrInNamesTheFirstDeclaredField(t *testing.T) {
 		t.Fatal("empty fields must be nil")
 	}
 }
+
+func TestWithKindKeepsTheCode(t *testing.T) {
+	nf := UserNotFound.WithKind(KindNotFound)
+	if nf.Kind != KindNotFound || UserNotFound.Kind != KindRefused || !errors.Is(nf, UserNotFound) {
+		t.Fatalf("copy %+v, catalogue entry %+v", nf, UserNotFound)
+	}
+}
+
+func TestOpNamesInternalErrorsOnly(t *testing.T) {
+	driver := errors.New("database is locked")
+	run := func(ret error) (err error) {
+		defer Op("onramp.Create", &err)
+		return ret
+	}
+	if err := run(driver); err == nil || err.Error() != "onramp.Create: database is locked" || !errors.Is(err, driver) {
+		t.Fatalf("internal error: %v", err)
+	}
+	if err := run(nil); err != nil {
+		t.Fatalf("nil became %v", err)
+	}
+	biz := UserBanned.With("banned", nil)
+	if err := run(fmt.Errorf("check: %w", biz)); err.Error() != "check: user_banned: banned" {
+		t.Fatalf("business error changed: %v", err)
+	}
+	inv := Field("amount", "The amount is required.")
+	if err := run(inv); err != error(inv) {
+		t.Fatalf("validation error changed: %v", err)
+	}
+}

@@ -351,6 +351,9 @@ func TestReverse(t *testing.T) {
 				t.Errorf("Reverse(%s, %s) = %v, want %v", c.orig, c.new, err, c.want)
 			}
 		}
+		if state(t, db) != before {
+			t.Fatal("a rejected reversal wrote something")
+		}
 		// Reversing a deposit whose money has been spent would overdraw the customer.
 		mustPost(t, db, ledger.Transaction{Reference: "dep2", Postings: ledger.Transfer(ext, c1, "EUR", big.NewInt(30))})
 		mustPost(t, db, ledger.Transaction{Reference: "spend", Postings: ledger.Transfer(c1, c2, "EUR", big.NewInt(20))})

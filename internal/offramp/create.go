@@ -45,7 +45,8 @@ type CreateInput struct {
 //     past the reinforced limit), coin_not_supported, min_sale, external_id_already_used;
 //  4. open: the payout account and the deposit address (error_rampoff_creation), then one
 //     transaction that reserves the limits and writes the operation.
-func (s *Service) Create(ctx context.Context, in CreateInput) (Rampoff, error) {
+func (s *Service) Create(ctx context.Context, in CreateInput) (_ Rampoff, err error) {
+	defer errcode.Op("offramp.Create", &err)
 	sl, err := s.parseSale(ctx, in)
 	if err != nil {
 		return Rampoff{}, err

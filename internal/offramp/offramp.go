@@ -288,7 +288,8 @@ func (r Rampoff) View() View {
 }
 
 // Get returns an off-ramp of integrationID; another integration's is ErrRampoffNotFound.
-func (s *Service) Get(ctx context.Context, integrationID int64, id string) (Rampoff, error) {
+func (s *Service) Get(ctx context.Context, integrationID int64, id string) (_ Rampoff, err error) {
+	defer errcode.Op("offramp.Get", &err)
 	r, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ? AND integration_id = ?", id, integrationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Rampoff{}, ErrRampoffNotFound
@@ -297,7 +298,8 @@ func (s *Service) Get(ctx context.Context, integrationID int64, id string) (Ramp
 }
 
 // GetAny returns an off-ramp of any integration (operator API).
-func (s *Service) GetAny(ctx context.Context, id string) (Rampoff, error) {
+func (s *Service) GetAny(ctx context.Context, id string) (_ Rampoff, err error) {
+	defer errcode.Op("offramp.GetAny", &err)
 	r, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Rampoff{}, ErrRampoffNotFound
@@ -324,7 +326,8 @@ type Filter struct {
 
 // List returns one page of an integration's off-ramps (integrationID 0: every integration's),
 // newest first, and the total.
-func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Rampoff, int, error) {
+func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) (_ []Rampoff, _ int, err error) {
+	defer errcode.Op("offramp.List", &err)
 	var w store.Where
 	w.AddIf(integrationID != 0, "integration_id = ?", integrationID)
 	w.AddIf(f.Status != "", "status = ?", f.Status)

@@ -38,7 +38,8 @@ func senderIndex(id string) uint32 {
 // SandboxDeposit sends a real transfer on the sandbox chain to the operation's deposit
 // address, from a customer wallet the faucet funds first, and waits until it is mined. The
 // chain adapter then sees it, counts confirmations and credits it, like any deposit.
-func (s *Service) SandboxDeposit(ctx context.Context, in SandboxDepositInput) (Rampoff, error) {
+func (s *Service) SandboxDeposit(ctx context.Context, in SandboxDepositInput) (_ Rampoff, err error) {
+	defer errcode.Op("offramp.SandboxDeposit", &err)
 	r, err := s.Get(ctx, in.IntegrationID, in.ID)
 	if err != nil {
 		return Rampoff{}, err

@@ -113,7 +113,8 @@ func (s *Service) sellable(ctx context.Context, sandbox bool, st Settings, symbo
 }
 
 // Quote prices a sale and stores it as a firm quote.
-func (s *Service) Quote(ctx context.Context, in QuoteInput) (pricing.Quote, error) {
+func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, err error) {
+	defer errcode.Op("offramp.Quote", &err)
 	f := errcode.Fields{}
 	fiat := strings.ToUpper(strings.TrimSpace(in.Fiat))
 	if fiat == "" {

@@ -135,7 +135,8 @@ func queryDeposits(ctx context.Context, q interface {
 }
 
 // Deposits lists the confirmed deposits of an off-ramp, oldest first.
-func (s *Service) Deposits(ctx context.Context, id string) ([]Deposit, error) {
+func (s *Service) Deposits(ctx context.Context, id string) (_ []Deposit, err error) {
+	defer errcode.Op("offramp.Deposits", &err)
 	return queryDeposits(ctx, s.DB, "rampoff_id = ? ORDER BY id", id)
 }
 
@@ -153,7 +154,8 @@ func (s *Service) isGasTopUp(d chain.Deposit) bool {
 // transaction. Credited deposits are booked and decided (paid, or held for the operator);
 // pending ones only record the transaction hash; a credited deposit whose block left the chain
 // is flagged and logged for the operator (the adapter credits it again if it is re-mined).
-func (s *Service) OnDeposit(ctx context.Context, tx *store.Tx, sandbox bool, d chain.Deposit) error {
+func (s *Service) OnDeposit(ctx context.Context, tx *store.Tx, sandbox bool, d chain.Deposit) (err error) {
+	defer errcode.Op("offramp.OnDeposit", &err)
 	id, ok := strings.CutPrefix(d.Ref, RefPrefix)
 	if !ok || s.isGasTopUp(d) {
 		return nil
@@ -392,7 +394,8 @@ func (s *Service) payout(ctx context.Context, tx *store.Tx, r *Rampoff) error {
 
 // PayoutSettled follows the bank payout of an off-ramp (banking.PayoutHandler): its debit on
 // the statement finishes the operation, a return fails it. It runs in the import transaction.
-func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference string, returned bool) error {
+func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference string, returned bool) (err error) {
+	defer errcode.Op("offramp.PayoutSettled", &err)
 	id, ok := strings.CutPrefix(reference, RefPrefix)
 	if !ok {
 		return nil
@@ -426,7 +429,8 @@ func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference str
 
 // PayoutCancelled fails an off-ramp whose bank payout the operator cancelled
 // (banking.PayoutCanceller); banking has already put the money back on the customer's account.
-func (s *Service) PayoutCancelled(ctx context.Context, tx *store.Tx, reference, note string) error {
+func (s *Service) PayoutCancelled(ctx context.Context, tx *store.Tx, reference, note string) (err error) {
+	defer errcode.Op("offramp.PayoutCancelled", &err)
 	id, ok := strings.CutPrefix(reference, RefPrefix)
 	if !ok {
 		return nil
@@ -454,9 +458,10 @@ var (
 // ConfirmPayout records that the operator paid a LATAM payout from its local account:
 // processing → finished with TRANSFER_RAMPOFF_FINISHED. SEPA payouts are confirmed by the
 // bank statement instead.
-func (s *Service) ConfirmPayout(ctx context.Context, id, reference string) (Rampoff, error) {
+func (s *Service) ConfirmPayout(ctx context.Context, id, reference string) (_ Rampoff, err error) {
+	defer errcode.Op("offramp.ConfirmPayout", &err)
 	var r Rampoff
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		if r, err = getTx(ctx, tx, "id = ?", id); err != nil {
 			return err
@@ -494,9 +499,10 @@ func (s *Service) ConfirmPayout(ctx context.Context, id, reference string) (Ramp
 
 // Release pays the held deposits of a held operation and queues its payout: at the quoted
 // price when they are the quoted token (unless reprice), at the current price otherwise.
-func (s *Service) Release(ctx context.Context, id string, reprice bool) (Rampoff, error) {
+func (s *Service) Release(ctx context.Context, id string, reprice bool) (_ Rampoff, err error) {
+	defer errcode.Op("offramp.Release", &err)
 	var r Rampoff
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		if r, err = getTx(ctx, tx, "id = ?", id); err != nil {
 			return err
@@ -573,7 +579,8 @@ func (s *Service) Release(ctx context.Context, id string, reprice bool) (Rampoff
 // Refund sends every held deposit of an operation back from the hot wallet, to the sender or to
 // the address given. A held operation fails (RAMPOFF_FAILED); one whose held deposits were
 // extra keeps its status. The refund is booked when its chain payout confirms (OnPayout).
-func (s *Service) Refund(ctx context.Context, id, to string) (Rampoff, error) {
+func (s *Service) Refund(ctx context.Context, id, to string) (_ Rampoff, err error) {
+	defer errcode.Op("offramp.Refund", &err)
 	r, err := s.GetAny(ctx, id)
 	if err != nil {
 		return Rampoff{}, err
@@ -628,7 +635,8 @@ func (s *Service) Refund(ctx context.Context, id, to string) (Rampoff, error) {
 // OnPayout follows refund payouts from the hot wallet; it runs inside the chain adapter's
 // transaction. Confirmed: the customer is no longer owed the tokens; failed: the deposit stays
 // owed (refund_failed) for the operator.
-func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po chain.Payout) error {
+func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po chain.Payout) (err error) {
+	defer errcode.Op("offramp.OnPayout", &err)
 	key, ok := strings.CutPrefix(po.Key, "offramp-refund:")
 	if !ok || !po.Status.Final() {
 		return nil
@@ -670,7 +678,8 @@ func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po c
 }
 
 // ExpireDue expires pending off-ramps past their deposit window and returns how many.
-func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
+	defer errcode.Op("offramp.ExpireDue", &err)
 	rows, err := s.DB.Query(ctx, "SELECT id FROM rampoffs WHERE status = 'pending' AND expires_at <= ? LIMIT 500", store.Micros(s.Now()))
 	if err != nil {
 		return 0, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/chain/evm"
 	"github.com/pocketramp/pocketramp/internal/chain/hd"
+	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -28,7 +29,8 @@ var (
 // Sweeps lists the deposits whose tokens are still on their deposit address: pending, in
 // flight or failed sandbox sweeps, and every live deposit (status operator) — the addresses the
 // operator sweeps with the deposit xprv, which the server never holds.
-func (s *Service) Sweeps(ctx context.Context, sandbox *bool) ([]Deposit, error) {
+func (s *Service) Sweeps(ctx context.Context, sandbox *bool) (_ []Deposit, err error) {
+	defer errcode.Op("offramp.Sweeps", &err)
 	where := "sweep_status <> 'swept'"
 	args := []any{}
 	if sandbox != nil {
@@ -40,7 +42,8 @@ func (s *Service) Sweeps(ctx context.Context, sandbox *bool) ([]Deposit, error) 
 
 // SweepDue sweeps the sandbox deposits waiting for it (and finishes sweeps sent earlier) and
 // returns how many were swept.
-func (s *Service) SweepDue(ctx context.Context) (int, error) {
+func (s *Service) SweepDue(ctx context.Context) (_ int, err error) {
+	defer errcode.Op("offramp.SweepDue", &err)
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
 	ds, err := queryDeposits(ctx, s.DB, "sandbox = ? AND sweep_status IN ('pending', 'sent') ORDER BY id LIMIT 50", true)

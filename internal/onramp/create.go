@@ -56,7 +56,8 @@ type Created struct {
 //     external_id_already_used;
 //  4. open: the customer's page (error_payment_creation when the provider fails), then one
 //     transaction that reserves the limits and writes the payment.
-func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
+func (s *Service) Create(ctx context.Context, in CreateInput) (_ Created, err error) {
+	defer errcode.Op("onramp.Create", &err)
 	o, err := parseOrder(in, s.walletValidator(in.Sandbox))
 	if err != nil {
 		return Created{}, err

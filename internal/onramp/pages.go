@@ -33,7 +33,8 @@ type Page struct {
 }
 
 // PageByToken finds the payment behind a customer page link.
-func (s *Service) PageByToken(ctx context.Context, token string) (Page, error) {
+func (s *Service) PageByToken(ctx context.Context, token string) (_ Page, err error) {
+	defer errcode.Op("onramp.PageByToken", &err)
 	if token == "" || len(token) > 100 {
 		return Page{}, ErrPaymentNotFound
 	}
@@ -58,7 +59,8 @@ func (s *Service) PageByToken(ctx context.Context, token string) (Page, error) {
 
 // CompleteCheckout is the hosted checkout's outcome for a sandbox payment: paid → the provider
 // reports the funds (payment_received and onwards); declined → failed.
-func (s *Service) CompleteCheckout(ctx context.Context, token string, paid bool) (Payment, error) {
+func (s *Service) CompleteCheckout(ctx context.Context, token string, paid bool) (_ Payment, err error) {
+	defer errcode.Op("onramp.CompleteCheckout", &err)
 	pg, err := s.PageByToken(ctx, token)
 	if err != nil {
 		return Payment{}, err
@@ -74,9 +76,10 @@ func (s *Service) CompleteCheckout(ctx context.Context, token string, paid bool)
 }
 
 // Confirm records a provider-confirmed (or sandbox) payment of the full amount.
-func (s *Service) Confirm(ctx context.Context, integrationID int64, id string, r Receipt) (Payment, error) {
+func (s *Service) Confirm(ctx context.Context, integrationID int64, id string, r Receipt) (_ Payment, err error) {
+	defer errcode.Op("onramp.Confirm", &err)
 	var p Payment
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		cur, err := getTx(ctx, tx, "id = ? AND integration_id = ?", id, integrationID)
 		if err != nil {
 			return err
@@ -98,7 +101,8 @@ type GatewayChoice struct {
 
 // SubmitGateway stores the customer's wallet and method for a guided payment and returns the
 // page to continue on (the checkout, or the transfer details).
-func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoice) (string, error) {
+func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoice) (_ string, err error) {
+	defer errcode.Op("onramp.SubmitGateway", &err)
 	pg, err := s.PageByToken(ctx, token)
 	if err != nil {
 		return "", err
@@ -185,7 +189,8 @@ func (s *Service) SubmitGateway(ctx context.Context, token string, c GatewayChoi
 
 // SandboxPay simulates the customer paying: a bank transfer arrives with the right concept (or
 // the hosted checkout succeeds) for amount, paid by payer.
-func (s *Service) SandboxPay(ctx context.Context, integrationID int64, id string, amount money.Amount, payer string) (Payment, error) {
+func (s *Service) SandboxPay(ctx context.Context, integrationID int64, id string, amount money.Amount, payer string) (_ Payment, err error) {
+	defer errcode.Op("onramp.SandboxPay", &err)
 	if s.BankArrival != nil {
 		p, err := s.Get(ctx, integrationID, id)
 		if err != nil {

@@ -49,7 +49,7 @@ func CanTransition(from, to string) bool { return slices.Contains(Transitions[fr
 // Errors of the contract (REFERENCE §4.3), in the documented order of checks.
 var (
 	ErrMandatory         = errcode.New("fail_mandatory_field", "The user_id field is required.")
-	ErrUserNotFound      = errcode.New("user_not_found", "")
+	ErrUserNotFound      = errcode.UserNotFound
 	ErrCoinNotSupported  = errcode.CoinNotSupported
 	ErrMinPurchase       = errcode.New("min_purchase", "")
 	ErrMethodNotAllowed  = errcode.New("method_not_allowed", "")
@@ -189,7 +189,8 @@ func (p Payment) View() View {
 }
 
 // Get returns a payment of integrationID; another integration's is ErrPaymentNotFound.
-func (s *Service) Get(ctx context.Context, integrationID int64, id string) (Payment, error) {
+func (s *Service) Get(ctx context.Context, integrationID int64, id string) (_ Payment, err error) {
+	defer errcode.Op("onramp.Get", &err)
 	p, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM payments WHERE id = ? AND integration_id = ?", id, integrationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Payment{}, ErrPaymentNotFound
@@ -214,7 +215,8 @@ type Filter struct {
 }
 
 // List returns one page of an integration's payments, newest first, and the total.
-func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) ([]Payment, int, error) {
+func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) (_ []Payment, _ int, err error) {
+	defer errcode.Op("onramp.List", &err)
 	var w store.Where
 	w.Add("integration_id = ?", integrationID)
 	w.AddIf(f.Status != "", "status = ?", f.Status)

@@ -115,7 +115,8 @@ func parseFiat(f errcode.Fields, field string, raw json.RawMessage, fiat string)
 }
 
 // Quote prices a buy (GET /quote) and stores it as a firm quote.
-func (s *Service) Quote(ctx context.Context, in QuoteInput) (pricing.Quote, error) {
+func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, err error) {
+	defer errcode.Op("onramp.Quote", &err)
 	f := errcode.Fields{}
 	fiat := strings.ToUpper(strings.TrimSpace(in.Fiat))
 	if fiat == "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/chain"
+	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
@@ -64,7 +65,8 @@ var ErrAmountMismatch = errors.New("the amount received differs from the payment
 // ReceiveTx records that the payment's fiat arrived (bank reconciliation, provider callback or
 // sandbox), inside the caller's transaction: payment_received, the PAY_IN event, the ledger
 // postings, and the chain payout queued — or a hold when a late bank transfer's price moved.
-func (s *Service) ReceiveTx(ctx context.Context, tx *store.Tx, id string, r Receipt) (Payment, error) {
+func (s *Service) ReceiveTx(ctx context.Context, tx *store.Tx, id string, r Receipt) (_ Payment, err error) {
+	defer errcode.Op("onramp.ReceiveTx", &err)
 	ps, err := s.ReceiveManyTx(ctx, tx, []Arrival{{PaymentID: id, Receipt: r}})
 	if err != nil {
 		return Payment{}, err
@@ -314,7 +316,8 @@ func (s *Service) queuePayout(ctx context.Context, tx *store.Tx, p *Payment) err
 // OnPayout follows the chain payout of a payment: confirmed → coins_sent with the transaction
 // hash, the settlement postings and COINS_SENT; reverted → failed. It runs inside the chain
 // adapter's transaction.
-func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po chain.Payout) error {
+func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po chain.Payout) (err error) {
+	defer errcode.Op("onramp.OnPayout", &err)
 	id, ok := strings.CutPrefix(po.Key, "onramp:")
 	if !ok || !po.Status.Final() {
 		return nil
@@ -402,9 +405,10 @@ func feesTotal(p Payment) (*big.Int, error) {
 }
 
 // Fail ends an unpaid payment (sandbox failure, provider decline).
-func (s *Service) Fail(ctx context.Context, integrationID int64, id, reason string) (Payment, error) {
+func (s *Service) Fail(ctx context.Context, integrationID int64, id, reason string) (_ Payment, err error) {
+	defer errcode.Op("onramp.Fail", &err)
 	var p Payment
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		p, err = getTx(ctx, tx, "id = ? AND integration_id = ?", id, integrationID)
 		if err != nil {
@@ -424,9 +428,10 @@ func (s *Service) Fail(ctx context.Context, integrationID int64, id, reason stri
 
 // MarkSent moves a bank-transfer payment to pending_bank when the customer says the transfer is
 // on its way; other states are left as they are.
-func (s *Service) MarkSent(ctx context.Context, id string) (Payment, error) {
+func (s *Service) MarkSent(ctx context.Context, id string) (_ Payment, err error) {
+	defer errcode.Op("onramp.MarkSent", &err)
 	var p Payment
-	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		if p, err = getTx(ctx, tx, "id = ?", id); err != nil {
 			return err
@@ -440,7 +445,8 @@ func (s *Service) MarkSent(ctx context.Context, id string) (Payment, error) {
 }
 
 // ExpireDue expires unpaid payments past their expiry and returns how many.
-func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
+	defer errcode.Op("onramp.ExpireDue", &err)
 	rows, err := s.DB.Query(ctx, "SELECT id FROM payments WHERE status IN ('started', 'pending_bank') AND expires_at <= ? LIMIT 500", store.Micros(s.Now()))
 	if err != nil {
 		return 0, err

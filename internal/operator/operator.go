@@ -112,7 +112,7 @@ var (
 	ErrThrottled   = errors.New("too many failed logins: try again later")
 	ErrCodeNeeded  = errors.New("the authenticator code is required")
 	ErrNoSession   = errors.New("no valid session")
-	ErrNotFound    = &errcode.Error{Code: "operator_not_found", Message: "No operator has this id.", Status: 404}
+	ErrNotFound    = &errcode.Error{Code: "operator_not_found", Message: "No operator has this id.", Kind: errcode.KindNotFound}
 	ErrSetupLink   = errors.New("the set-password link is unknown, used or expired")
 )
 

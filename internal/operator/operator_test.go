@@ -3,13 +3,13 @@ package operator
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // RFC 6238 appendix B, SHA-1 rows (8 digits).
@@ -25,20 +25,12 @@ func TestTOTPVectors(t *testing.T) {
 	}
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func newService(t *testing.T, db *store.DB) (*Service, *clock) {
+func newService(t *testing.T, db *store.DB) (*Service, *testkit.Clock) {
 	box, err := secret.NewBox(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC))
 	return &Service{DB: db, Box: box, Now: c.Now}, c
 }
 
@@ -93,18 +85,18 @@ func TestAccountsSessionsTokens(t *testing.T) {
 			t.Fatalf("session: %v", err)
 		}
 		// Idle timeout: 29 minutes keeps it alive, then 31 idle minutes end it.
-		clk.Add(29 * time.Minute)
+		clk.Advance(29 * time.Minute)
 		if _, _, err := s.Session(ctx, sess.Token); err != nil {
 			t.Fatalf("session after 29 min: %v", err)
 		}
-		clk.Add(31 * time.Minute)
+		clk.Advance(31 * time.Minute)
 		if _, _, err := s.Session(ctx, sess.Token); !errors.Is(err, ErrNoSession) {
 			t.Fatalf("idle session still valid: %v", err)
 		}
 		// Absolute timeout: active every 20 minutes, still ended after 12 hours.
 		sess, _, _ = s.Login(ctx, "ana@ops.example", "correct horse battery", "", "10.0.0.1")
 		for range 40 { // 13 h 20 min in all
-			clk.Add(20 * time.Minute)
+			clk.Advance(20 * time.Minute)
 			if _, _, err := s.Session(ctx, sess.Token); err != nil {
 				break
 			}
@@ -122,7 +114,7 @@ func TestAccountsSessionsTokens(t *testing.T) {
 		if _, _, err := s.Login(ctx, "ana@ops.example", "correct horse battery", "", "10.0.0.3"); !errors.Is(err, ErrThrottled) {
 			t.Fatalf("after 5 failures: %v", err)
 		}
-		clk.Add(16 * time.Minute)
+		clk.Advance(16 * time.Minute)
 		if _, _, err := s.Login(ctx, "ana@ops.example", "correct horse battery", "", "10.0.0.3"); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}
@@ -138,7 +130,7 @@ func TestAccountsSessionsTokens(t *testing.T) {
 		if err := s.EnableTOTP(ctx, o.ID, TOTPCode(secret, clk.Now())); err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(30 * time.Second)
+		clk.Advance(30 * time.Second)
 		if _, _, err := s.Login(ctx, "ana@ops.example", "correct horse battery", "", "10.0.0.4"); !errors.Is(err, ErrCodeNeeded) {
 			t.Fatalf("login without code: %v", err)
 		}

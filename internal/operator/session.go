@@ -309,7 +309,7 @@ func (s *Service) RevokeToken(ctx context.Context, operatorID, id int64) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return &errcode.Error{Code: "token_not_found", Message: "No live token has this id.", Status: 404}
+		return &errcode.Error{Code: "token_not_found", Message: "No live token has this id.", Kind: errcode.KindNotFound}
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 // Errors of the contract shared by both ramps (REFERENCE §4.3, §5).
 var (
 	ErrUserBanned = customer.ErrBanned
-	ErrRequireKYC = errcode.New("require_kyc", "")
+	ErrRequireKYC = errcode.RequireKYC
 	ErrReinforced = errcode.New("kyc_reinforced_required", "")
 	ErrLimit      = errcode.New("limit_exceded", "")
 )

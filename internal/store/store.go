@@ -72,7 +72,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return db, nil
 	}
 	if cfg.URL != "" && !strings.HasPrefix(cfg.URL, "sqlite:") {
-		return nil, fmt.Errorf("database URL must start with postgres:// or sqlite:")
+		return nil, errors.New(`database URL must start with "postgres://" or "sqlite:"`)
 	}
 	path := strings.TrimPrefix(cfg.URL, "sqlite:")
 	if path == "" {

@@ -148,18 +148,6 @@ func (r *receiver) rejections() []string {
 	return append([]string(nil), r.rejected...)
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestReceiverRejects checks the receiver itself: stale timestamps and bad signatures fail.
 func TestReceiverRejects(t *testing.T) {
 	body := []byte(`{"id":"evt_x"}`)

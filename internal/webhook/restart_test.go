@@ -21,6 +21,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // buildBinary builds cmd/pocketramp once per test binary run.
@@ -69,7 +70,7 @@ func (s *server) start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	waitFor(s.t, 60*time.Second, "pocketramp to answer /readyz", func() bool {
+	testkit.WaitFor(s.t, 60*time.Second, "pocketramp to answer /readyz", func() bool {
 		resp, err := http.Get("http://" + s.addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -223,7 +224,7 @@ func testKill(t *testing.T, dbURL string) {
 	}
 	record(10, 0)
 	// Let the retries run for a while, then kill the server in the middle of them.
-	waitFor(t, 30*time.Second, "failed attempts to pile up", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "failed attempts to pile up", func() bool {
 		r := c.call("GET", "/api/webhooks/deliveries?status=retrying&per_page=100", nil)
 		return r["data"].(map[string]any)["pagination"].(map[string]any)["total"].(float64) >= 10
 	})
@@ -247,7 +248,7 @@ func testKill(t *testing.T, dbURL string) {
 		eventIDs = append(eventIDs, ev["id"].(string))
 	}
 	start := time.Now()
-	waitFor(t, 4*time.Minute, "every event to be delivered", func() bool {
+	testkit.WaitFor(t, 4*time.Minute, "every event to be delivered", func() bool {
 		got := map[string]bool{}
 		for _, p := range rcv.received() {
 			got[p.ID] = true

@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
@@ -121,7 +122,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		for i := range 5 {
 			evs = append(evs, e.record(event.KYCStatusChanged, map[string]any{"user_id": i, "kyc_status": "valid"}))
 		}
-		waitFor(t, 15*time.Second, "5 deliveries", func() bool { return len(e.rcv.received()) >= 5 })
+		testkit.WaitFor(t, 15*time.Second, "5 deliveries", func() bool { return len(e.rcv.received()) >= 5 })
 		if rej := e.rcv.rejections(); len(rej) > 0 {
 			t.Fatalf("receiver rejected: %v", rej)
 		}
@@ -145,7 +146,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		if len(keys) != 5 || keys["id"] == nil || keys["type"] == nil || keys["created_at"] == nil || keys["sequence"] == nil || keys["data"] == nil {
 			t.Fatalf("body keys: %s", raw)
 		}
-		waitFor(t, 5*time.Second, "deliveries logged as succeeded", func() bool {
+		testkit.WaitFor(t, 5*time.Second, "deliveries logged as succeeded", func() bool {
 			return len(e.deliveries(webhook.Filter{Status: webhook.StatusSucceeded})) == 5
 		})
 		d := e.deliveries(webhook.Filter{EventID: evs[2].ID})
@@ -166,7 +167,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		if _, err := e.svc.Retry(ctx, e.in.ID, d[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, "the retried delivery", func() bool { return len(e.rcv.received()) == 6 })
+		testkit.WaitFor(t, 10*time.Second, "the retried delivery", func() bool { return len(e.rcv.received()) == 6 })
 		if _, err := e.svc.Retry(ctx, e.in.ID+1, d[0].ID); !errors.Is(err, webhook.ErrDeliveryNotFound) {
 			t.Fatalf("retry of another integration's delivery: %v", err)
 		}
@@ -179,7 +180,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		if err != nil || n != 6 {
 			t.Fatalf("replay: %d %v", n, err)
 		}
-		waitFor(t, 10*time.Second, "the replayed deliveries", func() bool { return len(e.rcv.received()) == 12 })
+		testkit.WaitFor(t, 10*time.Second, "the replayed deliveries", func() bool { return len(e.rcv.received()) == 12 })
 		if n, err := e.svc.Replay(ctx, e.in.ID, time.Now().Add(-time.Hour), "RAMPOFF_FINISHED"); err != nil || n != 0 {
 			t.Fatalf("replay of an unsubscribed type: %d %v", n, err)
 		}
@@ -211,7 +212,7 @@ func TestRolledBackChangeQueuesNothing(t *testing.T) {
 			t.Fatalf("deliveries after rollback: %+v", d)
 		}
 		ev := e.record(event.KYCStatusChanged, map[string]any{"n": 1})
-		waitFor(t, 10*time.Second, "the committed event", func() bool { return len(e.rcv.received()) == 1 })
+		testkit.WaitFor(t, 10*time.Second, "the committed event", func() bool { return len(e.rcv.received()) == 1 })
 		if got := e.rcv.received()[0]; got.ID != ev.ID || got.Sequence != 1 {
 			t.Fatalf("delivered %+v, want %s with sequence 1 (the rolled back one used none)", got, ev.ID)
 		}
@@ -227,16 +228,16 @@ func TestRetryUntilSuccess(t *testing.T) {
 		}
 		e.rcv.fail(503)
 		ev := e.record(event.TransferRampoffFinished, map[string]any{"id": "x"})
-		waitFor(t, 10*time.Second, "a failed attempt", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "a failed attempt", func() bool {
 			d := e.deliveries(webhook.Filter{EventID: ev.ID})
 			return len(d) == 1 && d[0].Attempts >= 1
 		})
 		e.rcv.fail(0)
-		waitFor(t, 30*time.Second, "the retry to succeed", func() bool { return len(e.rcv.received()) == 1 })
+		testkit.WaitFor(t, 30*time.Second, "the retry to succeed", func() bool { return len(e.rcv.received()) == 1 })
 		if p := e.rcv.received()[0]; p.Type != "TRANSFER_RAMPOFF_FINISHED" || p.ID != ev.ID {
 			t.Fatalf("delivered %+v", p)
 		}
-		waitFor(t, 5*time.Second, "the log", func() bool {
+		testkit.WaitFor(t, 5*time.Second, "the log", func() bool {
 			d := e.deliveries(webhook.Filter{EventID: ev.ID})
 			return d[0].Status == webhook.StatusSucceeded
 		})

@@ -205,7 +205,7 @@ func TestAgainstBtcd(t *testing.T) {
 		if b1.TxHash != b2.TxHash {
 			t.Fatal("due payouts not batched")
 		}
-		r, m = txOf(t, a, b1.TxHash)
+		_, m = txOf(t, a, b1.TxHash)
 		if len(m.TxOut) != 3 {
 			t.Fatalf("batch has %d outputs", len(m.TxOut))
 		}

@@ -107,7 +107,6 @@ type Chain struct {
 	// the pool admits transactions asynchronously, and two sends must never share a nonce.
 	nonceMu sync.Mutex
 	nonces  map[common.Address]uint64
-	mining  chan struct{}
 	minewg  sync.WaitGroup
 }
 

@@ -1,0 +1,57 @@
+// Package testkit holds what the test suites share: a settable clock for the app under test, a
+// wait for a condition with a deadline, and the Chromium finder of the browser tests. Only
+// tests import it.
+package testkit
+
+import (
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Clock is a settable clock, safe for the app's goroutines and the test at once.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock that reads t until moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time (pass c.Now as the app's clock).
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// WaitFor polls cond until it holds, and fails t when it still does not after d. The deadline
+// only bounds a test that would otherwise hang: nothing is asserted about how long it took.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached in %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// FindChromium returns the path of a Chromium or Chrome binary on PATH, or "".
+func FindChromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}

@@ -75,8 +75,11 @@ type Config struct {
 	SandboxBlockInterval time.Duration
 	WebhookRetryBase     time.Duration
 	WebhookDisableAfter  time.Duration
-	Log                  *slog.Logger
-	Now                  func() time.Time
+	// SandboxPrivateWebhooks says whether sandbox webhooks may target loopback and private
+	// addresses: "auto" or "" (only while no production integration exists), "true", "false".
+	SandboxPrivateWebhooks string
+	Log                    *slog.Logger
+	Now                    func() time.Time
 	// ThrottleNow is the clock of rate limits and lockouts (nil: real time; see api.Config).
 	ThrottleNow func() time.Time
 	Version     string
@@ -175,9 +178,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Registry.MustRegister(evm.Collectors()...) // chain payouts waiting by reason, transitions, reorgs
 	// Bank payouts held, statement warnings.
 	a.Registry.MustRegister(banking.Collectors()...)
+	private, err := webhook.ParsePrivateTargets(cfg.SandboxPrivateWebhooks)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sandbox private webhooks: %w", err)
+	}
 	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,
 		Box: box, Log: cfg.Log, Now: cfg.Now, Registry: a.Registry,
-		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter})
+		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter, PrivateTargets: private})
 	if err != nil {
 		db.Close()
 		return nil, err

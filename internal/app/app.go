@@ -162,6 +162,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	// Bank accounts left in clear by an older version are sealed now (migration 00024).
+	if n, err := sealAccounts(ctx, db, box); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 {
+		cfg.Log.Info("encrypted customers' bank accounts stored in clear", slog.Int("values", n))
+	}
 	a.Assets = asset.Catalogue{DB: db}
 	if err := a.Assets.Seed(ctx); err != nil {
 		db.Close()
@@ -207,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Accounts = &banking.Accounts{DB: db, Now: cfg.Now}
 	a.Onramp = &onramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
 		Events: a.Events, SandboxProvider: onramp.SandboxProvider{}, Now: cfg.Now, PublicURL: cfg.PublicURL}
-	a.Offramp = &offramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
+	a.Offramp = &offramp.Service{DB: db, Box: box, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
 		Events: a.Events, Now: cfg.Now, Log: cfg.Log}
 	onPayout := func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error {
 		if err := a.Onramp.OnPayout(ctx, tx, sandbox, p); err != nil {
@@ -223,7 +230,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Onramp.Chains = a.Chains
 	a.Offramp.Chains = a.Chains
-	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
+	a.Banking = &banking.Service{DB: db, Box: box, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
 		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log}
 	a.Offramp.Banking = a.Banking
 	a.Banking.Payouts = a.Offramp

@@ -243,6 +243,7 @@ func appConfig(c config.Config, log *slog.Logger) (app.Config, error) {
 		OperatorToken:          string(c.OperatorToken),
 		OperatorTokenRole:      c.OperatorTokenRole,
 		AdminURL:               c.EffectiveAdminURL(),
+		InstanceURL:            c.InstanceURL,
 		PriceSources:           strings.Join(c.PriceSources, ","),
 		PriceMaxAge:            c.PriceMaxAge.D(),
 		StatementDir:           c.StatementDir,
@@ -347,6 +348,9 @@ Integration guides: http://%s/docs
 	}
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	}
+	if a.InstanceURL == "" && adminLn != nil {
+		a.InstanceURL = "http://" + adminLn.Addr().String() // where the other instances reach this one
 	}
 	srv := newServer(a.PublicHandler())
 	servers := []*http.Server{srv}

@@ -46,6 +46,8 @@ type Config struct {
 	Chains       *chainset.Set // hot wallets of the running chains (nil: none shown)
 	Operators    *operator.Service
 	Audit        *audit.Log
+	// SandboxRPC answers JSON-RPC for a sandbox chain (chainset.Set.ServeSandboxRPC); nil: not served.
+	SandboxRPC func(w http.ResponseWriter, r *http.Request, chain string)
 	// Token is the automation bearer token of the operator API; empty disables it. It acts
 	// with TokenRole (default admin) and cannot open the console.
 	Token     string

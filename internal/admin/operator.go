@@ -37,6 +37,10 @@ func (s *Server) apiRoutes() {
 	s.operatorOpsRoutes()
 	s.get("GET /admin/api/webhooks/alerts", operator.AreaIntegrations, s.webhookAlerts)
 	s.post("POST /admin/api/webhooks/subscriptions/{id}/enable", operator.AreaIntegrations, "webhook.enable", s.enableWebhook)
+	if s.SandboxRPC != nil {
+		s.handleAPI("POST /admin/api/sandbox/chains/{chain}/rpc", s.requireOperator(operator.AreaChains,
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.SandboxRPC(w, r, r.PathValue("chain")) })))
+	}
 	s.mux.HandleFunc("/admin/api/", s.API.Serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/leader"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/offramp"
@@ -59,7 +60,10 @@ type Config struct {
 	// or read-only.
 	OperatorTokenRole string
 	// AdminURL is where operators open the console (set-password links); default PublicURL.
-	AdminURL     string
+	AdminURL string
+	// InstanceURL is where the other instances on the same database reach this one's operator
+	// listener (the leader serves the sandbox chains there); serve sets it.
+	InstanceURL  string
 	PriceSources string // comma-separated live feeds: kraken, bitstamp
 	PriceMaxAge  time.Duration
 	// StatementDir is the watched folder for bank statements (empty: not watched).
@@ -266,8 +270,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Box: box, Integrations: a.Integrations, Customers: a.Customers,
 		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
-		Chains: a.Chains, Operators: a.Operators, Audit: a.Audit, Token: cfg.OperatorToken, TokenRole: operator.Role(cfg.OperatorTokenRole),
-		BaseURL: adminURL, Now: cfg.Now, Log: cfg.Log})
+		Chains: a.Chains, Operators: a.Operators, Audit: a.Audit, SandboxRPC: a.Chains.ServeSandboxRPC, Token: cfg.OperatorToken,
+		TokenRole: operator.Role(cfg.OperatorTokenRole),
+		BaseURL:   adminURL, Now: cfg.Now, Log: cfg.Log})
 	a.Admin.Mount(a.API.MountAdmin) // the operator surface at /admin/, on the operator listener only
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
@@ -364,19 +369,40 @@ func (a *App) RunJanitor(ctx context.Context, interval time.Duration) {
 }
 
 // StartBackground starts the work that runs beside requests: chain passes (payouts, deposit
-// scans), payment expiry and the janitor. It stops when ctx ends; WaitBackground waits for it.
+// scans) and the sandbox chains, payment expiry, the sandbox bank, the statement folder and the
+// janitor. That work runs on one instance only, the leader (package leader): with SQLite this
+// one; with PostgreSQL, whichever instance holds the leadership, the others take over when it
+// goes, and meanwhile reach the sandbox chains through it. It stops when ctx ends;
+// WaitBackground waits for it.
 func (a *App) StartBackground(ctx context.Context) {
-	a.Chains.Start(ctx)
-	a.background.Add(3)
-	go func() { defer a.background.Done(); a.Banking.RunSandboxBank(ctx, time.Second, a.Log) }()
-	if a.StatementDir != "" {
-		a.background.Add(1)
-		go func() { defer a.background.Done(); a.Banking.WatchFolder(ctx, a.StatementDir, 5*time.Second, a.Log) }()
+	if a.DB.Engine() == store.Postgres {
+		a.Chains.Follow(func(ctx context.Context) (string, error) {
+			_, url, err := leader.Current(ctx, a.DB)
+			return url, err
+		}, a.InstanceURL, a.OperatorToken)
 	}
-	go func() { defer a.background.Done(); a.RunJanitor(ctx, time.Hour) }()
-	go func() { defer a.background.Done(); a.Onramp.RunExpiry(ctx, 30*time.Second) }()
+	el := &leader.Elector{DB: a.DB, URL: a.InstanceURL, Log: a.Log, Now: a.Now}
 	a.background.Add(1)
-	go func() { defer a.background.Done(); a.Offramp.RunExpiry(ctx, 5*time.Second) }()
+	go func() { defer a.background.Done(); el.Run(ctx, a.lead) }()
+}
+
+// lead runs the leader's work until ctx ends (shutdown, or the leadership is lost).
+func (a *App) lead(ctx context.Context) {
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	a.Chains.Start(ctx)
+	run(func() { a.Banking.RunSandboxBank(ctx, time.Second, a.Log) })
+	if a.StatementDir != "" {
+		run(func() { a.Banking.WatchFolder(ctx, a.StatementDir, 5*time.Second, a.Log) })
+	}
+	run(func() { a.RunJanitor(ctx, time.Hour) })
+	run(func() { a.Onramp.RunExpiry(ctx, 30*time.Second) })
+	run(func() { a.Offramp.RunExpiry(ctx, 5*time.Second) })
+	wg.Wait()
+	a.Chains.Wait() // stops this instance's sandbox chains: the next leader opens them
 }
 
 // WaitBackground waits for StartBackground's work to end after its context was cancelled.

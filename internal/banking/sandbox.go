@@ -265,6 +265,9 @@ func (s *Service) sandboxBankPass(ctx context.Context) error {
 	}
 	rows.Close()
 	var errs []error
+	if err := s.sandboxResume(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("resume exported batches: %w", err))
+	}
 	for _, iban := range ibans {
 		// One account's trouble must not stop the others' payouts.
 		if err := s.sandboxExecute(ctx, iban); err != nil {
@@ -280,7 +283,46 @@ func (s *Service) sandboxExecute(ctx context.Context, iban string) error {
 	if err != nil || !ok {
 		return err
 	}
-	batch, err := bankfile.ParsePain001(bytes.NewReader(b.File))
+	return s.sandboxBookBatch(ctx, iban, b.File)
+}
+
+// sandboxResume executes the sandbox batches exported but never booked: a server that died
+// between export and booking (the sandbox bank lives in the process that leads) left them.
+func (s *Service) sandboxResume(ctx context.Context) error {
+	rows, err := s.DB.Query(ctx, `SELECT b.iban, b.file FROM bank_payout_batches b WHERE b.transaction_id IS NULL AND b.id IN
+		(SELECT batch_id FROM bank_payouts WHERE sandbox AND status = 'exported') ORDER BY b.id`)
+	if err != nil {
+		return err
+	}
+	type batch struct {
+		iban string
+		file []byte
+	}
+	var todo []batch
+	for rows.Next() {
+		var b batch
+		if err := rows.Scan(&b.iban, &b.file); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, b := range todo {
+		if err := s.sandboxBookBatch(ctx, b.iban, b.file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sandboxBookBatch books a sandbox pain.001 as the bank executing it: the debits, and the
+// returns of payouts to SandboxFailingIBAN.
+func (s *Service) sandboxBookBatch(ctx context.Context, iban string, file []byte) error {
+	batch, err := bankfile.ParsePain001(bytes.NewReader(file))
 	if err != nil {
 		return fmt.Errorf("sandbox bank cannot read its pain.001: %w", err)
 	}

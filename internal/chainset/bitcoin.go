@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/big"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/chain/btc"
 	"github.com/pocketramp/pocketramp/internal/chain/btc/btcsim"
+	"github.com/pocketramp/pocketramp/internal/errcode"
 )
 
 // Bitcoin is the catalogue's chain name of Bitcoin.
@@ -73,6 +75,10 @@ func (s *Set) seeded(label string) []byte {
 	return mac.Sum(nil)
 }
 
+// errBitcoinFollower: the sandbox Bitcoin chain is not reached through the leader yet.
+var errBitcoinFollower = &errcode.Error{Code: "sandbox_chain_unavailable", Status: http.StatusServiceUnavailable,
+	Message: "the sandbox Bitcoin chain runs on the leading instance only; send sandbox Bitcoin requests there"}
+
 // BitcoinSandbox returns the sandbox's regtest chain, starting it on first use: the chain is
 // loaded from (and saved to) the data directory, a new one is mined past coinbase maturity and
 // the hot wallet funded from the faucet; a block is mined every BitcoinBlockInterval.
@@ -81,6 +87,10 @@ func (s *Set) BitcoinSandbox(ctx context.Context) (*BitcoinSandbox, error) {
 	defer s.mu.Unlock()
 	if s.btcSim != nil {
 		return s.btcSim, nil
+	}
+	if s.follow != nil && !s.leading {
+		// Its file in the shared data dir is written by one process: the leader's.
+		return nil, errBitcoinFollower
 	}
 	var sim *btcsim.Chain
 	if s.cfg.DataDir == "" {

@@ -9,12 +9,19 @@ import (
 	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/chain/btc"
@@ -68,6 +75,17 @@ type Set struct {
 	btcSim  *BitcoinSandbox
 	ctx     context.Context // set by Start: background passes of chains started later use it
 	wg      sync.WaitGroup
+	// A follower (Follow, until Start) reaches the sandbox chains through the leading instance.
+	follow  *follow
+	leading bool
+	remote  map[string]*SandboxChain
+}
+
+// follow is how a follower finds the leader.
+type follow struct {
+	leaderURL func(ctx context.Context) (string, error)
+	self      string // this instance's URL: never its own leader
+	token     string // the operator token the leader accepts
 }
 
 // SandboxChain is a simulated chain with its adapter.
@@ -75,6 +93,7 @@ type SandboxChain struct {
 	chain   *simchain.Chain
 	adapter *evm.Adapter
 	stop    func()
+	url     string // a chain the leader runs: its JSON-RPC address
 }
 
 // SandboxChainIDs keep sandbox chains apart from the real networks they imitate.
@@ -94,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Set, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Set{cfg: cfg, live: map[string]*evm.Adapter{}, sim: map[string]*SandboxChain{}}
+	s := &Set{cfg: cfg, live: map[string]*evm.Adapter{}, sim: map[string]*SandboxChain{}, remote: map[string]*SandboxChain{}}
 	for _, l := range cfg.Live {
 		be, err := evm.DialFailover(ctx, l.Chain.RPCURLs)
 		if err != nil {
@@ -216,26 +235,52 @@ func (s *Set) Settles(sandbox bool, chainName, symbol string) (contract string, 
 }
 
 // Sandbox returns the simulated chain behind a sandbox chain name, starting it on first use:
-// deploys the test tokens, funds the hot wallet from the faucet and starts mining.
+// deploys the test tokens, funds the hot wallet from the faucet and starts mining. A follower
+// (see Follow) gets the leader's chain instead, reached over JSON-RPC; while no instance leads
+// (an election under way) it waits up to 30 seconds.
 func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sc, ok := s.sim[name]; ok {
-		return sc, nil
-	}
-	id, ok := SandboxChainIDs[name]
-	if !ok {
+	if _, ok := SandboxChainIDs[name]; !ok {
 		return nil, ErrNotConfigured
 	}
-	cfg := evm.DefaultChains()[name]
-	tokens := sandboxTokens(name)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.mu.Lock()
+		sc, ok := s.sim[name]
+		follower := s.follow != nil && !s.leading
+		s.mu.Unlock()
+		if ok {
+			return sc, nil
+		}
+		if !follower {
+			return s.openSandbox(ctx, name)
+		}
+		sc, err := s.remoteSandbox(ctx, name)
+		if !errors.Is(err, errNoLeader) || time.Now().After(deadline) {
+			return sc, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// errNoLeader: no other instance leads right now.
+var errNoLeader = &errcode.Error{Code: "sandbox_chain_unavailable", Status: http.StatusServiceUnavailable,
+	Message: "the sandbox chains run on the leading instance and none leads right now; retry shortly"}
+
+// sandboxSeed is the seed of sandbox chain name's keys and contracts.
+func (s *Set) sandboxSeed(name string) []byte {
 	mac := hmac.New(sha256.New, s.cfg.SandboxSeed)
 	mac.Write([]byte("sandbox chain " + name))
-	sim, err := simchain.New(simchain.Config{Seed: mac.Sum(nil), ChainID: id, Tokens: tokens})
-	if err != nil {
-		return nil, fmt.Errorf("sandbox chain %s: %w", name, err)
-	}
-	cfg.ChainID, cfg.Network, cfg.Confirmations = id, "sandbox:"+name, 2
+	return mac.Sum(nil)
+}
+
+// sandboxAdapter is the EVM adapter of sandbox chain name on sim.
+func (s *Set) sandboxAdapter(ctx context.Context, name string, sim *simchain.Chain) (*evm.Adapter, error) {
+	cfg := evm.DefaultChains()[name]
+	cfg.ChainID, cfg.Network, cfg.Confirmations = SandboxChainIDs[name], "sandbox:"+name, 2
 	cfg.Tokens = nil
 	for _, t := range sim.Tokens() {
 		cfg.Tokens = append(cfg.Tokens, evm.Token{Symbol: t.Symbol, Address: t.Address, Decimals: t.Decimals})
@@ -245,36 +290,172 @@ func (s *Set) Sandbox(ctx context.Context, name string) (*SandboxChain, error) {
 	a, err := evm.New(ctx, evm.Config{Chain: cfg, DB: s.cfg.DB, Backend: sim.Client(), HotWallet: sim.HotWalletKey(), DepositXpub: xpub,
 		AllowChainReset: true, OnPayout: s.onPayout(true), OnDeposit: s.onDeposit(true), Now: s.cfg.Now, Logger: s.cfg.Log})
 	if err != nil {
-		sim.Close()
 		return nil, fmt.Errorf("sandbox chain %s: %w", name, err)
 	}
-	hot := a.HotWallet()
-	for _, t := range sim.Tokens() {
-		units := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Decimals)), nil)
-		amount := new(big.Int).Mul(big.NewInt(10_000_000), units)
-		if _, err := sim.Fund(ctx, hot, t.Symbol, amount); err != nil {
-			sim.Close()
-			return nil, fmt.Errorf("sandbox chain %s: fund hot wallet: %w", name, err)
-		}
-		if s.cfg.OnSandboxFunded != nil {
-			if err := s.cfg.OnSandboxFunded(ctx, name, sim.Genesis().Hex(), t.Symbol, amount); err != nil {
-				sim.Close()
-				return nil, fmt.Errorf("sandbox chain %s: book funding: %w", name, err)
-			}
-		}
+	return a, nil
+}
+
+// remoteSandbox is the leader's sandbox chain name, reached through its operator listener.
+func (s *Set) remoteSandbox(ctx context.Context, name string) (*SandboxChain, error) {
+	s.mu.Lock()
+	f := s.follow
+	s.mu.Unlock()
+	base, err := f.leaderURL(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := sim.Fund(ctx, hot, "native", new(big.Int).Exp(big.NewInt(10), big.NewInt(21), nil)); err != nil {
+	if base == "" || base == f.self {
+		return nil, errNoLeader
+	}
+	url := strings.TrimRight(base, "/") + "/admin/api/sandbox/chains/" + name + "/rpc"
+	s.mu.Lock()
+	old := s.remote[name]
+	s.mu.Unlock()
+	if old != nil && old.url == url {
+		// The recorded leader may have just died (its row stays until the next leader writes
+		// its own): a chain that does not answer counts as no leader, and is dialled again.
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := old.chain.Client().BlockNumber(pctx)
+		cancel()
+		if err == nil {
+			return old, nil
+		}
+		s.mu.Lock()
+		if s.remote[name] == old {
+			delete(s.remote, name)
+			old.chain.Close()
+		}
+		s.mu.Unlock()
+		return nil, errNoLeader
+	}
+	client, err := rpc.DialOptions(ctx, url, rpc.WithHeader("Authorization", "Bearer "+f.token))
+	if err != nil {
+		return nil, fmt.Errorf("sandbox chain %s on the leader: %w", name, err)
+	}
+	sim, err := simchain.Attach(ctx, client, simchain.Config{Seed: s.sandboxSeed(name), ChainID: SandboxChainIDs[name], Tokens: sandboxTokens(name)})
+	if err != nil {
+		client.Close()
+		s.cfg.Log.Warn("sandbox chain on the leader unreachable", "chain", name, "leader", base, "err", err)
+		return nil, errNoLeader // a leader that just died, or one still opening the chain
+	}
+	a, err := s.sandboxAdapter(ctx, name, sim)
+	if err != nil {
 		sim.Close()
-		return nil, fmt.Errorf("sandbox chain %s: fund hot wallet gas: %w", name, err)
+		return nil, err
 	}
-	sim.Commit()
+	sc := &SandboxChain{chain: sim, adapter: a, stop: func() {}, url: url}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur := s.remote[name]; cur != nil && cur != old {
+		sim.Close() // another request dialled it meanwhile
+		return cur, nil
+	}
+	s.remote[name] = sc
+	return sc, nil
+}
+
+// Follow makes this set a follower: sandbox chains not opened yet are reached on the leading
+// instance (leaderURL returns its operator listener URL, "" while none leads; self is this
+// instance's own), authenticated with the operator token, until Start makes it the leader.
+// For several instances on one database: only the leader runs the chains, from the shared data
+// directory.
+func (s *Set) Follow(leaderURL func(ctx context.Context) (string, error), self, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.follow = &follow{leaderURL: leaderURL, self: self, token: token}
+}
+
+// openSandbox starts sandbox chain name in this process.
+func (s *Set) openSandbox(ctx context.Context, name string) (*SandboxChain, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc, ok := s.sim[name]; ok {
+		return sc, nil
+	}
+	id := SandboxChainIDs[name]
+	tokens := sandboxTokens(name)
+	dir := ""
+	if s.cfg.DataDir != "" {
+		dir = filepath.Join(s.cfg.DataDir, "sandbox-evm", name)
+	}
+	sim, err := simchain.New(simchain.Config{Seed: s.sandboxSeed(name), ChainID: id, Tokens: tokens, DataDir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox chain %s: %w", name, err)
+	}
+	a, err := s.sandboxAdapter(ctx, name, sim)
+	if err != nil {
+		sim.Close()
+		return nil, err
+	}
+	if err := s.fundSandbox(ctx, name, sim, a.HotWallet()); err != nil {
+		sim.Close()
+		return nil, err
+	}
 	sc := &SandboxChain{chain: sim, adapter: a, stop: sim.AutoMine(s.cfg.BlockInterval)}
 	s.sim[name] = sc
 	if s.ctx != nil {
 		s.run(a)
 	}
-	s.cfg.Log.Info("sandbox chain started", "chain", name, "chain_id", id, "hot_wallet", hot.Hex())
+	s.cfg.Log.Info("sandbox chain started", "chain", name, "chain_id", id, "hot_wallet", a.HotWallet().Hex(), "new", sim.Fresh(), "dir", dir)
 	return sc, nil
+}
+
+// fundSandbox gives the hot wallet of a sandbox chain its tokens and gas from the faucet, and
+// books the tokens: each asset the wallet holds none of (a new chain, or one killed before its
+// funding was mined; a reopened chain keeps its balances). The booking's reference names the
+// chain's genesis and asset, so it is booked once per chain.
+func (s *Set) fundSandbox(ctx context.Context, name string, sim *simchain.Chain, hot common.Address) error {
+	var sent []common.Hash
+	for _, t := range sim.Tokens() {
+		if bal, err := sim.TokenBalance(ctx, t.Symbol, hot); err != nil || bal.Sign() > 0 {
+			if err != nil {
+				return fmt.Errorf("sandbox chain %s: hot wallet balance: %w", name, err)
+			}
+			continue
+		}
+		units := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Decimals)), nil)
+		amount := new(big.Int).Mul(big.NewInt(10_000_000), units)
+		h, err := sim.Fund(ctx, hot, t.Symbol, amount)
+		if err != nil {
+			return fmt.Errorf("sandbox chain %s: fund hot wallet: %w", name, err)
+		}
+		sent = append(sent, h)
+		if s.cfg.OnSandboxFunded != nil {
+			if err := s.cfg.OnSandboxFunded(ctx, name, sim.Genesis().Hex(), t.Symbol, amount); err != nil {
+				return fmt.Errorf("sandbox chain %s: book funding: %w", name, err)
+			}
+		}
+	}
+	if bal, err := sim.Client().BalanceAt(ctx, hot, nil); err != nil {
+		return fmt.Errorf("sandbox chain %s: hot wallet balance: %w", name, err)
+	} else if bal.Sign() == 0 {
+		h, err := sim.Fund(ctx, hot, "native", new(big.Int).Exp(big.NewInt(10), big.NewInt(21), nil))
+		if err != nil {
+			return fmt.Errorf("sandbox chain %s: fund hot wallet gas: %w", name, err)
+		}
+		sent = append(sent, h)
+	}
+	// Mined before the chain is used, so a restart finds the wallet funded. The pool admits
+	// asynchronously: a block sealed too early is followed by another.
+	deadline := time.Now().Add(time.Minute)
+	for _, h := range sent {
+		for {
+			sim.Commit()
+			wctx, cancel := context.WithTimeout(ctx, time.Second)
+			rc, err := sim.WaitMined(wctx, h)
+			cancel()
+			if err == nil && rc.Status != types.ReceiptStatusSuccessful {
+				return fmt.Errorf("sandbox chain %s: funding %s reverted", name, h.Hex())
+			}
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("sandbox chain %s: funding %s not mined: %w", name, h.Hex(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // Chain is the simulated chain (faucet, balances) of a sandbox chain.
@@ -288,6 +469,8 @@ func (s *Set) Start(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ctx = ctx
+	s.leading = true
+	s.closeRemote()
 	for _, a := range s.live {
 		s.run(a)
 	}
@@ -312,12 +495,22 @@ func (s *Set) run(a interface {
 	}()
 }
 
+// closeRemote drops the connections to the leader's chains (s.mu held).
+func (s *Set) closeRemote() {
+	for _, sc := range s.remote {
+		sc.chain.Close()
+	}
+	s.remote = map[string]*SandboxChain{}
+}
+
 // Wait waits for the passes to end after Start's context is cancelled, then stops the sandbox
-// chains.
+// chains (a follower reaches them on the leader again).
 func (s *Set) Wait() {
 	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.ctx, s.leading = nil, false
+	s.closeRemote()
 	for _, sc := range s.sim {
 		sc.stop()
 		sc.chain.Close()

@@ -47,6 +47,7 @@ type Config struct {
 	// OperatorTokenRole scopes that shared token; operators' own tokens act with their role.
 	OperatorTokenRole string `toml:"operator_token_role" doc:"role the operator token acts with: admin, compliance, finance or read-only"`
 	AdminURL          string `toml:"admin_url" doc:"base URL operators open the console at (set-password links); empty: http://ADMIN_ADDR"`
+	InstanceURL       string `toml:"instance_url" doc:"URL of this instance's operator listener as the other instances on the same database reach it (the leader serves the sandbox chains there); empty: http:// and the bound admin address"`
 
 	PriceSources []string `toml:"price_sources" doc:"live price feeds of production integrations, tried in order: kraken, bitstamp, sandbox (offline)"`
 	PriceMaxAge  Duration `toml:"price_max_age" doc:"how long a fetched live price is used"`
@@ -334,6 +335,11 @@ func (c *Config) Validate() error {
 	case "auto", "true", "false":
 	default:
 		bad("sandbox_private_webhooks", "%q: want auto, true or false", c.SandboxPrivateWebhooks)
+	}
+	if c.InstanceURL != "" {
+		if u, err := url.Parse(c.InstanceURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("instance_url", "%q is not an http(s) URL with a host", c.InstanceURL)
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log_format", "%q: want text or json", c.LogFormat)

@@ -134,17 +134,39 @@ func (a *Adapter) notifyDeposit(ctx context.Context, tx *store.Tx, d chain.Depos
 type cursor struct {
 	number uint64
 	hash   common.Hash
+	stored string // block_hash as stored, for compare-and-set
 }
 
 func (a *Adapter) loadCursor(ctx context.Context) (cursor, error) {
 	var n int64
 	var h string
 	err := a.db.QueryRow(ctx, `SELECT block_number, block_hash FROM chain_cursors WHERE chain = ?`, a.network).Scan(&n, &h)
-	return cursor{uint64(n), common.HexToHash(h)}, err
+	return cursor{uint64(n), common.HexToHash(h), h}, err
 }
 
 // errMoved aborts a scan whose blocks changed while it read them; the next pass rewinds.
 var errMoved = errors.New("evm: chain reorganised during the scan; will rewind on the next pass")
+
+// errCursorMoved aborts a scan or rewind whose cursor another scanner (another instance, for
+// the moment two believe they lead) moved meanwhile: its writes are rolled back and the pass
+// goes on from the new cursor.
+var errCursorMoved = errors.New("evm: the scan cursor moved under this scan")
+
+// moveCursor moves the cursor from cur to (n, h) only if it is still at cur (compare-and-set),
+// so two scanners never overwrite each other's progress.
+func (a *Adapter) moveCursor(ctx context.Context, tx *store.Tx, cur cursor, n int64, h common.Hash, now int64) error {
+	res, err := tx.Exec(ctx, `UPDATE chain_cursors SET block_number = ?, block_hash = ?, updated_at = ? WHERE chain = ? AND block_number = ? AND block_hash = ?`,
+		n, h.Hex(), now, a.network, int64(cur.number), cur.stored)
+	if err != nil {
+		return err
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return err
+	} else if k != 1 {
+		return errCursorMoved
+	}
+	return nil
+}
 
 // ScanDeposits runs one deposit pass: detects a reorg at the cursor (rewinding to the common
 // ancestor), reads new blocks up to the head, and updates confirmations, crediting deposits that
@@ -167,7 +189,7 @@ func (a *Adapter) ScanDeposits(ctx context.Context) error {
 				return err
 			}
 			if h == nil || h.Hash() != cur.hash {
-				if err := a.rewind(ctx, cur); err != nil {
+				if err := a.rewind(ctx, cur); err != nil && !errors.Is(err, errCursorMoved) {
 					return err
 				}
 				continue
@@ -177,7 +199,10 @@ func (a *Adapter) ScanDeposits(ctx context.Context) error {
 			return a.confirmPending(ctx, head)
 		}
 		to := min(head, cur.number+a.cfg.ScanBatch)
-		if err := a.scanRange(ctx, cur.number+1, to, head); err != nil {
+		if err := a.scanRange(ctx, cur, to, head); err != nil {
+			if errors.Is(err, errCursorMoved) {
+				continue
+			}
 			if errors.Is(err, errMoved) {
 				a.log.Info("chain moved during scan", "from", cur.number+1, "to", to)
 				continue
@@ -256,9 +281,7 @@ func (a *Adapter) rewind(ctx context.Context, cur cursor) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM chain_blocks WHERE chain = ? AND block_number > ?`, a.network, ancestor); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE chain_cursors SET block_number = ?, block_hash = ?, updated_at = ? WHERE chain = ?`,
-			ancestor, ancestorHash.Hex(), a.micros(), a.network)
-		return err
+		return a.moveCursor(ctx, tx, cur, ancestor, ancestorHash, a.micros())
 	})
 }
 
@@ -273,7 +296,8 @@ type candidate struct {
 	blockHash    common.Hash
 }
 
-func (a *Adapter) scanRange(ctx context.Context, from, to, head uint64) error {
+func (a *Adapter) scanRange(ctx context.Context, cur cursor, to, head uint64) error {
+	from := cur.number + 1
 	// Block hashes first: the cursor block and the reorg window.
 	hashes := map[uint64]common.Hash{}
 	var cands []candidate
@@ -392,8 +416,7 @@ func (a *Adapter) scanRange(ctx context.Context, from, to, head uint64) error {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE chain_cursors SET block_number = ?, block_hash = ?, updated_at = ? WHERE chain = ?`,
-			int64(to), hashes[to].Hex(), now, a.network); err != nil {
+		if err := a.moveCursor(ctx, tx, cur, int64(to), hashes[to], now); err != nil {
 			return err
 		}
 		scannedBlock.WithLabelValues(a.network).Set(float64(to))

@@ -2,18 +2,20 @@
 // stablecoins deployed, for sandbox mode and tests. The chain adapter talks to it through the
 // same client interface it uses for a real JSON-RPC node; only the backend differs.
 //
-// # What a restart forgets
+// # Persistence
 //
-// The simulated chain lives in memory. A process restart starts a new chain from a new genesis
-// (its extra data carries a random generation tag, so the genesis hash changes): every block,
-// transaction, receipt and log is gone, and every balance is back to its genesis value. What is
-// deterministic given the same Seed: the faucet/deployer key, the token contract addresses
-// (deployed by that key at nonces 0, 1, ...), the sandbox hot wallet, deposit xpub and customer
-// wallet keys. So addresses configured or stored elsewhere stay valid; balances must be
-// re-funded through the faucet. The EVM adapter (Config.AllowChainReset) notices the new genesis
-// and resets its chain state: scan cursor and nonce counters restart, unconfirmed payouts are
-// re-queued and re-signed for the new chain, unconfirmed deposits are marked dropped; confirmed
-// payouts and credited deposits stay as history.
+// With Config.DataDir the chain is kept in a go-ethereum database in that directory: blocks,
+// receipts and state are written with each block, and reopening the directory (after a restart
+// or a kill) continues the same chain, so earlier transaction hashes stay valid. Only the
+// transaction pool is lost, as on a real node. Without DataDir the chain lives in memory: a new
+// one starts from a new genesis (its extra data carries a random generation tag, so the genesis
+// hash changes) and every block, receipt and balance is gone. What is deterministic given the
+// same Seed either way: the faucet/deployer key, the token contract addresses (deployed by that
+// key at nonces 0, 1, ...), the sandbox hot wallet, deposit xpub and customer wallet keys. The
+// EVM adapter (Config.AllowChainReset) notices a new genesis and resets its chain state: scan
+// cursor and nonce counters restart, unconfirmed payouts are re-queued and re-signed for the new
+// chain, unconfirmed deposits are marked dropped; confirmed payouts and credited deposits stay as
+// history.
 package simchain
 
 import (
@@ -22,6 +24,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"sort"
 	"strings"
@@ -31,12 +34,15 @@ import (
 	"github.com/ethereum/go-ethereum"
 	bind "github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/pocketramp/pocketramp/internal/chain/contracts"
 	"github.com/pocketramp/pocketramp/internal/chain/hd"
@@ -72,6 +78,9 @@ type Config struct {
 	Tokens []TokenSpec
 	// Native lists extra genesis balances (wei).
 	Native map[common.Address]*big.Int
+	// DataDir keeps the chain on disk (a go-ethereum database): reopening the directory
+	// continues the chain where it stopped, even after a kill. Empty: in memory.
+	DataDir string
 }
 
 // Token is a deployed test token.
@@ -83,8 +92,10 @@ type Token struct {
 
 // Chain is a running simulated chain.
 type Chain struct {
-	backend *simulated.Backend
+	backend miner
 	client  simulated.Client
+	rpc     *rpc.Client
+	fresh   bool // the tokens were deployed by this New (a new chain)
 	chainID *big.Int
 	seed    []byte
 	faucet  *ecdsa.PrivateKey
@@ -132,23 +143,47 @@ func New(cfg Config) (*Chain, error) {
 	for a, b := range cfg.Native {
 		alloc[a] = types.Account{Balance: new(big.Int).Set(b)}
 	}
-	generation := make([]byte, 8)
-	rand.Read(generation)
-	backend := simulated.NewBackend(alloc, func(_ *node.Config, ec *ethconfig.Config) {
-		cc := *params.AllDevChainProtocolChanges
-		cc.ChainID = new(big.Int).Set(chainID)
-		ec.Genesis.Config = &cc
-		ec.Genesis.ExtraData = generation
-		ec.NetworkId = chainID.Uint64()
-	})
+	draw := func() []byte {
+		g := make([]byte, 8)
+		rand.Read(g)
+		return g
+	}
 	c := &Chain{
-		backend: backend,
-		client:  backend.Client(),
 		chainID: chainID,
 		seed:    seed,
 		nonces:  map[common.Address]uint64{},
 		faucet:  faucet,
 		tokens:  map[string]Token{},
+	}
+	if cfg.DataDir == "" {
+		generation := draw()
+		backend := simulated.NewBackend(alloc, func(_ *node.Config, ec *ethconfig.Config) {
+			cc := *params.AllDevChainProtocolChanges
+			cc.ChainID = new(big.Int).Set(chainID)
+			ec.Genesis.Config = &cc
+			ec.Genesis.ExtraData = generation
+			ec.NetworkId = chainID.Uint64()
+		})
+		c.backend, c.client = backend, backend.Client()
+	} else {
+		generation, err := loadGeneration(cfg.DataDir, draw)
+		if err != nil {
+			return nil, fmt.Errorf("simchain: %w", err)
+		}
+		cc := *params.AllDevChainProtocolChanges
+		cc.ChainID = new(big.Int).Set(chainID)
+		genesisAlloc := core.SystemContractAllocs()
+		maps.Copy(genesisAlloc, alloc)
+		d, err := openDisk(cfg.DataDir, &core.Genesis{Config: &cc, GasLimit: ethconfig.Defaults.Miner.GasCeil, Alloc: genesisAlloc,
+			ExtraData: generation}, chainID.Uint64())
+		if err != nil {
+			return nil, err
+		}
+		c.backend, c.client = d, d.client
+	}
+	backend := c.backend
+	if rc, ok := c.client.(interface{ Client() *rpc.Client }); ok {
+		c.rpc = rc.Client()
 	}
 	ctx := context.Background()
 	g, err := c.client.HeaderByNumber(ctx, big.NewInt(0))
@@ -161,6 +196,15 @@ func New(cfg Config) (*Chain, error) {
 	if specs == nil {
 		specs = Tokens6()
 	}
+	reopened, err := c.findTokens(ctx, specs)
+	if err != nil {
+		backend.Close()
+		return nil, err
+	}
+	if reopened {
+		return c, nil
+	}
+	c.fresh = true
 	opts := bind.NewKeyedTransactor(faucet, chainID)
 	opts.Context = ctx
 	var txs []*types.Transaction
@@ -196,16 +240,91 @@ func New(cfg Config) (*Chain, error) {
 	return c, nil
 }
 
+// Attach reaches a chain that another process runs (and mines) over JSON-RPC: the same seed
+// gives the same keys and token addresses, the tokens must be deployed already. Commit does
+// nothing on it: the owning process mines.
+func Attach(ctx context.Context, client *rpc.Client, cfg Config) (*Chain, error) {
+	if cfg.Seed == nil {
+		return nil, errors.New("simchain: attach needs the chain's seed")
+	}
+	faucet, err := hd.PrivateKey(cfg.Seed, faucetPath)
+	if err != nil {
+		return nil, err
+	}
+	c := &Chain{backend: remoteMiner{client}, client: ethclient.NewClient(client), rpc: client, seed: cfg.Seed,
+		nonces: map[common.Address]uint64{}, faucet: faucet, tokens: map[string]Token{}}
+	id, err := c.client.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("simchain: attach: %w", err)
+	}
+	if cfg.ChainID != 0 && id.Int64() != cfg.ChainID {
+		return nil, fmt.Errorf("simchain: attach: chain id %s, want %d", id, cfg.ChainID)
+	}
+	c.chainID = id
+	g, err := c.client.HeaderByNumber(ctx, big.NewInt(0))
+	if err != nil {
+		return nil, fmt.Errorf("simchain: attach: %w", err)
+	}
+	c.genesis = g.Hash()
+	specs := cfg.Tokens
+	if specs == nil {
+		specs = Tokens6()
+	}
+	ok, err := c.findTokens(ctx, specs)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("simchain: attach: the chain has no test tokens yet")
+	}
+	return c, nil
+}
+
+// findTokens recognises a reopened chain: the faucet deployed the tokens at its first nonces, so
+// their addresses are known; reopened is true when they all have code.
+func (c *Chain) findTokens(ctx context.Context, specs []TokenSpec) (reopened bool, err error) {
+	from := c.FaucetAddress()
+	for i, s := range specs {
+		addr := crypto.CreateAddress(from, uint64(i))
+		code, err := c.client.CodeAt(ctx, addr, nil)
+		if err != nil {
+			return false, fmt.Errorf("simchain: token %s: %w", s.Symbol, err)
+		}
+		if len(code) == 0 {
+			if i > 0 {
+				return false, fmt.Errorf("simchain: the chain holds some test tokens but not %s", s.Symbol)
+			}
+			return false, nil
+		}
+		c.tokens[s.Symbol] = Token{Symbol: s.Symbol, Decimals: s.Decimals, Address: addr}
+	}
+	return true, nil
+}
+
+// Fresh reports whether this chain was created (tokens deployed) by New, rather than reopened
+// from its data directory.
+func (c *Chain) Fresh() bool { return c.fresh }
+
+// RPC is the chain's JSON-RPC client (to serve the chain to wallets and other processes).
+func (c *Chain) RPC() *rpc.Client { return c.rpc }
+
 // Client is the JSON-RPC-shaped client of the chain (satisfies the EVM adapter's Backend).
 func (c *Chain) Client() simulated.Client { return c.client }
 
-// Backend exposes the simulated backend (Commit, Fork, Rollback, AdjustTime).
-func (c *Chain) Backend() *simulated.Backend { return c.backend }
+// Backend exposes the chain's consensus (Commit, Fork, Rollback).
+func (c *Chain) Backend() interface {
+	Commit() common.Hash
+	Fork(parent common.Hash) error
+	Rollback()
+} {
+	return c.backend
+}
 
 // ChainID returns the chain id.
 func (c *Chain) ChainID() *big.Int { return new(big.Int).Set(c.chainID) }
 
-// Genesis returns the genesis hash, different on every start.
+// Genesis returns the genesis hash: different on every start of an in-memory chain, the same
+// for every reopening of a chain's data directory.
 func (c *Chain) Genesis() common.Hash { return c.genesis }
 
 // Seed returns the sandbox seed (keep it to get the same keys and contract addresses again).
@@ -363,6 +482,12 @@ func (c *Chain) sendFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.A
 	var h common.Hash
 	for attempt := 0; ; attempt++ {
 		h, err = c.send(ctx, key, n, to, value, data, gas)
+		if err != nil && attempt < 25 && nonceTaken(err) {
+			// Another process sending from the same key (the faucet, when several instances
+			// share a sandbox chain) took this nonce: use the next one.
+			n++
+			continue
+		}
 		if err == nil || attempt == 25 || !strings.Contains(err.Error(), "insufficient funds") {
 			break
 		}
@@ -376,6 +501,12 @@ func (c *Chain) sendFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.A
 		c.nonces[addr] = n + 1
 	}
 	return h, err
+}
+
+// nonceTaken reports a send refused because its nonce is in use by another transaction.
+func nonceTaken(err error) bool {
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "nonce too low") || strings.Contains(m, "replacement transaction underpriced")
 }
 
 // AutoMine commits a block every interval until the returned stop function is called.

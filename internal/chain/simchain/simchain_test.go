@@ -69,3 +69,67 @@ func TestTokens18(t *testing.T) {
 		t.Fatalf("%+v", tk)
 	}
 }
+
+// A chain with a data directory survives being closed and reopened: same genesis, tokens found
+// rather than deployed again, earlier transactions and balances still there, and the chain goes
+// on from its head. Another process (Attach over JSON-RPC) sees the same chain.
+func TestDataDirReopens(t *testing.T) {
+	ctx := context.Background()
+	seed := []byte("0123456789abcdef0123456789abcdef")
+	dir := t.TempDir()
+	c, err := New(Config{Seed: seed, ChainID: 80002, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Fresh() {
+		t.Fatal("a new directory must give a fresh chain")
+	}
+	to := crypto.PubkeyToAddress(c.WalletKey(3).PublicKey)
+	h, err := c.Fund(ctx, to, "USDC", big.NewInt(7_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head uint64
+	for {
+		c.Commit()
+		if r, err := c.Client().TransactionReceipt(ctx, h); err == nil {
+			head = r.BlockNumber.Uint64()
+			break
+		}
+	}
+	genesis := c.Genesis()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err = New(Config{Seed: seed, ChainID: 80002, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Fresh() || c.Genesis() != genesis {
+		t.Fatalf("reopened chain: fresh %v, genesis %s, want %s", c.Fresh(), c.Genesis(), genesis)
+	}
+	r, err := c.Client().TransactionReceipt(ctx, h)
+	if err != nil || r.BlockNumber.Uint64() != head {
+		t.Fatalf("receipt of %s after reopening: %v %v", h.Hex(), r, err)
+	}
+	if bal, err := c.TokenBalance(ctx, "USDC", to); err != nil || bal.Int64() != 7_000_000 {
+		t.Fatalf("balance after reopening: %v %v", bal, err)
+	}
+	c.Commit()
+	if n, _ := c.Client().BlockNumber(ctx); n != head+1 {
+		t.Fatalf("the chain went on at block %d, want %d", n, head+1)
+	}
+
+	remote, err := Attach(ctx, c.RPC(), Config{Seed: seed, ChainID: 80002})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if remote.Genesis() != genesis || remote.Tokens()[0] != c.Tokens()[0] {
+		t.Fatalf("attached chain differs: %s %v", remote.Genesis(), remote.Tokens())
+	}
+	if _, err := Attach(ctx, c.RPC(), Config{Seed: seed, ChainID: 1}); err == nil {
+		t.Fatal("attaching with the wrong chain id must fail")
+	}
+}

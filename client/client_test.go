@@ -208,7 +208,7 @@ func TestClient(t *testing.T) {
 				t.Fatalf("unsubscribe twice: %v", err)
 			}
 			res, err := c.TestWebhook(ctx, client.EventPayIn)
-			if err != nil || !res.Success || res.StatusCode != 200 || res.DeliveryID == "" || res.ResponseExcerpt != "ok" {
+			if err != nil || !res.Success || res.StatusCode != 200 || res.DeliveryID == "" || res.ResponseExcerpt != "" { // a loopback receiver: no body kept
 				t.Fatalf("test delivery: %+v %v", res, err)
 			}
 		})

@@ -179,3 +179,52 @@ func TestGatewayCardChoiceReservesTheCardLimit(t *testing.T) {
 		t.Fatalf("choosing psd2: %v", err)
 	}
 }
+
+// A bank transfer for an intent that expired (and so released its share of the limit) is
+// checked against the limit again when it arrives: one that still fits is delivered, one that no
+// longer does is received and held for the operator, its coins not sent, on both engines.
+func TestLateTransferRechecksTheLimit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		uid := e.verifiedCustomer("late-limit@example.com", "basic") // 1,000 EUR per 30 days
+		over, overConcept, iban := e.transferPayment(uid, 600)
+		fits, fitsConcept, _ := e.transferPayment(uid, 300)
+		e.clock.Advance(8 * 24 * time.Hour) // past the 7-day expiry of transfers
+		e.token = e.login(e.cred)
+		if n, err := e.app.Onramp.ExpireDue(ctx); err != nil || n != 2 {
+			t.Fatalf("expired %d payments, err %v", n, err)
+		}
+		// The released share is used by a new payment, paid and delivered.
+		paid, paidConcept, _ := e.transferPayment(uid, 600)
+		e.bankIn(iban, "600.00", paidConcept)
+		e.waitStatus(paid, "coins_sent")
+
+		reconcile := func(id, concept, amount string) response {
+			t.Helper()
+			tx := e.bankIn(iban, amount, concept)
+			if tx.path("data.status") != "unmatched" {
+				t.Fatalf("a transfer for an expired payment was auto-matched: %s", tx.body)
+			}
+			return e.do("POST", "/api/banking/reconcile", map[string]any{"payment_id": id, "transaction_id": tx.path("data.id")}, nil, "")
+		}
+		// 600 + 300 ≤ 1,000: delivered.
+		if r := reconcile(fits, fitsConcept, "300.00"); r.path("data.payment_status") != "payment_received" {
+			t.Fatalf("reconcile the late 300: %s", r.body)
+		}
+		e.waitStatus(fits, "coins_sent")
+		// 900 + 600 > 1,000: received, held, no coins.
+		if r := reconcile(over, overConcept, "600.00"); r.path("data.payment_status") != "payment_received" {
+			t.Fatalf("reconcile the late 600: %s", r.body)
+		}
+		r := e.do("GET", "/api/payment/"+over, nil, nil, "")
+		hold, _ := r.path("data.hold_reason").(string)
+		if r.path("data.status") != "payment_received" || !strings.HasPrefix(hold, "limit_exceeded:") {
+			t.Fatalf("a late transfer over the limit was not held: %s", r.body)
+		}
+		p, err := e.app.Onramp.Get(ctx, e.cred.ID, over)
+		if err != nil || p.PayoutID != 0 {
+			t.Fatalf("a held payment queued a payout: %+v %v", p, err)
+		}
+		e.verifyLedger()
+	})
+}

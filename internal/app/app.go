@@ -80,8 +80,11 @@ type Config struct {
 	SandboxBlockInterval time.Duration
 	WebhookRetryBase     time.Duration
 	WebhookDisableAfter  time.Duration
-	Log                  *slog.Logger
-	Now                  func() time.Time
+	// SandboxPrivateWebhooks says whether sandbox webhooks may target loopback and private
+	// addresses: "auto" or "" (only while no production integration exists), "true", "false".
+	SandboxPrivateWebhooks string
+	Log                    *slog.Logger
+	Now                    func() time.Time
 	// ThrottleNow is the clock of rate limits and lockouts (nil: real time; see api.Config).
 	ThrottleNow func() time.Time
 	Version     string
@@ -164,6 +167,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	// Bank accounts left in clear by an older version are sealed now (migration 00024).
+	if n, err := sealAccounts(ctx, db, box); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 {
+		cfg.Log.Info("encrypted customers' bank accounts stored in clear", slog.Int("values", n))
+	}
 	a.Assets = asset.Catalogue{DB: db}
 	if err := a.Assets.Seed(ctx); err != nil {
 		db.Close()
@@ -182,9 +192,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Registry.MustRegister(btc.Collectors()...)
 	// Bank payouts held, statement warnings.
 	a.Registry.MustRegister(banking.Collectors()...)
+	private, err := webhook.ParsePrivateTargets(cfg.SandboxPrivateWebhooks)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sandbox private webhooks: %w", err)
+	}
 	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,
 		Box: box, Log: cfg.Log, Now: cfg.Now, Registry: a.Registry,
-		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter})
+		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter, PrivateTargets: private})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -206,7 +221,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Accounts = &banking.Accounts{DB: db, Now: cfg.Now}
 	a.Onramp = &onramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
 		Events: a.Events, SandboxProvider: onramp.SandboxProvider{}, Now: cfg.Now, PublicURL: cfg.PublicURL}
-	a.Offramp = &offramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
+	a.Offramp = &offramp.Service{DB: db, Box: box, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
 		Events: a.Events, Now: cfg.Now, Log: cfg.Log}
 	onPayout := func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error {
 		if err := a.Onramp.OnPayout(ctx, tx, sandbox, p); err != nil {
@@ -223,7 +238,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Onramp.Chains = a.Chains
 	a.Pricer.NetworkFees = a.Chains // Bitcoin's network fee comes from the node's estimate
 	a.Offramp.Chains = a.Chains
-	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
+	a.Banking = &banking.Service{DB: db, Box: box, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
 		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log}
 	a.Offramp.Banking = a.Banking
 	a.Onramp.Banking = a.Banking

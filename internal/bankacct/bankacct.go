@@ -191,3 +191,13 @@ func Local(country, s string) (string, error) {
 	}
 	return IBAN(s)
 }
+
+// Mask shows only the country or first two characters and the last four of an account number
+// ("ES•••1332"), for messages stored or logged in clear about an account kept encrypted.
+func Mask(account string) string {
+	a := []rune(strings.ToUpper(strings.Join(strings.Fields(account), "")))
+	if len(a) <= 6 {
+		return strings.Repeat("•", len(a))
+	}
+	return string(a[:2]) + "•••" + string(a[len(a)-4:])
+}

@@ -118,7 +118,7 @@ func (s *Service) queuePayout(ctx context.Context, tx *store.Tx, acct Account, r
 		creditor_iban, creditor_bic, remittance, status, hold_reason, sandbox, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		p.IBAN, p.EndToEndID, p.Reference, p.Amount.Units().Int64(), p.Amount.Scale(), p.Currency, p.CreditorName, p.OriginalName,
-		p.CreditorIBAN, p.CreditorBIC, p.Remittance, p.Status, p.HoldReason, acct.Sandbox, store.Micros(now), store.Micros(now)).Scan(&p.ID)
+		s.Box.SealText(p.CreditorIBAN), p.CreditorBIC, p.Remittance, p.Status, p.HoldReason, acct.Sandbox, store.Micros(now), store.Micros(now)).Scan(&p.ID)
 	if err != nil {
 		return Payout{}, fmt.Errorf("queue payout %s: %w", req.Reference, err)
 	}
@@ -251,7 +251,7 @@ func (s *Service) ExportBatch(ctx context.Context, iban string) (b Batch, ok boo
 		if err != nil {
 			return err
 		}
-		pending, err := queryPayouts(ctx, tx, "WHERE iban = ? AND status = 'pending' ORDER BY id"+tx.ForUpdate(), acct.IBAN)
+		pending, err := s.queryPayouts(ctx, tx, "WHERE iban = ? AND status = 'pending' ORDER BY id"+tx.ForUpdate(), acct.IBAN)
 		if err != nil {
 			return err
 		}
@@ -335,18 +335,25 @@ func (s *Service) hold(ctx context.Context, tx *store.Tx, p *Payout, reason stri
 const payoutColumns = `id, iban, end_to_end_id, reference, amount, scale, currency, creditor_name, original_name, creditor_iban,
 	creditor_bic, remittance, status, hold_reason, note, batch_id, created_at, updated_at`
 
-func scanPayout(row store.Scanner) (Payout, error) {
+// scanPayout reads a row of payoutColumns, decrypting the creditor's IBAN.
+func (s *Service) scanPayout(row store.Scanner) (Payout, error) {
 	var p Payout
 	var units, created, updated int64
 	var scale int
 	var batch sql.NullInt64
 	err := row.Scan(&p.ID, &p.IBAN, &p.EndToEndID, &p.Reference, &units, &scale, &p.Currency, &p.CreditorName, &p.OriginalName,
 		&p.CreditorIBAN, &p.CreditorBIC, &p.Remittance, &p.Status, &p.HoldReason, &p.Note, &batch, &created, &updated)
+	if err != nil {
+		return Payout{}, err
+	}
 	p.Amount, p.BatchID, p.CreatedAt, p.UpdatedAt = money.FromInt64(units, scale), batch.Int64, store.Time(created), store.Time(updated)
-	return p, err
+	if p.CreditorIBAN, err = s.Box.OpenText(p.CreditorIBAN); err != nil {
+		return Payout{}, fmt.Errorf("payout %d creditor iban: %w", p.ID, err)
+	}
+	return p, nil
 }
 
-func queryPayouts(ctx context.Context, tx *store.Tx, where string, args ...any) ([]Payout, error) {
+func (s *Service) queryPayouts(ctx context.Context, tx *store.Tx, where string, args ...any) ([]Payout, error) {
 	rows, err := tx.Query(ctx, "SELECT "+payoutColumns+" FROM bank_payouts "+where, args...)
 	if err != nil {
 		return nil, err
@@ -354,7 +361,7 @@ func queryPayouts(ctx context.Context, tx *store.Tx, where string, args ...any) 
 	defer rows.Close()
 	var out []Payout
 	for rows.Next() {
-		p, err := scanPayout(rows)
+		p, err := s.scanPayout(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -366,13 +373,13 @@ func queryPayouts(ctx context.Context, tx *store.Tx, where string, args ...any) 
 // PayoutByReference returns a payout by its business reference.
 func (s *Service) PayoutByReference(ctx context.Context, ref string) (_ Payout, err error) {
 	defer errcode.Op("banking.PayoutByReference", &err)
-	return scanPayout(s.DB.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE reference = ?", ref))
+	return s.scanPayout(s.DB.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE reference = ?", ref))
 }
 
 // PayoutByID returns a payout by id (ErrPayoutNotFound).
 func (s *Service) PayoutByID(ctx context.Context, id int64) (_ Payout, err error) {
 	defer errcode.Op("banking.PayoutByID", &err)
-	p, err := scanPayout(s.DB.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE id = ?", id))
+	p, err := s.scanPayout(s.DB.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Payout{}, ErrPayoutNotFound
 	}
@@ -397,7 +404,7 @@ func (s *Service) ListPayouts(ctx context.Context, f PayoutFilter, page, perPage
 		w.Add("iban = ?", acct.IBAN)
 	}
 	w.AddIf(f.Status != "", "status = ?", f.Status)
-	return store.Page(ctx, s.DB, "bank_payouts", payoutColumns, w, "id", page, perPage, scanPayout)
+	return store.Page(ctx, s.DB, "bank_payouts", payoutColumns, w, "id", page, perPage, s.scanPayout)
 }
 
 // Beneficiary is the operator's correction of a payout's creditor; empty fields stay as they are.
@@ -447,7 +454,7 @@ func (s *Service) CorrectPayout(ctx context.Context, id int64, c Beneficiary) (_
 			p.Note = c.Note
 		}
 		_, err := tx.Exec(ctx, `UPDATE bank_payouts SET creditor_name = ?, original_name = ?, creditor_iban = ?, creditor_bic = ?,
-			status = ?, hold_reason = '', note = ?, updated_at = ? WHERE id = ?`, p.CreditorName, p.OriginalName, p.CreditorIBAN,
+			status = ?, hold_reason = '', note = ?, updated_at = ? WHERE id = ?`, p.CreditorName, p.OriginalName, s.Box.SealText(p.CreditorIBAN),
 			p.CreditorBIC, p.Status, p.Note, store.Micros(s.Now()), p.ID)
 		return err
 	})
@@ -508,7 +515,7 @@ func (s *Service) changePayout(ctx context.Context, id int64, change func(*store
 	var p Payout
 	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
-		p, err = scanPayout(tx.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE id = ?"+tx.ForUpdate(), id))
+		p, err = s.scanPayout(tx.QueryRow(ctx, "SELECT "+payoutColumns+" FROM bank_payouts WHERE id = ?"+tx.ForUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrPayoutNotFound
 		}

@@ -3,6 +3,7 @@ package banking
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
 )
@@ -51,7 +53,13 @@ func newPayoutService(t *testing.T, db *store.DB) (*Service, Account, *payoutLog
 		t.Fatal(err)
 	}
 	log := &payoutLog{}
-	return &Service{DB: db, Accounts: accts, Payouts: log, Now: now}, acct, log
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, err := secret.NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Service{DB: db, Box: box, Accounts: accts, Payouts: log, Now: now}, acct, log
 }
 
 func queue(t *testing.T, s *Service, iban string, reqs ...PayoutRequest) []Payout {
@@ -167,7 +175,21 @@ func TestHostilePayoutsNeverJamTheAccount(t *testing.T) {
 			!strings.HasPrefix(b.Held[0].HoldReason, "name: character '<'") {
 			t.Fatalf("batch: %d payments, total %s, held %+v", b.Payments, b.Total, b.Held)
 		}
-		for _, want := range []string{"<Nm>Lukasz Dvorak Zolc</Nm>", "<Nm>.script.alert(1)./script.</Nm>", "<Nm>Pocketramp Operadora S.L. - Cuenta EUR</Nm>"} {
+		// Creditors' IBANs are encrypted at rest; the file carries them decrypted.
+		rawRows, err := db.Query(ctx, "SELECT creditor_iban FROM bank_payouts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rawRows.Next() {
+			var raw string
+			rawRows.Scan(&raw)
+			if !strings.HasPrefix(raw, secret.SealedPrefix) || strings.Contains(raw, "ES7921000813610123456789") {
+				t.Errorf("creditor_iban stored as %q", raw)
+			}
+		}
+		rawRows.Close()
+		for _, want := range []string{"<Nm>Lukasz Dvorak Zolc</Nm>", "<Nm>.script.alert(1)./script.</Nm>", "<Nm>Pocketramp Operadora S.L. - Cuenta EUR</Nm>",
+			"<IBAN>ES7921000813610123456789</IBAN>", "<IBAN>PL61109010140000071219812874</IBAN>", "<IBAN>DE89370400440532013000</IBAN>"} {
 			if !bytes.Contains(b.File, []byte(want)) {
 				t.Errorf("pain.001 lacks %s", want)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -111,6 +112,7 @@ type Service struct {
 	ReferenceLength int
 	Now             func() time.Time
 	Log             *slog.Logger // operator alerts (held payouts); nil: slog.Default()
+	Box             *secret.Box  // seals creditors' IBANs at rest (bank_payouts.creditor_iban)
 }
 
 // PayoutHandler hears about bank payouts that the statement confirmed or returned.
@@ -744,7 +746,7 @@ func (s *Service) matchBatch(ctx context.Context, tx *store.Tx, acct Account, t 
 		(t.batch.Total != nil && t.batch.Total.Abs().Units().Int64() != total) {
 		return false, s.setException(ctx, tx, t, ExceptionUnknownDebit)
 	}
-	list, err := queryPayouts(ctx, tx, "WHERE batch_id = ? AND status = 'exported' ORDER BY id"+tx.ForUpdate(), batchID)
+	list, err := s.queryPayouts(ctx, tx, "WHERE batch_id = ? AND status = 'exported' ORDER BY id"+tx.ForUpdate(), batchID)
 	if err != nil {
 		return false, err
 	}

@@ -58,6 +58,8 @@ type Config struct {
 	WebhookRetryBase     Duration `toml:"webhook_retry_base" doc:"first webhook retry delay, doubling up to 720x"`
 	WebhookDisableAfter  Duration `toml:"webhook_disable_after" doc:"how long an endpoint may fail without a success before it is disabled"`
 	SandboxBlockInterval Duration `toml:"sandbox_block_interval" doc:"how often the sandbox chains mine a block"`
+	// SandboxPrivateWebhooks: may sandbox webhooks target loopback and private addresses?
+	SandboxPrivateWebhooks string `toml:"sandbox_private_webhooks" doc:"may sandbox webhooks target loopback and private addresses: auto (only while no production integration exists), true or false"`
 
 	HotWalletKey Secret `toml:"hot_wallet_key" doc:"hex secp256k1 private key of the payout hot wallet of the live chains"`
 	DepositXpub  string `toml:"deposit_xpub" doc:"account-level xpub (m/44'/60'/0') the live chains derive deposit addresses from"`
@@ -86,20 +88,21 @@ type Config struct {
 // Default is the configuration with nothing set.
 func Default() Config {
 	return Config{
-		DataDir:              "./data",
-		Addr:                 "127.0.0.1:8080",
-		AdminAddr:            "127.0.0.1:8081",
-		OperatorTokenRole:    "admin",
-		LogFormat:            "text",
-		PriceSources:         []string{"kraken", "bitstamp"},
-		PriceMaxAge:          Duration(60 * time.Second),
-		WebhookRetryBase:     Duration(30 * time.Second),
-		WebhookDisableAfter:  Duration(72 * time.Hour),
-		SandboxBlockInterval: Duration(500 * time.Millisecond),
-		BTCNetwork:           "mainnet",
-		BTCConfirmations:     2,
-		BTCMinFeeRate:        1,
-		BTCMaxFeeRate:        200,
+		DataDir:                "./data",
+		Addr:                   "127.0.0.1:8080",
+		AdminAddr:              "127.0.0.1:8081",
+		OperatorTokenRole:      "admin",
+		LogFormat:              "text",
+		PriceSources:           []string{"kraken", "bitstamp"},
+		PriceMaxAge:            Duration(60 * time.Second),
+		WebhookRetryBase:       Duration(30 * time.Second),
+		WebhookDisableAfter:    Duration(72 * time.Hour),
+		SandboxBlockInterval:   Duration(500 * time.Millisecond),
+		BTCNetwork:             "mainnet",
+		BTCConfirmations:       2,
+		BTCMinFeeRate:          1,
+		BTCMaxFeeRate:          200,
+		SandboxPrivateWebhooks: "auto",
 	}
 }
 
@@ -348,6 +351,11 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.AdminURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("admin_url", "%q is not an http(s) URL with a host", c.AdminURL)
 		}
+	}
+	switch strings.ToLower(strings.TrimSpace(c.SandboxPrivateWebhooks)) {
+	case "auto", "true", "false":
+	default:
+		bad("sandbox_private_webhooks", "%q: want auto, true or false", c.SandboxPrivateWebhooks)
 	}
 	if c.InstanceURL != "" {
 		if u, err := url.Parse(c.InstanceURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

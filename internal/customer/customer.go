@@ -144,6 +144,9 @@ func (s *Service) scan(row store.Scanner) (Customer, error) {
 		return Customer{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = store.Time(created), store.Time(updated)
+	if c.IBAN, err = s.Box.OpenText(c.IBAN); err != nil {
+		return Customer{}, fmt.Errorf("customer %d iban: %w", c.ID, err)
+	}
 	if len(pii) > 0 {
 		plain, err := s.Box.Open(pii)
 		if err != nil {
@@ -166,6 +169,16 @@ func (s *Service) idHash(number string) []byte {
 		return nil
 	}
 	return s.Box.LookupHash("identification", number)
+}
+
+// AccountHash is the lookup hash of a customer's bank account (IBAN, CLABE, CBU …), which is
+// stored encrypted: the console finds a customer by it. nil for no account.
+func AccountHash(box *secret.Box, account string) []byte {
+	account = strings.ToUpper(strings.Join(strings.Fields(account), ""))
+	if account == "" {
+		return nil
+	}
+	return box.LookupHash("bank-account", account)
 }
 
 // Get returns a customer of integrationID; another integration's customer is ErrNotFound.

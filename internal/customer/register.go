@@ -284,12 +284,12 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, c *Customer, passwor
 	c.CreatedAt, c.UpdatedAt = now, now
 	err := tx.QueryRow(ctx, `INSERT INTO customers (uuid, integration_id, type, email, name, last_name, last_name2, company_name,
 		phone, country, country_code, city, address_state, zipcode, professional_activity, identification_type, pii_enc,
-		identification_hash, password_hash, iban, bank_name, callback_url, kyc_status, kyc_level, kyc_reference,
+		identification_hash, password_hash, iban, iban_hash, bank_name, callback_url, kyc_status, kyc_level, kyc_reference,
 		onboarding_status, kyb_password_hash, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		c.UUID, c.IntegrationID, c.Type, c.Email, c.Name, c.LastName, c.LastName2, c.CompanyName, c.Phone, c.Country,
 		c.CountryCode, c.City, c.AddressState, c.Zipcode, c.ProfessionalActivity, c.IdentificationType, s.sealPII(c.PII),
-		s.idHash(c.PII.IdentificationNumber), passwordHash, c.IBAN, c.BankName, c.CallbackURL, c.KYCStatus, c.KYCLevel,
+		s.idHash(c.PII.IdentificationNumber), passwordHash, s.Box.SealText(c.IBAN), AccountHash(s.Box, c.IBAN), c.BankName, c.CallbackURL, c.KYCStatus, c.KYCLevel,
 		c.KYCReference, c.OnboardingStatus, kybPasswordHash, store.Micros(now), store.Micros(now)).Scan(&c.ID)
 	if store.IsUniqueViolation(err) {
 		return ErrAlreadyExists

@@ -28,26 +28,10 @@ type Submission struct {
 // submitted, oldest first.
 func (s *Service) ReviewQueue(ctx context.Context, page, perPage int) (_ []ReviewItem, _ int, err error) {
 	defer errcode.Op("customer.ReviewQueue", &err)
-	const cond = "kyc_status = 'processing' OR onboarding_status = 'submitted'"
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM customers WHERE "+cond).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.DB.Query(ctx, "SELECT "+columns+" FROM customers WHERE "+cond+" ORDER BY updated_at, id LIMIT ? OFFSET ?", perPage, (page-1)*perPage)
+	var w store.Where
+	w.Add("(kyc_status = 'processing' OR onboarding_status = 'submitted')")
+	list, total, err := store.Page(ctx, s.DB, "customers", columns, w, "updated_at, id", page, perPage, s.scan)
 	if err != nil {
-		return nil, 0, err
-	}
-	var list []Customer
-	for rows.Next() {
-		c, err := s.scan(rows)
-		if err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
-		list = append(list, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
 	out := make([]ReviewItem, 0, len(list))

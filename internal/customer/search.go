@@ -11,8 +11,9 @@ import (
 
 // Search finds customers of every integration for the operator console, newest first. The
 // query is tried as what it looks like, each through an index: an e-mail (exact), an IBAN
-// (exact, spaces ignored), an identification number (through its lookup hash, as the number
-// itself is encrypted), a customer id, or else the start of a first name.
+// (exact, spaces ignored), an identification number or a local account number (CLABE, CBU),
+// the last three through lookup hashes as they are stored encrypted, a customer id, or else
+// the start of a first name.
 func (s *Service) Search(ctx context.Context, query string, page, perPage int) (_ []Customer, _ int, err error) {
 	defer errcode.Op("customer.Search", &err)
 	q := strings.TrimSpace(query)
@@ -23,12 +24,13 @@ func (s *Service) Search(ctx context.Context, query string, page, perPage int) (
 	case strings.Contains(q, "@"):
 		w.Add("email = ?", strings.ToLower(q))
 	case len(compact) >= 15 && len(compact) <= 34 && isLetter(compact[0]) && isLetter(compact[1]) && isDigit(compact[2]) && isDigit(compact[3]):
-		w.Add("iban = ?", compact)
+		w.Add("iban_hash = ?", AccountHash(s.Box, compact))
 	case allDigits(q) && len(q) < 8:
 		w.Add("id = ?", q)
 	case hasDigit(q):
 		n := nationalid.Normalize(q)
-		w.Add("identification_hash IN (?, ?)", s.idHash(n), s.idHash(strings.TrimPrefix(n, "ES")))
+		// An ID number, or a local account number (CLABE, CBU …) kept encrypted like an IBAN.
+		w.Add("(identification_hash IN (?, ?) OR iban_hash = ?)", s.idHash(n), s.idHash(strings.TrimPrefix(n, "ES")), AccountHash(s.Box, compact))
 	default:
 		// A range on the indexed lower-case name (LIKE alone would scan the table on
 		// PostgreSQL), then LIKE for the exact prefix. SQLite's lower() folds ASCII only.

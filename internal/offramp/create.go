@@ -315,7 +315,7 @@ func (s *Service) open(ctx context.Context, d draft) (Rampoff, error) {
 		if err := book.Reserve(ctx, tx, r.UserID, r.CreatedAt, r.EUREquivalent, d.limits); err != nil {
 			return err
 		}
-		return insert(ctx, tx, r)
+		return s.insert(ctx, tx, r)
 	})
 	if store.IsUniqueViolation(err) {
 		return Rampoff{}, ErrExternalIDUsed
@@ -367,7 +367,7 @@ func (s *Service) payoutAccount(f errcode.Fields, in CreateInput, c customer.Cus
 	return iban, ""
 }
 
-func insert(ctx context.Context, tx *store.Tx, r Rampoff) error {
+func (s *Service) insert(ctx context.Context, tx *store.Tx, r Rampoff) error {
 	var ext, quote, opIBAN any
 	if r.ExternalID != "" {
 		ext = r.ExternalID
@@ -385,7 +385,7 @@ func insert(ctx context.Context, tx *store.Tx, r Rampoff) error {
 		created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.IntegrationID, r.UserID, r.Sandbox, ext, r.Coin, r.Chain, r.Amount.Scale(), r.Amount.UnitsString(), r.Fiat,
 		r.FiatAmount.Scale(), r.FiatAmount.Units().Int64(), r.QuotedFiat.Units().Int64(), r.EUREquivalent.Units().Int64(),
-		r.Price.String(), string(fees), r.FeePercent.String(), r.MarkupBps, r.ToleranceBps, quote, r.PayoutAccount, r.PayoutKind,
+		r.Price.String(), string(fees), r.FeePercent.String(), r.MarkupBps, r.ToleranceBps, quote, s.Box.SealText(r.PayoutAccount), r.PayoutKind,
 		r.BankName, r.Beneficiary, opIBAN, r.DepositAddress, int64(r.DepositIndex), r.Status,
 		store.Micros(r.CreatedAt), store.Micros(r.UpdatedAt), store.Micros(r.ExpiresAt))
 	return err

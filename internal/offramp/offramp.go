@@ -198,7 +198,8 @@ const columns = `id, integration_id, user_id, sandbox, external_id, coin_symbol,
 	payout_account, payout_kind, bank_name, beneficiary, operator_iban, deposit_address, deposit_index, status, hold_reason,
 	failure_reason, deposit_txid, received_amount, received_at, bank_payout_id, payout_confirmed_by, created_at, updated_at, expires_at`
 
-func scan(row store.Scanner) (Rampoff, error) {
+// scan reads a row of columns, decrypting the customer's payout account.
+func (s *Service) scan(row store.Scanner) (Rampoff, error) {
 	var r Rampoff
 	var ext, quote, opIBAN, txid, received sql.NullString
 	var receivedAt, payoutID sql.NullInt64
@@ -214,6 +215,9 @@ func scan(row store.Scanner) (Rampoff, error) {
 		return Rampoff{}, err
 	}
 	r.ExternalID, r.QuoteID, r.OperatorIBAN, r.DepositTxID = ext.String, quote.String, opIBAN.String, txid.String
+	if r.PayoutAccount, err = s.Box.OpenText(r.PayoutAccount); err != nil {
+		return Rampoff{}, fmt.Errorf("rampoff %s payout account: %w", r.ID, err)
+	}
 	r.DepositIndex, r.BankPayoutID = uint32(idx), payoutID.Int64
 	if r.Amount, err = money.ParseUnits(amount, decimals, money.ParseOptions{}); err != nil {
 		return Rampoff{}, fmt.Errorf("rampoff %s amount: %w", r.ID, err)
@@ -290,7 +294,7 @@ func (r Rampoff) View() View {
 // Get returns an off-ramp of integrationID; another integration's is ErrRampoffNotFound.
 func (s *Service) Get(ctx context.Context, integrationID int64, id string) (_ Rampoff, err error) {
 	defer errcode.Op("offramp.Get", &err)
-	r, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ? AND integration_id = ?", id, integrationID))
+	r, err := s.scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ? AND integration_id = ?", id, integrationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Rampoff{}, ErrRampoffNotFound
 	}
@@ -300,15 +304,15 @@ func (s *Service) Get(ctx context.Context, integrationID int64, id string) (_ Ra
 // GetAny returns an off-ramp of any integration (operator API).
 func (s *Service) GetAny(ctx context.Context, id string) (_ Rampoff, err error) {
 	defer errcode.Op("offramp.GetAny", &err)
-	r, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ?", id))
+	r, err := s.scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Rampoff{}, ErrRampoffNotFound
 	}
 	return r, err
 }
 
-func getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Rampoff, error) {
-	r, err := scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE "+where+tx.ForUpdate(), args...))
+func (s *Service) getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Rampoff, error) {
+	r, err := s.scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE "+where+tx.ForUpdate(), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Rampoff{}, ErrRampoffNotFound
 	}
@@ -336,5 +340,5 @@ func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page,
 	w.AddIf(f.PayoutKind != "", "payout_kind = ?", f.PayoutKind)
 	w.AddIf(!f.From.IsZero(), "created_at >= ?", store.Micros(f.From))
 	w.AddIf(!f.To.IsZero(), "created_at < ?", store.Micros(f.To))
-	return store.Page(ctx, s.DB, "rampoffs", columns, w, "created_at DESC, id", page, perPage, scan)
+	return store.Page(ctx, s.DB, "rampoffs", columns, w, "created_at DESC, id", page, perPage, s.scan)
 }

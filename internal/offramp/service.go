@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -26,6 +27,7 @@ import (
 type Service struct {
 	DB        *store.DB
 	Customers *customer.Service
+	Box       *secret.Box // seals the customer's payout account at rest
 	Assets    asset.Catalogue
 	Pricer    *pricing.Pricer
 	Accounts  *banking.Accounts

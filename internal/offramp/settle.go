@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -160,7 +161,7 @@ func (s *Service) OnDeposit(ctx context.Context, tx *store.Tx, sandbox bool, d c
 	if !ok || s.isGasTopUp(d) {
 		return nil
 	}
-	r, err := getTx(ctx, tx, "id = ?", id)
+	r, err := s.getTx(ctx, tx, "id = ?", id)
 	if errors.Is(err, ErrRampoffNotFound) {
 		s.log().Error("deposit to an off-ramp address without an off-ramp", "ref", d.Ref, "tx", d.TxHash)
 		return nil
@@ -400,7 +401,7 @@ func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference str
 	if !ok {
 		return nil
 	}
-	r, err := getTx(ctx, tx, "id = ?", id)
+	r, err := s.getTx(ctx, tx, "id = ?", id)
 	if errors.Is(err, ErrRampoffNotFound) {
 		return nil
 	}
@@ -420,7 +421,7 @@ func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference str
 	if r.Status != StatusProcessing && r.Status != StatusFinished {
 		return nil
 	}
-	r.FailureReason = "payout_returned: the bank returned the payout to " + r.PayoutAccount + "; the customer is owed " + r.FiatAmount.String() + " " + r.Fiat
+	r.FailureReason = "payout_returned: the bank returned the payout to " + bankacct.Mask(r.PayoutAccount) + "; the customer is owed " + r.FiatAmount.String() + " " + r.Fiat
 	if err := setStatus(ctx, tx, &r, StatusFailed, now); err != nil {
 		return err
 	}
@@ -435,14 +436,14 @@ func (s *Service) PayoutCancelled(ctx context.Context, tx *store.Tx, reference, 
 	if !ok {
 		return nil
 	}
-	r, err := getTx(ctx, tx, "id = ?", id)
+	r, err := s.getTx(ctx, tx, "id = ?", id)
 	if errors.Is(err, ErrRampoffNotFound) {
 		return nil
 	}
 	if err != nil || r.Status != StatusProcessing {
 		return err
 	}
-	r.FailureReason = "payout_cancelled: the operator cancelled the payout to " + r.PayoutAccount + " (" + note + "); the customer is owed " +
+	r.FailureReason = "payout_cancelled: the operator cancelled the payout to " + bankacct.Mask(r.PayoutAccount) + " (" + note + "); the customer is owed " +
 		r.FiatAmount.String() + " " + r.Fiat
 	if err := setStatus(ctx, tx, &r, StatusFailed, s.Now()); err != nil {
 		return err
@@ -463,7 +464,7 @@ func (s *Service) ConfirmPayout(ctx context.Context, id, reference string) (_ Ra
 	var r Rampoff
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
-		if r, err = getTx(ctx, tx, "id = ?", id); err != nil {
+		if r, err = s.getTx(ctx, tx, "id = ?", id); err != nil {
 			return err
 		}
 		if r.PayoutKind != PayoutLocal {
@@ -504,7 +505,7 @@ func (s *Service) Release(ctx context.Context, id string, reprice bool) (_ Rampo
 	var r Rampoff
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var err error
-		if r, err = getTx(ctx, tx, "id = ?", id); err != nil {
+		if r, err = s.getTx(ctx, tx, "id = ?", id); err != nil {
 			return err
 		}
 		if r.Status != StatusCryptoReceived || r.HoldReason == "" {
@@ -595,7 +596,7 @@ func (s *Service) Refund(ctx context.Context, id, to string) (_ Rampoff, err err
 		}
 	}
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
-		if r, err = getTx(ctx, tx, "id = ?", id); err != nil {
+		if r, err = s.getTx(ctx, tx, "id = ?", id); err != nil {
 			return err
 		}
 		held, err := queryDeposits(ctx, tx, "rampoff_id = ? AND status = 'held' ORDER BY id", r.ID)
@@ -697,7 +698,7 @@ func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
 	n := 0
 	for _, id := range ids {
 		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
-			r, err := getTx(ctx, tx, "id = ?", id)
+			r, err := s.getTx(ctx, tx, "id = ?", id)
 			if err != nil || r.Status != StatusPending || r.ExpiresAt.After(s.Now()) {
 				return err
 			}

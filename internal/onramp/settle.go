@@ -14,6 +14,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -139,8 +140,15 @@ func (s *Service) ReceiveManyTx(ctx context.Context, tx *store.Tx, arrivals []Ar
 			}
 			settings[p.IntegrationID] = st
 		}
-		if err := s.reprice(ctx, p, st); err != nil {
+		// A late transfer for an expired intent (its limit share released) must fit the
+		// customer's limits again, or it is held.
+		if err := s.recheckLimits(ctx, tx, p, now); err != nil {
 			return nil, err
+		}
+		if p.HoldReason == "" {
+			if err := s.reprice(ctx, p, st); err != nil {
+				return nil, err
+			}
 		}
 		p.Status, p.UpdatedAt = StatusPaymentReceived, now
 		events[i] = event.New{IntegrationID: p.IntegrationID, Type: event.PayIn, ObjectType: "payment", ObjectID: p.ID, Data: p.View()}
@@ -228,6 +236,29 @@ func nullableString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// recheckLimits holds a late payment that no longer fits the customer's limits. An intent past
+// its expiry released its share of the limits (book.Holding), and the customer may have used it
+// since; fiat arriving for it now is checked again, under the customer's lock, as if the
+// payment were made now. Over a limit, the coins are not sent: the payment is received and held
+// for the operator with the reason (the fiat stays owed to the customer in the ledger).
+func (s *Service) recheckLimits(ctx context.Context, tx *store.Tx, p *Payment, now time.Time) error {
+	if now.Before(p.ExpiresAt) && p.Status != StatusExpired {
+		return nil // its share is still reserved
+	}
+	st, err := SettingsOf(ctx, tx, p.IntegrationID)
+	if err != nil {
+		return err
+	}
+	m, _ := MethodByCode(p.PaymentType)
+	err = book.Reserve(ctx, tx, p.UserID, now, p.EUREquivalent, limitsFor(st, m, now))
+	var e *errcode.Error
+	if errors.As(err, &e) && (e.Code == ramp.ErrLimit.Code || e.Code == ramp.ErrReinforced.Code) {
+		p.HoldReason = "limit_exceeded: the payment arrived after it expired and no longer fits the customer's limits (" + e.Message + ")"
+		return nil
+	}
+	return err
 }
 
 // reprice applies the rate policy: within the honour window (and always for hosted methods,

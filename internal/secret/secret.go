@@ -116,6 +116,35 @@ func (b *Box) Open(sealed []byte) ([]byte, error) {
 	return out, nil
 }
 
+// SealedPrefix starts a value sealed into a text column by SealText.
+const SealedPrefix = "sealed:v1:"
+
+// SealText encrypts a value kept in a text column (customers' IBANs and payout accounts):
+// SealedPrefix followed by the base64 of Seal. The empty string stays empty (nothing to hide,
+// and "no account" stays visible to SQL).
+func (b *Box) SealText(plain string) string {
+	if plain == "" {
+		return ""
+	}
+	return SealedPrefix + base64.StdEncoding.EncodeToString(b.Seal([]byte(plain)))
+}
+
+// OpenText decrypts what SealText produced. A value without SealedPrefix is a plaintext row
+// written before the column was encrypted (the startup backfill seals those) and is returned
+// as it is.
+func (b *Box) OpenText(stored string) (string, error) {
+	enc, ok := strings.CutPrefix(stored, SealedPrefix)
+	if !ok {
+		return stored, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", errors.New("sealed value is not base64")
+	}
+	plain, err := b.Open(raw)
+	return string(plain), err
+}
+
 // LoadToken reads a bearer token from path, creating a random one with prefix (mode 0600) when
 // the file does not exist.
 func LoadToken(path, prefix string) (string, error) {

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
@@ -281,7 +283,7 @@ type Result struct {
 	StatusCode int // 0: no HTTP answer
 	Latency    time.Duration
 	Error      string
-	Excerpt    string // the first ≤ 1 KB of the answer
+	Excerpt    string // the first ≤ 1 KB of the answer; always empty for a loopback or private target
 }
 
 // attempt signs and posts d once to sub's URL.
@@ -351,13 +353,13 @@ func SignStandard(whsec, msgID string, timestamp int64, body []byte) (string, er
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
-// httpClient is the delivery client of sandbox or production integrations: the guarded dialer
-// with the integration's address policy (checked at connect time, so DNS rebinding after the
+// httpClient is a delivery client: the guarded dialer with an address policy (public only, or
+// also private when private) (checked at connect time, so DNS rebinding after the
 // subscription was validated gets nowhere), no proxy, no redirects.
-func (s *Service) httpClient(sandbox bool) *http.Client {
+func (s *Service) httpClient(private bool) *http.Client {
 	tr := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            document.GuardedDialer(s.cfg.Resolver, allowFor(sandbox)),
+		DialContext:            document.GuardedDialer(s.cfg.Resolver, allowFor(private)),
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    s.cfg.Timeout,
 		ResponseHeaderTimeout:  s.cfg.Timeout,
@@ -400,8 +402,24 @@ func (s *Service) post(ctx context.Context, in integration.Integration, apiSecre
 	h["webhook-id"] = []string{msgID}
 	h["webhook-timestamp"] = []string{ts}
 	h["webhook-signature"] = []string{stdSig}
+	private, err := s.privateAllowed(ctx, in)
+	if err != nil {
+		res.Error = "the address policy could not be checked"
+		return res
+	}
+	// The address actually connected to decides whether the answer's body may be kept: a
+	// loopback or private target's answer is never stored or shown (status and latency only),
+	// so a sandbox key cannot read the internal network through the delivery log.
+	var remote netip.Addr
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(ci httptrace.GotConnInfo) {
+			if ap, err := netip.ParseAddrPort(ci.Conn.RemoteAddr().String()); err == nil {
+				remote = ap.Addr()
+			}
+		},
+	}))
 	start := time.Now()
-	resp, err := s.clients[in.Sandbox].Do(req)
+	resp, err := s.clients[private].Do(req)
 	if err != nil {
 		res.Latency = time.Since(start)
 		res.Error = describe(err, tctx, s.cfg.Timeout)
@@ -412,12 +430,21 @@ func (s *Service) post(ctx context.Context, in integration.Integration, apiSecre
 	resp.Body.Close()
 	res.Latency = time.Since(start)
 	res.StatusCode = resp.StatusCode
-	res.Excerpt = clean(excerpt)
+	res.Excerpt = excerptFor(remote, excerpt)
 	res.Success = resp.StatusCode >= 200 && resp.StatusCode <= 299
 	if !res.Success {
 		res.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
 	}
 	return res
+}
+
+// excerptFor is what the log keeps of an answer from remote: nothing when the address is
+// unknown, loopback or private, else the cleaned first bytes.
+func excerptFor(remote netip.Addr, body []byte) string {
+	if !remote.IsValid() || isPrivate(remote) {
+		return ""
+	}
+	return clean(body)
 }
 
 func clean(b []byte) string {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -183,4 +184,20 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestExcerptOnlyFromPublicTargets: the answer's body is kept for a public address only; a
+// loopback or private target (or an unknown address) leaves status and latency alone.
+func TestExcerptOnlyFromPublicTargets(t *testing.T) {
+	body := []byte(`{"internal":"secret"}`)
+	for addr, keep := range map[string]bool{"93.184.215.14": true, "2606:2800:220:1::1": true, "127.0.0.1": false, "::1": false,
+		"10.0.0.5": false, "172.16.3.4": false, "192.168.1.1": false, "fd00::1": false, "::ffff:127.0.0.1": false, "::ffff:10.0.0.1": false} {
+		got := excerptFor(netip.MustParseAddr(addr), body)
+		if keep && got != string(body) || !keep && got != "" {
+			t.Errorf("%s: excerpt %q", addr, got)
+		}
+	}
+	if got := excerptFor(netip.Addr{}, body); got != "" {
+		t.Errorf("unknown address: excerpt %q", got)
+	}
 }

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -15,18 +16,77 @@ import (
 
 const maxURLLength = 2048
 
-// allowFor is the address policy of an integration's webhooks: production integrations reach
-// public addresses only (document.IsPublic, the fetcher's policy); sandbox integrations may
-// also reach loopback and private ranges (REFERENCE §7) — but never link-local (cloud metadata),
-// multicast or the other special ranges.
-func allowFor(sandbox bool) func(netip.Addr) bool {
-	if !sandbox {
+// PrivateTargets is the operator's choice whether sandbox integrations' webhooks may target
+// loopback and private addresses (a receiver on the developer's machine or network). Production
+// integrations never may.
+type PrivateTargets int
+
+const (
+	// PrivateAuto allows them while the server has no production integration: a sandbox-only
+	// server (pocketramp serve out of the box, tests) reaches localhost receivers, a server that
+	// also serves production integrations keeps a sandbox key from probing its internal network.
+	PrivateAuto PrivateTargets = iota
+	PrivateOn                  // always allowed (the operator's explicit choice)
+	PrivateOff                 // never allowed
+)
+
+// ParsePrivateTargets reads the setting sandbox_private_webhooks: auto (or empty), true, false.
+func ParsePrivateTargets(v string) (PrivateTargets, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "auto":
+		return PrivateAuto, nil
+	case "true":
+		return PrivateOn, nil
+	case "false":
+		return PrivateOff, nil
+	}
+	return PrivateAuto, fmt.Errorf("%q: want auto, true or false", v)
+}
+
+// allowFor is an address policy of webhooks: public addresses only (document.IsPublic, the
+// fetcher's policy), or, with private, also loopback and private ranges (REFERENCE §7) — but
+// never link-local (cloud metadata), multicast or the other special ranges.
+func allowFor(private bool) func(netip.Addr) bool {
+	if !private {
 		return document.IsPublic
 	}
 	return func(a netip.Addr) bool {
 		a = a.Unmap()
-		return document.IsPublic(a) || (a.Zone() == "" && (a.IsLoopback() || a.IsPrivate()))
+		return document.IsPublic(a) || isPrivate(a)
 	}
+}
+
+// isPrivate reports a loopback or private-range address (no zone).
+func isPrivate(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.Zone() == "" && (a.IsLoopback() || a.IsPrivate())
+}
+
+// privateAllowed reports whether in's webhooks may reach loopback and private addresses now:
+// never for production integrations; for sandbox ones per Config.PrivateTargets. Under
+// PrivateAuto the first production integration seen turns it off for the process's life (an
+// integration is never deleted, so the answer cannot turn back).
+func (s *Service) privateAllowed(ctx context.Context, in integration.Integration) (bool, error) {
+	if !in.Sandbox {
+		return false, nil
+	}
+	switch s.cfg.PrivateTargets {
+	case PrivateOn:
+		return true, nil
+	case PrivateOff:
+		return false, nil
+	}
+	if s.production.Load() {
+		return false, nil
+	}
+	var n int
+	if err := s.cfg.DB.QueryRow(ctx, "SELECT COUNT(*) FROM integrations WHERE sandbox = ?", false).Scan(&n); err != nil {
+		return false, fmt.Errorf("webhook: count production integrations: %w", err)
+	}
+	if n > 0 {
+		s.production.Store(true)
+	}
+	return n == 0, nil
 }
 
 // checkURL validates a webhook URL syntactically for the integration (scheme, host, no
@@ -81,15 +141,22 @@ func (s *Service) validate(ctx context.Context, in integration.Integration, typ,
 	if why != "" {
 		return "", "", ErrInvalidURL.With(why, nil)
 	}
-	if why := s.checkHost(ctx, in.Sandbox, u.Hostname()); why != "" {
+	private, err := s.privateAllowed(ctx, in)
+	if err != nil {
+		return "", "", err
+	}
+	if why := s.checkHost(ctx, in.Sandbox, private, u.Hostname()); why != "" {
 		return "", "", ErrInvalidURL.With(why, nil)
 	}
 	return canon, u.String(), nil
 }
 
-func (s *Service) checkHost(ctx context.Context, sandbox bool, host string) string {
-	allow := allowFor(sandbox)
-	const refused = "The url must point to a public address."
+func (s *Service) checkHost(ctx context.Context, sandbox, private bool, host string) string {
+	allow := allowFor(private)
+	refused := "The url must point to a public address."
+	if sandbox && !private {
+		refused += " Sandbox webhooks reach loopback and private addresses only on a server without production integrations, or where the operator allows them (POCKETRAMP_SANDBOX_PRIVATE_WEBHOOKS=true)."
+	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if !allow(ip) {
 			return refused
@@ -97,7 +164,7 @@ func (s *Service) checkHost(ctx context.Context, sandbox bool, host string) stri
 		return ""
 	}
 	lower := strings.ToLower(strings.TrimSuffix(host, "."))
-	if !sandbox && (lower == "localhost" || strings.HasSuffix(lower, ".localhost") || !strings.Contains(lower, ".")) {
+	if !private && (lower == "localhost" || strings.HasSuffix(lower, ".localhost") || !strings.Contains(lower, ".")) {
 		return refused
 	}
 	var res document.Resolver = net.DefaultResolver

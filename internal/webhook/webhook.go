@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -119,6 +120,9 @@ type Config struct {
 	RescueAfter time.Duration
 	// Resolver resolves webhook hosts (tests); nil uses net.DefaultResolver.
 	Resolver document.Resolver
+	// PrivateTargets says whether sandbox webhooks may reach loopback and private addresses
+	// (default PrivateAuto: only while no production integration exists).
+	PrivateTargets PrivateTargets
 }
 
 // Service manages subscriptions and delivers events.
@@ -126,9 +130,11 @@ type Service struct {
 	cfg      Config
 	river    *river.Client[*sql.Tx]
 	listener *pgxpool.Pool         // PostgreSQL LISTEN connections; nil on SQLite
-	clients  map[bool]*http.Client // by sandbox
-	metrics  metrics
-	started  bool
+	clients  map[bool]*http.Client // by whether private addresses may be reached
+	// production is set once a production integration was seen (PrivateAuto).
+	production atomic.Bool
+	metrics    metrics
+	started    bool
 
 	keysMu   sync.Mutex
 	keyCache map[int64]signingKeys

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,23 +24,6 @@ func (s *Server) moneyPages() {
 	s.mux.Handle("POST /admin/bank/statements", s.page(operator.AreaBank, s.statementUpload))
 	s.mux.Handle("GET /admin/chains", s.page(operator.AreaChains, s.chainsPage))
 	s.mux.Handle("GET /admin/ledger", s.page(operator.AreaLedger, s.ledgerPage))
-}
-
-// formError is the message to show beside a form for an error the operator can fix (invalid
-// input, a refused state change); other errors are not the form's business.
-func formError(err error) (string, bool) {
-	var inv *errcode.Invalid
-	if errors.As(err, &inv) {
-		return inv.Error(), true
-	}
-	var biz *errcode.Error
-	if errors.As(err, &biz) && !errors.Is(err, errForbidden) && biz.Status != http.StatusNotFound {
-		if biz.Message != "" {
-			return biz.Message, true
-		}
-		return biz.Code, true
-	}
-	return "", false
 }
 
 type rampoffsData struct {
@@ -142,7 +124,7 @@ func (s *Server) rampoffAction(w http.ResponseWriter, r *http.Request, v *view) 
 			return operatorRampoffView(o.(offramp.Rampoff), nil), nil
 		})
 		if err != nil {
-			if msg, ok := formError(err); ok {
+			if msg, ok := v.errorText(err); ok {
 				v.Error = msg
 				return s.showRampoff(w, r, v, http.StatusUnprocessableEntity)
 			}
@@ -200,7 +182,7 @@ func (s *Server) bankTxAction(w http.ResponseWriter, r *http.Request, v *view) e
 		})
 	}
 	if err != nil {
-		if msg, ok := formError(err); ok {
+		if msg, ok := v.errorText(err); ok {
 			v.Error = msg
 			return s.showBank(w, r, v, bankData{}, http.StatusUnprocessableEntity)
 		}
@@ -229,7 +211,7 @@ func (s *Server) statementUpload(w http.ResponseWriter, r *http.Request, v *view
 		return res, err
 	})
 	if err != nil {
-		if msg, ok := formError(err); ok {
+		if msg, ok := v.errorText(err); ok {
 			v.Error = msg
 			return s.showBank(w, r, v, bankData{IBAN: iban}, http.StatusUnprocessableEntity)
 		}

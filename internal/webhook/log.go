@@ -6,6 +6,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -252,4 +255,32 @@ func (s *Service) Replay(ctx context.Context, integrationID int64, since time.Ti
 		}
 	}
 	return len(evs), nil
+}
+
+// NextAttempt is when a pending or retrying delivery will be tried next: the scheduled time of
+// the River job that owns it. Nil when nothing is scheduled (delivered, given up, or being
+// attempted right now).
+func (s *Service) NextAttempt(ctx context.Context, integrationID int64, id string) (*time.Time, error) {
+	var job sql.NullInt64
+	var status string
+	err := s.cfg.DB.QueryRow(ctx, "SELECT job_id, status FROM webhook_deliveries WHERE id = ? AND integration_id = ?", id, integrationID).Scan(&job, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrDeliveryNotFound
+	}
+	if err != nil || !job.Valid || (status != StatusPending && status != StatusRetrying) {
+		return nil, err
+	}
+	row, err := s.river.JobGet(ctx, job.Int64)
+	if errors.Is(err, river.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch row.State {
+	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+		t := row.ScheduledAt.UTC()
+		return &t, nil
+	}
+	return nil, nil
 }

@@ -203,7 +203,8 @@ func (s *Server) integrationSave(w http.ResponseWriter, r *http.Request, v *view
 		v.Flash = v.T("flash.rotated")
 		return s.showIntegration(w, r, v, integrationData{Rotated: &rotated}, http.StatusOK)
 	}
-	return done(w, r, fmt.Sprintf("/admin/integrations/%d#%s", id, do), "saved")
+	http.Redirect(w, r, fmt.Sprintf("/admin/integrations/%d?flash=saved#%s", id, do), http.StatusSeeOther) // back to the saved form
+	return nil
 }
 
 // saveAccess applies the access form: allow-list, trusted KYC, token lifetime and request rate,

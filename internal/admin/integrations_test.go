@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/pocketramp/pocketramp/internal/audit"
+	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
 )
 
@@ -109,6 +111,98 @@ func TestIntegrationsAPI(t *testing.T) {
 		}
 		if status, out := e.call("GET", "/admin/api/onramp/methods", nil, readOnly); status != 200 || !strings.Contains(fmt.Sprint(out), "PAGOEFECTIVO") {
 			t.Fatalf("methods: %d", status)
+		}
+
+		// Webhooks (no worker runs here: the delivery waits, queued): endpoints, deliveries with
+		// their next attempt, redelivery (admin only, audited).
+		e.partner("POST", "/api/subscribeToWebhook", map[string]any{"type": "KYC_STATUS_CHANGED", "url": "http://127.0.0.1:9/hooks"})
+		e.inReview("olga@example.com", "Olga", 45678901)
+		hooks := fmt.Sprintf("/admin/api/integrations/%d/webhooks", sb.ID)
+		if status, out := e.call("GET", hooks, nil, readOnly); status != 200 || !strings.Contains(fmt.Sprint(out), "enabled:true") {
+			t.Fatalf("endpoints: %d %v", status, out)
+		}
+		status, out = e.call("GET", hooks+"/deliveries?status=pending", nil, readOnly)
+		items, _ := out["data"].(map[string]any)["items"].([]any)
+		if status != 200 || len(items) != 1 || items[0].(map[string]any)["next_retry_at"] == nil {
+			t.Fatalf("deliveries: %d %v", status, out)
+		}
+		did := fmt.Sprint(items[0].(map[string]any)["id"])
+		if status, out := e.call("GET", hooks+"/deliveries?status=lost", nil, readOnly); status != 422 || !strings.Contains(fmt.Sprint(out), "pending, retrying, succeeded, failed") {
+			t.Fatalf("bad status filter: %d %v", status, out)
+		}
+		if status, _ := e.call("POST", hooks+"/deliveries/"+did+"/redeliver", map[string]any{}, finance); status != http.StatusForbidden {
+			t.Fatalf("finance redelivered: %d", status)
+		}
+		if status, out := e.call("POST", hooks+"/deliveries/whd_nope/redeliver", map[string]any{}, admin); out["error"] != "delivery_not_found" {
+			t.Fatalf("unknown delivery: %d %v", status, out)
+		}
+		status, out = e.call("POST", hooks+"/deliveries/"+did+"/redeliver", map[string]any{}, admin)
+		if d, _ := out["data"].(map[string]any); status != 200 || d["status"] != "pending" || d["next_retry_at"] == nil {
+			t.Fatalf("redeliver: %d %v", status, out)
+		}
+		recs, _, _ = e.app.Audit.List(ctx, audit.Filter{Target: "webhook-delivery:" + did}, 1, 10)
+		if len(recs) != 1 || recs[0].Action != "webhook.redeliver" {
+			t.Fatalf("redeliver audit: %+v", recs)
+		}
+	})
+}
+
+// TestIntegrationConsoleForms: the console's integration forms over plain HTTP on both engines:
+// a wrong value is answered in the page's language naming the field, nothing is saved; finance
+// is refused every form.
+func TestIntegrationConsoleForms(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		page := fmt.Sprintf("/admin/integrations/%d", e.in.ID)
+		admin := e.login(operator.Admin)
+		csrf := admin.csrf()
+		if status, _ := admin.get(page + "?lang=es"); status != 200 {
+			t.Fatalf("page: %d", status)
+		}
+		status, body := admin.post(page, url.Values{"csrf": {csrf}, "do": {"onramp"}, "markup_bps": {"99999"}, "basic_limit_eur": {"-5"}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, "«Margen (pb)» no es válido") || !strings.Contains(body, "«Límite nivel básico (EUR/30 días)» no es válido") {
+			t.Fatalf("Spanish field errors: %d %s", status, body)
+		}
+		if st, _ := onramp.SettingsOf(ctx, e.app.DB, e.in.ID); st.MarkupBps != 0 || st.BasicLimitEUR != "1000" {
+			t.Fatalf("refused settings were saved: %+v", st)
+		}
+		status, body = admin.post(page, url.Values{"csrf": {csrf}, "do": {"onramp"}, "basic_limit_eur": {"800"}, "fee_percent_card": {"1.9"},
+			"methods": {"card", "transfer"}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("save: %d %s", status, body)
+		}
+		st, _ := onramp.SettingsOf(ctx, e.app.DB, e.in.ID)
+		if st.BasicLimitEUR != "800" || st.Fees["card"].Percent != "1.9" || st.Fees["card"].Fixed != "0.30" || len(st.Fees) != 1 || len(st.Methods) != 2 {
+			t.Fatalf("saved %+v", st)
+		}
+		// Rotation from the console shows the new secret once.
+		status, body = admin.post(page, url.Values{"csrf": {csrf}, "do": {"rotate"}, "grace_hours": {"1"}})
+		if status != 200 || !strings.Contains(body, `id="rotated-secret"`) {
+			t.Fatalf("rotate: %d", status)
+		}
+		if status, body := admin.post(page, url.Values{"csrf": {csrf}, "do": {"rotate"}, "grace_hours": {"x"}}); status != 422 || !strings.Contains(body, "grace period") {
+			t.Fatalf("bad grace: %d", status)
+		}
+		// Finance: every form refused.
+		fi := e.login(operator.Finance)
+		fcsrf := fi.csrf()
+		for _, do := range []string{"onramp", "offramp", "access", "rotate"} {
+			if status, _ := fi.post(page, url.Values{"csrf": {fcsrf}, "do": {do}, "grace_hours": {"1"}, "markup_bps": {"1"}}); status != http.StatusForbidden {
+				t.Fatalf("finance %s: %d", do, status)
+			}
+		}
+		if status, _ := fi.post("/admin/integrations", url.Values{"csrf": {fcsrf}, "name": {"x"}}); status != http.StatusForbidden {
+			t.Fatalf("finance create: %d", status)
+		}
+		if status, _ := fi.post(page+"/webhooks", url.Values{"csrf": {fcsrf}, "do": {"redeliver"}, "delivery": {"whd_x"}}); status != http.StatusForbidden {
+			t.Fatalf("finance redeliver: %d", status)
+		}
+		if status, body := fi.get(page + "/webhooks"); status != 200 || strings.Contains(body, `name="do" value="redeliver"`) {
+			t.Fatalf("finance webhooks page: %d", status)
+		}
+		ro := e.login(operator.ReadOnly)
+		if status, body := ro.get(page); status != 200 || strings.Contains(body, `>Rotate the secret<`) {
+			t.Fatalf("read-only integration page: %d", status)
 		}
 	})
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -270,17 +270,30 @@ func (s *Service) NextAttempt(ctx context.Context, integrationID int64, id strin
 	if err != nil || !job.Valid || (status != StatusPending && status != StatusRetrying) {
 		return nil, err
 	}
-	row, err := s.river.JobGet(ctx, job.Int64)
-	if errors.Is(err, river.ErrNotFound) {
+	// River's own tables are read through our connection (not River's client), so this also
+	// works inside a transaction the caller joined (store.WithTx).
+	var state string
+	var at time.Time
+	q := "SELECT state, scheduled_at FROM river_job WHERE id = ?"
+	var err2 error
+	if s.cfg.DB.Engine() == store.Postgres {
+		err2 = s.cfg.DB.QueryRow(ctx, q, job.Int64).Scan(&state, &at)
+	} else {
+		var text string
+		if err2 = s.cfg.DB.QueryRow(ctx, q, job.Int64).Scan(&state, &text); err2 == nil {
+			at, err2 = time.Parse(time.RFC3339Nano, text)
+		}
+	}
+	if errors.Is(err2, sql.ErrNoRows) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
+	if err2 != nil {
+		return nil, fmt.Errorf("next attempt of %s: %w", id, err2)
 	}
-	switch row.State {
+	switch rivertype.JobState(state) {
 	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable:
-		t := row.ScheduledAt.UTC()
-		return &t, nil
+		at = at.UTC()
+		return &at, nil
 	}
 	return nil, nil
 }

@@ -2,15 +2,14 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/operator"
 )
 
@@ -19,12 +18,6 @@ import (
 const loginCookie = "pr_admin_login"
 
 func (s *Server) secure() bool { return strings.HasPrefix(s.BaseURL, "https://") }
-
-func randomValue() string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
 
 type loginData struct {
 	Email, Next string
@@ -50,7 +43,7 @@ func (s *Server) loginGet(w http.ResponseWriter, r *http.Request, v *view) error
 }
 
 func (s *Server) showLogin(w http.ResponseWriter, v *view, status int, d loginData) error {
-	v.CSRF = randomValue()
+	v.CSRF = ids.Token(24)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v.CSRF, Path: "/admin/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteStrictMode})
 	v.Title, v.Data = v.T("login.title"), d
 	s.render(w, status, "login", v)
@@ -122,7 +115,7 @@ func (s *Server) setupGet(w http.ResponseWriter, r *http.Request, v *view) error
 		return err
 	}
 	v.Title, v.Data = v.T("setup.title"), setupData{Email: email}
-	v.CSRF = randomValue()
+	v.CSRF = ids.Token(24)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v.CSRF, Path: "/admin/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteStrictMode})
 	s.render(w, http.StatusOK, "setup", v)
 	return nil

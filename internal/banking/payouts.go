@@ -13,7 +13,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -106,7 +106,7 @@ func (s *Service) queuePayout(ctx context.Context, tx *store.Tx, acct Account, r
 		creditorIBAN = v
 	}
 	now := s.Now()
-	p := Payout{IBAN: acct.IBAN, EndToEndID: "PR" + event.RandomAlnum(30), Reference: req.Reference, Amount: req.Amount,
+	p := Payout{IBAN: acct.IBAN, EndToEndID: "PR" + ids.Alnum(30), Reference: req.Reference, Amount: req.Amount,
 		Currency: acct.Currency, CreditorName: bankfile.SEPAText(req.CreditorName, bankfile.MaxNameLength),
 		OriginalName: strings.TrimSpace(req.CreditorName), CreditorIBAN: creditorIBAN, CreditorBIC: strings.TrimSpace(req.CreditorBIC),
 		Remittance: bankfile.SEPAText(req.Remittance, bankfile.MaxRemittanceLength), Status: PayoutPending, CreatedAt: now, UpdatedAt: now}
@@ -266,7 +266,7 @@ func (s *Service) ExportBatch(ctx context.Context, iban string) (b Batch, ok boo
 			list = append(list, p)
 		}
 		scale, _ := money.FiatScale(acct.Currency)
-		batch := bankfile.Batch{MessageID: "PRB" + event.RandomAlnum(20), CreatedAt: s.Now(),
+		batch := bankfile.Batch{MessageID: "PRB" + ids.Alnum(20), CreatedAt: s.Now(),
 			InitiatorName: bankfile.SEPAText(acct.HolderName, bankfile.MaxNameLength), DebtorName: bankfile.SEPAText(acct.HolderName, bankfile.MaxNameLength),
 			DebtorIBAN: acct.IBAN, DebtorBIC: acct.BIC, ExecutionDate: s.Now(), BatchBooking: &acct.BatchBooking}
 		var buf bytes.Buffer

@@ -13,7 +13,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/money"
 )
 
@@ -91,13 +91,13 @@ type camtEntry struct {
 // SandboxNotification writes a camt.054.001.08 notification for the entries on account acct.
 func SandboxNotification(acct Account, entries []SandboxEntry, now time.Time) ([]byte, error) {
 	var d camtDoc
-	d.Ntf.GrpHdr.MsgID = "SBX" + event.RandomAlnum(20)
+	d.Ntf.GrpHdr.MsgID = "SBX" + ids.Alnum(20)
 	d.Ntf.GrpHdr.CreDtTm = now.UTC().Format("2006-01-02T15:04:05Z")
 	d.Ntf.Ntfctn.ID = d.Ntf.GrpHdr.MsgID
 	d.Ntf.Ntfctn.CreDtTm = d.Ntf.GrpHdr.CreDtTm
 	d.Ntf.Ntfctn.Acct.IBAN, d.Ntf.Ntfctn.Acct.Ccy = acct.IBAN, acct.Currency
 	for _, e := range entries {
-		ref := "SBX" + event.RandomAlnum(16)
+		ref := "SBX" + ids.Alnum(16)
 		day := e.BookingDate
 		if day.IsZero() {
 			day = now

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -67,7 +68,7 @@ func (s *Service) loadFiles(ctx context.Context, sources map[string]string) (map
 
 // storeDocument writes the file to the blob store and its metadata in tx.
 func (s *Service) storeDocument(ctx context.Context, tx *store.Tx, customerID int64, typ, source string, file document.File) (int64, error) {
-	key := fmt.Sprintf("customers/%d/%s-%s", customerID, file.SHA256[:16], randomPassword(8))
+	key := fmt.Sprintf("customers/%d/%s-%s", customerID, file.SHA256[:16], ids.Alnum(8))
 	if err := s.Blobs.Put(ctx, key, file.Data); err != nil {
 		return 0, fmt.Errorf("store document: %w", err)
 	}

@@ -2,15 +2,14 @@ package customer
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -66,9 +65,7 @@ func (s *Service) link(ctx context.Context, tx *store.Tx, customerID int64, purp
 			return Link{}, err
 		}
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := ids.Token(32)
 	expires := now.Add(LinkTTL[purpose])
 	_, err := tx.Exec(ctx, "INSERT INTO customer_links (token_hash, customer_id, purpose, token_enc, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
 		hashLinkToken(token), customerID, purpose, s.Box.Seal([]byte(token)), store.Micros(now), store.Micros(expires))

@@ -17,7 +17,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/contact"
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/nationalid"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/throttle"
@@ -279,7 +279,7 @@ func (s *Service) registerTx(ctx context.Context, tx *store.Tx, integrationID in
 
 func (s *Service) insert(ctx context.Context, tx *store.Tx, c *Customer, passwordHash, kybPasswordHash string) error {
 	now := s.Now()
-	c.UUID = newUUID()
+	c.UUID = ids.UUID()
 	c.CreatedAt, c.UpdatedAt = now, now
 	err := tx.QueryRow(ctx, `INSERT INTO customers (uuid, integration_id, type, email, name, last_name, last_name2, company_name,
 		phone, country, country_code, city, address_state, zipcode, professional_activity, identification_type, pii_enc,
@@ -338,7 +338,7 @@ func (s *Service) RegisterCompany(ctx context.Context, integrationID int64, p Co
 	if contact.Disposable(c.Email) {
 		return RegisteredCompany{}, ErrEmailNotAllowed
 	}
-	password := randomPassword(12)
+	password := ids.Alnum(12)
 	var out RegisteredCompany
 	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		if err := s.insert(ctx, tx, &c, "", HashPassword(password)); err != nil {
@@ -465,14 +465,4 @@ func CheckPasswordContext(ctx context.Context, hash, pw string) (bool, error) {
 	defer slowHashes.Release()
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-func randomPassword(n int) string { return event.RandomAlnum(n) }
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

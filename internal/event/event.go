@@ -7,12 +7,11 @@ package event
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -96,18 +95,5 @@ func List(ctx context.Context, db *store.DB, integrationID, after int64, limit i
 	return out, rows.Err()
 }
 
-const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
 // NewID returns "evt_" and 24 random alphanumerics.
-func NewID() string { return "evt_" + RandomAlnum(24) }
-
-// RandomAlnum returns n random characters of [a-zA-Z0-9], uniformly (e.g. payment ids).
-func RandomAlnum(n int) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(idAlphabet)))
-	for i := range b {
-		k, _ := rand.Int(rand.Reader, max)
-		b[i] = idAlphabet[k.Int64()]
-	}
-	return string(b)
-}
+func NewID() string { return "evt_" + ids.Alnum(24) }

@@ -83,19 +83,3 @@ func TestSequencesAreGapFreePerIntegration(t *testing.T) {
 		}
 	})
 }
-
-func TestRandomAlnum(t *testing.T) {
-	seen := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		s := event.RandomAlnum(25)
-		if len(s) != 25 || seen[s] {
-			t.Fatalf("bad or repeated id %q", s)
-		}
-		for _, c := range s {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-				t.Fatalf("id %q has %q", s, c)
-			}
-		}
-		seen[s] = true
-	}
-}

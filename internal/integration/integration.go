@@ -5,11 +5,9 @@ package integration
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/throttle"
@@ -120,7 +119,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, p NewParams) (Cred
 	if p.Sandbox {
 		keyPrefix, secretPrefix = SandboxKeyPrefix, SandboxSecretPrefix
 	}
-	cred := Credentials{Name: name, Sandbox: p.Sandbox, APIKey: keyPrefix + randomString(24), APISecret: secretPrefix + randomString(32)}
+	cred := Credentials{Name: name, Sandbox: p.Sandbox, APIKey: keyPrefix + ids.Token(24), APISecret: secretPrefix + ids.Token(32)}
 	err := tx.QueryRow(ctx, `INSERT INTO integrations (name, sandbox, api_key, secret_enc, ip_allowlist, token_ttl_s, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		name, p.Sandbox, cred.APIKey, s.Box.Seal([]byte(cred.APISecret)), formatAllowList(p.IPAllowList),
@@ -212,7 +211,7 @@ func (s *Service) Authenticate(ctx context.Context, apiKey, apiSecret string, re
 	if !(current || previous) || in.Disabled || !in.Allows(remote) {
 		return Token{}, Integration{}, errcode.Unauthorized
 	}
-	raw := "tok_" + randomString(32)
+	raw := "tok_" + ids.Token(32)
 	tok := Token{Token: raw, ExpiresAt: now.Add(in.TokenTTL)}
 	_, err = s.DB.Exec(ctx, "INSERT INTO auth_tokens (token_hash, integration_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
 		hashToken(raw), in.ID, store.Micros(now), store.Micros(tok.ExpiresAt))
@@ -281,7 +280,7 @@ func (s *Service) RotateSecret(ctx context.Context, id int64, grace time.Duratio
 	if in.Sandbox {
 		prefix = SandboxSecretPrefix
 	}
-	cred := Credentials{ID: in.ID, Name: in.Name, Sandbox: in.Sandbox, APIKey: in.APIKey, APISecret: prefix + randomString(32)}
+	cred := Credentials{ID: in.ID, Name: in.Name, Sandbox: in.Sandbox, APIKey: in.APIKey, APISecret: prefix + ids.Token(32)}
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		var sealed []byte
 		if err := tx.QueryRow(ctx, "SELECT secret_enc FROM integrations WHERE id = ?"+tx.ForUpdate(), id).Scan(&sealed); err != nil {
@@ -424,10 +423,4 @@ func formatAllowList(list []netip.Prefix) string {
 func hashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
-}
-
-func randomString(nbytes int) string {
-	b := make([]byte, nbytes)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

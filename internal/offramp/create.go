@@ -13,7 +13,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/pricing"
@@ -269,7 +269,7 @@ func (s *Service) checkRules(ctx context.Context, sl sellOrder, st Settings, p p
 // newRampoff is the pending operation the sale becomes.
 func newRampoff(sl sellOrder, st Settings, p priced, now time.Time) Rampoff {
 	q := p.quote
-	r := Rampoff{ID: event.RandomAlnum(25), IntegrationID: sl.IntegrationID, UserID: sl.cust.ID, Sandbox: sl.Sandbox, ExternalID: sl.ext,
+	r := Rampoff{ID: ids.Alnum(25), IntegrationID: sl.IntegrationID, UserID: sl.cust.ID, Sandbox: sl.Sandbox, ExternalID: sl.ext,
 		Coin: sl.asset.Symbol, Chain: sl.asset.Chain, Amount: sl.amount, Fiat: sl.fiat, FiatAmount: q.FiatAmount, QuotedFiat: q.FiatAmount,
 		EUREquivalent: p.eur, Price: q.Price, Fees: Fees{Processing: q.Fees.Processing.String(), Network: q.Fees.Network.String(),
 			Partner: q.Fees.Partner.String(), Total: q.Fees.Total.String()},

@@ -14,7 +14,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/chain"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/pricing"
 	"github.com/pocketramp/pocketramp/internal/ramp"
@@ -296,7 +296,7 @@ func (s *Service) quote(ctx context.Context, o order, st Settings, a asset.Asset
 
 // newPayment is the started payment the order becomes.
 func newPayment(o order, c customer.Customer, a asset.Asset, eur money.Amount, q pricing.Quote, now time.Time) Payment {
-	return Payment{ID: event.RandomAlnum(25), IntegrationID: o.IntegrationID, UserID: c.ID, Sandbox: o.Sandbox, ExternalID: o.ext,
+	return Payment{ID: ids.Alnum(25), IntegrationID: o.IntegrationID, UserID: c.ID, Sandbox: o.Sandbox, ExternalID: o.ext,
 		Guided: o.Guided, PaymentType: o.method.Code, Fiat: o.fiat, FiatAmount: o.amount, EUREquivalent: eur, Coin: a.Symbol,
 		Chain: a.Chain, CoinAmount: q.CoinAmount, Price: q.Price, Fees: feesJSON(q), QuoteID: o.QuoteID, Wallet: o.wallet,
 		Status: StatusStarted, CallbackURL: o.callback, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(o.method.Expiry)}
@@ -304,7 +304,7 @@ func newPayment(o order, c customer.Customer, a asset.Asset, eur money.Amount, q
 
 // open gives the payment its customer page and writes it, reserving its limits.
 func (s *Service) open(ctx context.Context, o order, st Settings, p Payment) (Created, error) {
-	pageToken := randomToken() // every payment has a customer page: checkout, gateway or transfer details
+	pageToken := ids.Token(32) // every payment has a customer page: checkout, gateway or transfer details
 	out, err := s.page(ctx, o, &p, pageToken)
 	if err != nil {
 		return Created{}, err

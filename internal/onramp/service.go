@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,12 +188,6 @@ func ValidConcept(s string) bool {
 	body, err1 := strconv.ParseInt(s[:ConceptLength-2], 10, 64)
 	check, err2 := strconv.ParseInt(s[ConceptLength-2:], 10, 64)
 	return err1 == nil && err2 == nil && 98-(body*100)%97 == check
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func hashToken(t string) []byte {

@@ -6,10 +6,8 @@ package operator
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"net/mail"
 	"slices"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -142,12 +141,6 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-func randomToken(prefix string) string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
 func hashToken(t string) []byte {
 	h := sha256.Sum256([]byte(t))
 	return h[:]
@@ -204,7 +197,7 @@ func (s *Service) Create(ctx context.Context, email string, role Role, password 
 	if password != "" {
 		hash = customer.HashPassword(password)
 	} else {
-		setup = randomToken("")
+		setup = ids.Token(32)
 		setupHash, expires = hashToken(setup), store.Micros(s.now().Add(SetupLinkTTL))
 	}
 	_, err := s.DB.Exec(ctx, `INSERT INTO operators (email, role, password_hash, setup_token_hash, setup_expires_at, created_at, updated_at)
@@ -287,7 +280,7 @@ func (s *Service) SetPasswordWithToken(ctx context.Context, token, password stri
 // ResetLink replaces an operator's password with a new one-time setup link and ends their
 // sessions (an admin helping someone who forgot it).
 func (s *Service) ResetLink(ctx context.Context, id int64) (string, error) {
-	setup := randomToken("")
+	setup := ids.Token(32)
 	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE operators SET password_hash = '', setup_token_hash = ?, setup_expires_at = ?, updated_at = ? WHERE id = ?",
 			hashToken(setup), store.Micros(s.now().Add(SetupLinkTTL)), store.Micros(s.now()), id)

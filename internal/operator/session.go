@@ -10,6 +10,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -127,7 +128,7 @@ func (s *Service) useCode(ctx context.Context, id int64, sealed []byte, code str
 
 func (s *Service) openSession(ctx context.Context, operatorID int64, ip string) (Session, error) {
 	now := s.now()
-	sess := Session{Token: randomToken("ops_"), CSRF: randomToken(""), OperatorID: operatorID, IP: ip, CreatedAt: now, LastSeenAt: now}
+	sess := Session{Token: "ops_" + ids.Token(32), CSRF: ids.Token(32), OperatorID: operatorID, IP: ip, CreatedAt: now, LastSeenAt: now}
 	_, err := s.DB.Exec(ctx, "INSERT INTO operator_sessions (token_hash, operator_id, csrf, ip, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
 		hashToken(sess.Token), operatorID, sess.CSRF, ip, store.Micros(now), store.Micros(now))
 	return sess, err
@@ -258,7 +259,7 @@ func (s *Service) CreateToken(ctx context.Context, operatorID int64, name string
 	if len(name) == 0 || len(name) > 100 {
 		return Token{}, "", errcode.Field("name", "The name must be between 1 and 100 characters.")
 	}
-	raw := randomToken("opt_")
+	raw := "opt_" + ids.Token(32)
 	now := s.now()
 	var id int64
 	err := s.DB.Tx(ctx, func(tx *store.Tx) error {

@@ -20,7 +20,7 @@ import (
 	"github.com/cockroachdb/apd/v3"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -209,7 +209,7 @@ func (p *Pricer) Buy(ctx context.Context, q Params, fiatAmount money.Amount) (Qu
 		return Quote{}, ErrTooSmall
 	}
 	now := p.Now()
-	return Quote{ID: "q_" + event.RandomAlnum(22), IntegrationID: q.IntegrationID, Direction: Buy, Fiat: q.Fiat, FiatAmount: fiatAmount,
+	return Quote{ID: "q_" + ids.Alnum(22), IntegrationID: q.IntegrationID, Direction: Buy, Fiat: q.Fiat, FiatAmount: fiatAmount,
 		Coin: q.Coin, Chain: q.Chain, CoinAmount: coins, Price: customerPrice, Fees: f, PaymentType: q.PaymentType,
 		Source: pq.Source, CreatedAt: now, ExpiresAt: now.Add(q.TTL)}, nil
 }
@@ -232,7 +232,7 @@ func (p *Pricer) Sell(ctx context.Context, q Params, coinAmount money.Amount, fi
 		return Quote{}, ErrTooSmall
 	}
 	now := p.Now()
-	return Quote{ID: "q_" + event.RandomAlnum(22), IntegrationID: q.IntegrationID, Direction: Sell, Fiat: q.Fiat, FiatAmount: net,
+	return Quote{ID: "q_" + ids.Alnum(22), IntegrationID: q.IntegrationID, Direction: Sell, Fiat: q.Fiat, FiatAmount: net,
 		Coin: q.Coin, Chain: q.Chain, CoinAmount: coinAmount, Price: customerPrice, Fees: f, PaymentType: q.PaymentType,
 		Source: pq.Source, CreatedAt: now, ExpiresAt: now.Add(q.TTL)}, nil
 }

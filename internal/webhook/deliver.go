@@ -24,6 +24,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/document"
 	"github.com/pocketramp/pocketramp/internal/event"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -71,7 +72,7 @@ func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, ev event.Event) err
 	return err
 }
 
-func newDeliveryID() string { return "whd_" + event.RandomAlnum(24) }
+func newDeliveryID() string { return "whd_" + ids.Alnum(24) }
 
 func (s *Service) createDeliveryTx(ctx context.Context, tx *store.Tx, ev event.Event) (string, error) {
 	id := newDeliveryID()

@@ -129,7 +129,9 @@ func TestIntegrationJourneys(t *testing.T) {
 	b.shot("webhooks")
 	healthy.Store(true)
 	b.do(chromedp.Click(css("#redeliver-"+d.ID)), chromedp.WaitVisible(css(".flash")))
-	waitDeliveries(t, e, func(list []webhook.Delivery) bool { return list[0].ID == d.ID && list[0].Status == webhook.StatusSucceeded })
+	waitDeliveries(t, e, func(list []webhook.Delivery) bool {
+		return list[0].ID == d.ID && list[0].Status == webhook.StatusSucceeded
+	})
 	b.open(fmt.Sprintf("/admin/integrations/%d/webhooks/%s", e.in.ID, d.ID), "#attempts")
 	if got := b.text("#delivery-status"); got != "succeeded" {
 		t.Fatalf("after redelivery: %q", got)

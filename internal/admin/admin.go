@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/audit"
 	"github.com/pocketramp/pocketramp/internal/banking"
+	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/integration"
@@ -42,6 +43,7 @@ type Config struct {
 	Accounts     *banking.Accounts
 	Banking      *banking.Service
 	Webhooks     *webhook.Service
+	Chains       *chainset.Set // hot wallets of the running chains (nil: none shown)
 	Operators    *operator.Service
 	Audit        *audit.Log
 	// Token is the automation bearer token of the operator API; empty disables it. It acts

@@ -193,7 +193,7 @@ func TestConsoleJourneys(t *testing.T) {
 	if n := b.eval(`String(document.querySelectorAll('main tbody tr').length)`); n != "2" {
 		t.Fatalf("queue rows: %s", n)
 	}
-	if nav := b.eval(`[...document.querySelectorAll('nav.side a')].map(a => a.textContent).join(',')`); nav != "KYC review,Customers,Off-ramps,Audit log" {
+	if nav := b.eval(`[...document.querySelectorAll('nav.side a')].map(a => a.textContent).join(',')`); nav != "KYC review,Customers,Payments,Audit log" {
 		t.Fatalf("compliance navigation: %q", nav)
 	}
 	b.shot("kyc-queue")
@@ -320,7 +320,7 @@ func TestConsoleJourneys(t *testing.T) {
 		chromedp.Submit(css("#confirm")), chromedp.WaitVisible(css("#email")))
 	b.do(chromedp.SendKeys(css("#email"), "marta@ops.example"), chromedp.SendKeys(css("#password"), "marta-password-1"),
 		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("nav.side")))
-	if nav := b.eval(`[...document.querySelectorAll('nav.side a')].map(a => a.textContent).join(',')`); nav != "Customers,Off-ramps,Bank,Chains,Integrations,Ledger" {
+	if nav := b.eval(`[...document.querySelectorAll('nav.side a')].map(a => a.textContent).join(',')`); nav != "Customers,Payments,Bank,Chains,Integrations,Ledger" {
 		t.Fatalf("finance navigation: %q", nav)
 	}
 	// Finance cannot open the KYC queue.

@@ -48,7 +48,7 @@ var pageNames = []string{"login", "setup", "message", "kyc", "customer", "custom
 func newConsole() *console {
 	c := &console{pages: map[string]*template.Template{}, version: staticVersion()}
 	for _, name := range pageNames {
-		c.pages[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		c.pages[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part_*.html", "templates/"+name+".html"))
 	}
 	return c
 }
@@ -265,7 +265,8 @@ func (s *Server) newView(w http.ResponseWriter, r *http.Request, p principal) *v
 	v := &view{Lang: lang, Me: p, CSRF: p.csrf, LangURL: r.URL.Path + "?" + q.Encode(), Version: s.console.version}
 	for _, a := range operator.Areas {
 		if p.ID != 0 && p.Role.CanView(a) {
-			v.Nav = append(v.Nav, navItem{Area: a, Href: areaPath[a], Current: strings.HasPrefix(r.URL.Path, areaPath[a])})
+			current := strings.HasPrefix(r.URL.Path, areaPath[a]) || (a == operator.AreaPayments && strings.HasPrefix(r.URL.Path, "/admin/rampoffs"))
+			v.Nav = append(v.Nav, navItem{Area: a, Href: areaPath[a], Current: current})
 		}
 	}
 	return v

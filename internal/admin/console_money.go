@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
 )
@@ -22,8 +20,7 @@ func (s *Server) moneyPages() {
 	s.mux.Handle("GET /admin/bank", s.page(operator.AreaBank, s.bankPage))
 	s.mux.Handle("POST /admin/bank/transactions/{id}", s.page(operator.AreaBank, s.bankTxAction))
 	s.mux.Handle("POST /admin/bank/statements", s.page(operator.AreaBank, s.statementUpload))
-	s.mux.Handle("GET /admin/chains", s.page(operator.AreaChains, s.chainsPage))
-	s.mux.Handle("GET /admin/ledger", s.page(operator.AreaLedger, s.ledgerPage))
+	s.opsPages()
 }
 
 type rampoffsData struct {
@@ -67,6 +64,7 @@ type rampoffData struct {
 	Deposits []offramp.Deposit
 	Held     bool
 	Local    bool
+	Timeline timeline
 }
 
 func (s *Server) rampoffPage(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -83,6 +81,9 @@ func (s *Server) showRampoff(w http.ResponseWriter, r *http.Request, v *view, st
 		return err
 	}
 	d := rampoffData{O: o, Deposits: ds, Local: o.PayoutKind == offramp.PayoutLocal && o.Status == offramp.StatusProcessing && o.ConfirmedBy == ""}
+	if d.Timeline, err = s.rampoffTimelineOf(r, o, ds); err != nil {
+		return err
+	}
 	for _, dep := range ds {
 		if dep.Status == "held" {
 			d.Held = true
@@ -218,61 +219,4 @@ func (s *Server) statementUpload(w http.ResponseWriter, r *http.Request, v *view
 		return err
 	}
 	return s.showBank(w, r, v, bankData{IBAN: iban, Report: &res}, http.StatusOK)
-}
-
-type chainsData struct{ Sweeps []offramp.Deposit }
-
-func (s *Server) chainsPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	ds, err := s.Offramp.Sweeps(r.Context(), nil)
-	if err != nil {
-		return err
-	}
-	v.Title, v.Data = v.T("chains.title"), chainsData{Sweeps: ds}
-	s.render(w, http.StatusOK, "chains", v)
-	return nil
-}
-
-type ledgerData struct {
-	Report   ledger.Report
-	Prefix   string
-	Accounts []ledger.Account
-	Account  *ledger.Account
-	History  ledger.HistoryPage
-}
-
-func (s *Server) ledgerPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	q := r.URL.Query()
-	d := ledgerData{Prefix: q.Get("prefix")}
-	var err error
-	if q.Get("verify") == "1" {
-		if d.Report, err = ledger.Verify(r.Context(), s.DB); err != nil {
-			return err
-		}
-	}
-	if d.Accounts, err = ledger.Accounts(r.Context(), s.DB, d.Prefix); err != nil {
-		return err
-	}
-	if len(d.Accounts) > 500 {
-		d.Accounts = d.Accounts[:500] // narrow with the prefix
-	}
-	if id, err := strconv.ParseInt(q.Get("account"), 10, 64); err == nil {
-		page, perPage := pageParams(r)
-		h, err := ledger.History(r.Context(), s.DB, ledger.AccountID(id), page, perPage)
-		if err != nil {
-			return errPageNotFound
-		}
-		d.History = h
-		for i := range d.Accounts {
-			if d.Accounts[i].ID == ledger.AccountID(id) {
-				d.Account = &d.Accounts[i]
-			}
-		}
-		if d.Account == nil {
-			d.Account = &ledger.Account{ID: ledger.AccountID(id), Key: fmt.Sprint(id)}
-		}
-		v.Page = newPager(r, page, perPage, int(h.Total))
-	}
-	v.Title, v.Data = v.T("ledger.title"), d
-	s.render(w, http.StatusOK, "ledger", v)
-	return nil
 }

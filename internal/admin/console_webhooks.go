@@ -157,19 +157,19 @@ func (s *Server) webhooksPost(w http.ResponseWriter, r *http.Request, v *view) e
 }
 
 // redeliver queues a delivery of the integration again (console and API alike).
-func (s *Server) redeliver(r *http.Request, integrationID int64, deliveryID string) (deliveryJSON, error) {
+func (s *Server) redeliver(r *http.Request, integrationID int64, deliveryID string) (hookDeliveryJSON, error) {
 	before, err := s.Webhooks.Delivery(r.Context(), integrationID, deliveryID)
 	if err != nil {
-		return deliveryJSON{}, err
+		return hookDeliveryJSON{}, err
 	}
 	noteBefore(r, "webhook-delivery:"+deliveryID, map[string]any{"status": before.Status, "attempts": before.Attempts})
 	d, err := s.Webhooks.Retry(r.Context(), integrationID, deliveryID)
 	if err != nil {
-		return deliveryJSON{}, err
+		return hookDeliveryJSON{}, err
 	}
 	noteAfter(r, map[string]any{"status": d.Status, "attempts": d.Attempts})
 	row, err := s.deliveryRowOf(r, integrationID, d)
-	return deliveryView(row), err
+	return hookDeliveryView(row), err
 }
 
 // enableEndpoint re-enables one of the integration's subscriptions (another integration's is

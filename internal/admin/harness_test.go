@@ -45,6 +45,7 @@ type env struct {
 	admin  string // operator listener (console, operator API)
 	token  string // partner API token
 	in     integration.Integration
+	clock  *clock
 	secret string // the integration's api_secret
 }
 
@@ -91,7 +92,7 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 	adminSrv.Listener = al
 	adminSrv.Start()
 	t.Cleanup(adminSrv.Close)
-	e := &env{t: t, app: a, url: base, admin: adminBase}
+	e := &env{t: t, app: a, url: base, admin: adminBase, clock: clk}
 	cred, err := a.Integrations.Create(context.Background(), integration.NewParams{Name: "Acme Wallet", Sandbox: true})
 	if err != nil {
 		t.Fatal(err)

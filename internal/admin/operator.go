@@ -34,6 +34,7 @@ func (s *Server) apiRoutes() {
 	s.get("GET /admin/api/audit/verify", operator.AreaAudit, s.auditVerify)
 	s.operatorBankingRoutes()
 	s.operatorRampoffRoutes()
+	s.operatorOpsRoutes()
 	s.operatorIntegrationRoutes()
 	s.operatorWebhookRoutes()
 	s.mux.HandleFunc("/admin/api/", s.API.Serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))

@@ -102,7 +102,7 @@ func (s *Server) integrationID(r *http.Request) (int64, error) {
 	return id, err
 }
 
-type attemptJSON struct {
+type hookAttemptJSON struct {
 	Attempt    int     `json:"attempt"`
 	At         string  `json:"at"`
 	LatencyMS  int64   `json:"latency_ms"`
@@ -111,31 +111,31 @@ type attemptJSON struct {
 	Error      *string `json:"error"`
 }
 
-type deliveryJSON struct {
-	ID             string        `json:"id"`
-	EventID        string        `json:"event_id"`
-	Type           string        `json:"type"`
-	Test           bool          `json:"test"`
-	Status         string        `json:"status"`
-	URL            string        `json:"url"`
-	Attempts       int           `json:"attempts"`
-	LastAttemptAt  *string       `json:"last_attempt_at"`
-	LastStatusCode *int          `json:"last_status_code"`
-	LastError      *string       `json:"last_error"`
-	LastLatencyMS  int64         `json:"last_latency_ms"`
-	NextRetryAt    *string       `json:"next_retry_at"`
-	CreatedAt      string        `json:"created_at"`
-	DeliveredAt    *string       `json:"delivered_at"`
-	Log            []attemptJSON `json:"log"`
+type hookDeliveryJSON struct {
+	ID             string            `json:"id"`
+	EventID        string            `json:"event_id"`
+	Type           string            `json:"type"`
+	Test           bool              `json:"test"`
+	Status         string            `json:"status"`
+	URL            string            `json:"url"`
+	Attempts       int               `json:"attempts"`
+	LastAttemptAt  *string           `json:"last_attempt_at"`
+	LastStatusCode *int              `json:"last_status_code"`
+	LastError      *string           `json:"last_error"`
+	LastLatencyMS  int64             `json:"last_latency_ms"`
+	NextRetryAt    *string           `json:"next_retry_at"`
+	CreatedAt      string            `json:"created_at"`
+	DeliveredAt    *string           `json:"delivered_at"`
+	Log            []hookAttemptJSON `json:"log"`
 }
 
-func deliveryView(d deliveryRow) deliveryJSON {
-	out := deliveryJSON{ID: d.ID, EventID: d.EventID, Type: d.Type, Test: d.Test, Status: d.Status, URL: d.URL, Attempts: d.Attempts,
+func hookDeliveryView(d deliveryRow) hookDeliveryJSON {
+	out := hookDeliveryJSON{ID: d.ID, EventID: d.EventID, Type: d.Type, Test: d.Test, Status: d.Status, URL: d.URL, Attempts: d.Attempts,
 		LastAttemptAt: api.OptTimestamp(d.LastAttemptAt), LastStatusCode: d.LastStatusCode, LastError: d.LastError,
 		LastLatencyMS: d.Latency.Milliseconds(), NextRetryAt: api.OptTimestamp(d.NextRetry), CreatedAt: api.Timestamp(d.CreatedAt),
-		DeliveredAt: api.OptTimestamp(d.DeliveredAt), Log: []attemptJSON{}}
+		DeliveredAt: api.OptTimestamp(d.DeliveredAt), Log: []hookAttemptJSON{}}
 	for _, a := range d.Log {
-		out.Log = append(out.Log, attemptJSON{Attempt: a.Attempt, At: api.Timestamp(a.At), LatencyMS: a.Latency.Milliseconds(),
+		out.Log = append(out.Log, hookAttemptJSON{Attempt: a.Attempt, At: api.Timestamp(a.At), LatencyMS: a.Latency.Milliseconds(),
 			StatusCode: a.StatusCode, Success: a.Success, Error: a.Error})
 	}
 	return out
@@ -160,13 +160,13 @@ func (s *Server) listWebhookDeliveries(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := make([]deliveryJSON, len(list))
+	items := make([]hookDeliveryJSON, len(list))
 	for i, d := range list {
 		row, err := s.deliveryRowOf(r, id, d)
 		if err != nil {
 			return nil, err
 		}
-		items[i] = deliveryView(row)
+		items[i] = hookDeliveryView(row)
 	}
 	return api.Paginated(items, page, perPage, total), nil
 }
@@ -181,7 +181,7 @@ func (s *Server) getWebhookDelivery(r *http.Request) (any, error) {
 		return nil, err
 	}
 	row, err := s.deliveryRowOf(r, id, d)
-	return deliveryView(row), err
+	return hookDeliveryView(row), err
 }
 
 func (s *Server) redeliverWebhook(r *http.Request) (any, error) {

@@ -218,11 +218,8 @@ func parseDate(f errcode.Fields, field, v string, endOfDay bool) time.Time {
 var paymentStatuses = []string{onramp.StatusStarted, onramp.StatusPendingBank, onramp.StatusPaymentReceived, onramp.StatusCoinsSent,
 	onramp.StatusExpired, onramp.StatusFailed, onramp.StatusRefunded}
 
-func (s *Server) listPayments(r *http.Request) (any, error) {
-	page, perPage, err := parsePage(r)
-	if err != nil {
-		return nil, err
-	}
+// paymentFilter reads the filters of a payment list (status, user_id, external_id, from, to).
+func paymentFilter(r *http.Request) (onramp.Filter, error) {
 	q := r.URL.Query()
 	f := errcode.Fields{}
 	filter := onramp.Filter{Status: q.Get("status"), ExternalID: q.Get("external_id"),
@@ -233,11 +230,20 @@ func (s *Server) listPayments(r *http.Request) (any, error) {
 	if v := q.Get("user_id"); v != "" {
 		id, err := queryID(r, "user_id")
 		if err != nil {
-			return nil, err
+			return filter, err
 		}
 		filter.UserID = id
 	}
-	if err := f.Err(); err != nil {
+	return filter, f.Err()
+}
+
+func (s *Server) listPayments(r *http.Request) (any, error) {
+	page, perPage, err := parsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := paymentFilter(r)
+	if err != nil {
 		return nil, err
 	}
 	list, total, err := s.Onramp.List(r.Context(), caller(r).ID, filter, page, perPage)

@@ -7,6 +7,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/banking"
 	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/offramp"
+	"github.com/pocketramp/pocketramp/internal/onramp"
 )
 
 // The operator surface (package admin) answers in the partner API's contract format with the
@@ -68,6 +69,9 @@ func BankTxView(t banking.Transaction) BankTxJSON { return bankTxView(t) }
 
 // RampoffFilter reads the off-ramp list filters shared by the partner and operator lists.
 func RampoffFilter(r *http.Request) (offramp.Filter, error) { return rampoffFilter(r) }
+
+// PaymentFilter reads the filters of a payment list as the partner API does.
+func PaymentFilter(r *http.Request) (onramp.Filter, error) { return paymentFilter(r) }
 
 // ReconcileRequest is the body of a manual bank match.
 type ReconcileRequest = reconcileRequest

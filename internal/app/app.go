@@ -218,6 +218,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Banking = &banking.Service{DB: db, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
 		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log}
 	a.Offramp.Banking = a.Banking
+	a.Onramp.Banking = a.Banking
 	a.Banking.Payouts = a.Offramp
 	a.Onramp.BankArrival = func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {
 		_, err := a.Banking.SandboxTransfer(ctx, p.IntegrationID, banking.SandboxTransferIn{IBAN: p.BankIBAN, Amount: amount.String(),
@@ -250,7 +251,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Admin = admin.New(admin.Config{API: a.API, DB: db, Box: box, Integrations: a.Integrations, Customers: a.Customers,
 		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
-		Operators: a.Operators, Audit: a.Audit, Token: cfg.OperatorToken, TokenRole: operator.Role(cfg.OperatorTokenRole),
+		Chains: a.Chains, Operators: a.Operators, Audit: a.Audit, Token: cfg.OperatorToken, TokenRole: operator.Role(cfg.OperatorTokenRole),
 		BaseURL: adminURL, Now: cfg.Now, Log: cfg.Log, LiveNeeds: a.LiveNeeds})
 	a.Admin.Mount(a.API.MountAdmin) // the operator surface at /admin/, on the operator listener only
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).

@@ -171,3 +171,10 @@ type Adapter interface {
 	// Confirmations returns how many blocks confirm txHash (0 when not mined).
 	Confirmations(ctx context.Context, txHash string) (uint64, error)
 }
+
+// Balance is what a hot wallet holds of one asset, in base units.
+type Balance struct {
+	Asset    string // token symbol or the chain's native symbol
+	Decimals uint8
+	Amount   *big.Int
+}

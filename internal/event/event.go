@@ -97,3 +97,25 @@ func List(ctx context.Context, db *store.DB, integrationID, after int64, limit i
 
 // NewID returns "evt_" and 24 random alphanumerics.
 func NewID() string { return "evt_" + ids.Alnum(24) }
+
+// ForObject returns the events recorded for one object ("payment", id), oldest first.
+func ForObject(ctx context.Context, db *store.DB, objectType, objectID string) ([]Event, error) {
+	rows, err := db.Query(ctx, `SELECT id, integration_id, seq, type, object_type, object_id, data, created_at FROM events
+		WHERE object_type = ? AND object_id = ? ORDER BY created_at, seq`, objectType, objectID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var ev Event
+		var data string
+		var created int64
+		if err := rows.Scan(&ev.ID, &ev.IntegrationID, &ev.Sequence, &ev.Type, &ev.ObjectType, &ev.ObjectID, &data, &created); err != nil {
+			return nil, err
+		}
+		ev.Data, ev.CreatedAt = json.RawMessage(data), store.Time(created)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}

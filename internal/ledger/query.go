@@ -19,6 +19,7 @@ type Entry struct {
 	Reference    string
 	Description  string
 	Account      AccountID
+	AccountKey   string
 	Asset        string
 	Amount       *big.Int
 	BalanceAfter *big.Int
@@ -134,7 +135,7 @@ func TransactionByReference(ctx context.Context, q Querier, ref string) (Record,
 	return r, nil
 }
 
-const entrySelect = `SELECT p.id, p.tx_id, t.reference, t.description, p.account_id, a.asset,
+const entrySelect = `SELECT p.id, p.tx_id, t.reference, t.description, p.account_id, a.key, a.asset,
 		p.amount, p.balance_after, p.posted_at
 	FROM ledger_postings p
 	JOIN ledger_transactions t ON t.id = p.tx_id
@@ -150,7 +151,7 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 			amount, after string
 			posted        int64
 		)
-		err := rows.Scan(&e.ID, &e.TxID, &e.Reference, &e.Description, &e.Account, &e.Asset, &amount, &after, &posted)
+		err := rows.Scan(&e.ID, &e.TxID, &e.Reference, &e.Description, &e.Account, &e.AccountKey, &e.Asset, &amount, &after, &posted)
 		if err != nil {
 			return nil, err
 		}

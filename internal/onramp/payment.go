@@ -30,6 +30,9 @@ const (
 	StatusRefunded        = "refunded"
 )
 
+// Statuses lists every status.
+var Statuses = []string{StatusStarted, StatusPendingBank, StatusPaymentReceived, StatusCoinsSent, StatusExpired, StatusFailed, StatusRefunded}
+
 // Transitions is the payment state machine. Expired payments may still receive a late bank
 // transfer through reconciliation (REFERENCE §6).
 var Transitions = map[string][]string{

@@ -38,6 +38,7 @@ type Service struct {
 	Assets    asset.Catalogue
 	Pricer    *pricing.Pricer
 	Accounts  *banking.Accounts
+	Banking   *banking.Service // refunds of held payments go out as bank payouts
 	Chains    Chains
 	Events    *event.Log
 	// Providers by sandbox flag: the sandbox provider drives our own checkout page; production

@@ -875,3 +875,12 @@ func (a *Adapter) confirmPayouts(ctx context.Context, head int64) error {
 	}
 	return nil
 }
+
+// Balances is the hot wallet's spendable balance as the chain adapters report it.
+func (a *Adapter) Balances(ctx context.Context) ([]chain.Balance, error) {
+	sats, err := a.Balance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []chain.Balance{{Asset: Symbol, Decimals: 8, Amount: big.NewInt(sats)}}, nil
+}

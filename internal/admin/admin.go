@@ -52,6 +52,9 @@ type Config struct {
 	// with TokenRole (default admin) and cannot open the console.
 	Token     string
 	TokenRole operator.Role
+	// LiveNeeds lists what keeps a live integration (or, for 0, live operation) from working
+	// (app.LiveNeeds); nil: nothing is checked.
+	LiveNeeds func(ctx context.Context, integrationID int64) ([]string, error)
 	// BaseURL is where operators reach the console (set-password links); https marks cookies Secure.
 	BaseURL string
 	Now     func() time.Time
@@ -222,37 +225,67 @@ func noteAfter(r *http.Request, after any) {
 }
 
 // audited runs an action for the console and the JSON API alike: the role must be allowed to
-// act on area; a success is appended to the audit log (who, from where, before → after).
+// act on area; the action and its audit record (who, from where, before → after) commit in one
+// database transaction, so a change without its record, or a record without its change, cannot
+// happen. do runs with a request whose context joins that transaction (store.WithTx): it must
+// make every database call with that request's context, never one captured before. On a
+// serialization conflict the whole of do runs again, so it must have no effect outside the
+// database.
 func (s *Server) audited(r *http.Request, area operator.Area, action, target string, do func(r *http.Request) (any, error)) (any, error) {
 	p := principalOf(r.Context())
 	if !p.Role.CanAct(area) {
 		return nil, errForbidden
 	}
-	note := &auditNote{}
-	r = r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note))
-	out, err := do(r)
+	var out any
+	err := s.DB.Tx(r.Context(), func(tx *store.Tx) error {
+		note := &auditNote{}
+		r := r.WithContext(store.WithTx(context.WithValue(r.Context(), auditNoteKey{}, note), tx))
+		var err error
+		if out, err = do(r); err != nil {
+			return err
+		}
+		t := target
+		if note.target != "" {
+			t = note.target
+		}
+		after := out
+		if note.after != nil {
+			after = note.after
+		}
+		return s.recordTx(r.Context(), tx, p, action, t, note.before, after)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if note.target != "" {
-		target = note.target
-	}
-	after := out
-	if note.after != nil {
-		after = note.after
-	}
-	if err := s.record(r.Context(), p, action, target, note.before, after); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// record appends one audit record for p.
+// changed runs change and appends its audit record in one transaction, like audited (change's
+// context joins it); change returns the record's after.
+func (s *Server) changed(ctx context.Context, p principal, action, target string, before any, change func(ctx context.Context) (any, error)) error {
+	return s.DB.Tx(ctx, func(tx *store.Tx) error {
+		ctx := store.WithTx(ctx, tx)
+		after, err := change(ctx)
+		if err != nil {
+			return err
+		}
+		return s.recordTx(ctx, tx, p, action, target, before, after)
+	})
+}
+
+// record appends an audit record of an event that changes no setting (a login) on its own.
 func (s *Server) record(ctx context.Context, p principal, action, target string, before, after any) error {
+	return s.DB.Tx(ctx, func(tx *store.Tx) error {
+		return s.recordTx(store.WithTx(ctx, tx), tx, p, action, target, before, after)
+	})
+}
+
+// recordTx appends one audit record for p in tx.
+func (s *Server) recordTx(ctx context.Context, tx *store.Tx, p principal, action, target string, before, after any) error {
 	if s.Audit == nil {
 		return nil
 	}
-	_, err := s.Audit.Append(ctx, audit.Record{Actor: p.Email, Role: string(p.Role), Via: p.Via, Source: p.Source,
+	_, err := s.Audit.AppendTx(ctx, tx, audit.Record{Actor: p.Email, Role: string(p.Role), Via: p.Via, Source: p.Source,
 		Action: action, Target: target, Before: audit.JSON(before), After: audit.JSON(after)})
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)

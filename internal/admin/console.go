@@ -44,7 +44,7 @@ type console struct {
 }
 
 var pageNames = []string{"login", "setup", "message", "kyc", "customer", "customers", "rampoffs", "rampoff", "bank", "chains",
-	"integrations", "integration", "ledger", "audit", "operators", "account"}
+	"integrations", "integration", "webhooks", "delivery", "ledger", "audit", "operators", "account"}
 
 func newConsole() *console {
 	c := &console{pages: map[string]*template.Template{}, version: staticVersion()}
@@ -320,15 +320,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	case errors.Is(err, errCSRF):
 		status, title, body = http.StatusForbidden, v.T("err.csrf.title"), v.T("err.csrf.body")
 	case errors.As(err, &biz):
-		status, title, body = api.HTTPStatus(biz.Kind), v.T("err.biz.title"), biz.Code
-		if biz.Message != "" {
-			body = biz.Message
-		}
+		status, title, body = api.HTTPStatus(biz.Kind), v.T("err.biz.title"), v.codeText(biz)
 		if biz.Kind == errcode.KindRefused {
 			status = http.StatusConflict // a page has no JSON body to carry the contract's "error"
 		}
 	case errors.As(err, &inv):
-		status, title, body = http.StatusUnprocessableEntity, v.T("err.biz.title"), inv.Error()
+		status, title, body = http.StatusUnprocessableEntity, v.T("err.biz.title"), v.invalidText(inv)
 	default:
 		s.Log.ErrorContext(r.Context(), "console page", slog.String("path", r.URL.Path), slog.Any("err", err))
 	}

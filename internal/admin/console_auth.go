@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -137,16 +138,17 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request, v *view) erro
 	pw := r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
 		v.Error = v.T("setup.mismatch")
-	} else if _, err := s.Operators.SetPasswordWithToken(r.Context(), token, pw); err != nil {
+	} else if err := s.changed(r.Context(), principal{Email: email, Via: "console", Source: clientAddr(r)}, "operator.password_set", "operator:"+email, nil,
+		func(ctx context.Context) (any, error) {
+			_, err := s.Operators.SetPasswordWithToken(ctx, token, pw)
+			return nil, err
+		}); err != nil {
 		var inv *errcode.Invalid
 		if !errors.As(err, &inv) {
 			return err
 		}
 		v.Error = v.T("setup.short", operator.MinPasswordLength)
 	} else {
-		if err := s.record(r.Context(), principal{Email: email, Via: "console", Source: clientAddr(r)}, "operator.password_set", "operator:"+email, nil, nil); err != nil {
-			return err
-		}
 		http.Redirect(w, r, "/admin/login?flash=password_set", http.StatusSeeOther)
 		return nil
 	}
@@ -206,7 +208,10 @@ func (s *Server) accountPost(w http.ResponseWriter, r *http.Request, v *view) er
 		}
 		return done(w, r, "/admin/account", "")
 	case "totp_confirm":
-		if err := s.Operators.EnableTOTP(r.Context(), p.ID, r.PostFormValue("code")); err != nil {
+		err := s.changed(r.Context(), p, "operator.totp_enabled", target, map[string]bool{"totp": false}, func(ctx context.Context) (any, error) {
+			return map[string]bool{"totp": true}, s.Operators.EnableTOTP(ctx, p.ID, r.PostFormValue("code"))
+		})
+		if err != nil {
 			var inv *errcode.Invalid
 			if errors.As(err, &inv) {
 				v.Error = v.T("account.totp_wrong")
@@ -214,26 +219,29 @@ func (s *Server) accountPost(w http.ResponseWriter, r *http.Request, v *view) er
 			}
 			return err
 		}
-		if err := s.record(r.Context(), p, "operator.totp_enabled", target, map[string]bool{"totp": false}, map[string]bool{"totp": true}); err != nil {
-			return err
-		}
 		return done(w, r, "/admin/account", "totp_on")
 	case "token_create":
-		t, raw, err := s.Operators.CreateToken(r.Context(), p.ID, strings.TrimSpace(r.PostFormValue("name")))
-		if err != nil {
+		var raw string
+		err := s.changed(r.Context(), p, "operator.token_create", target, nil, func(ctx context.Context) (any, error) {
+			t, secret, err := s.Operators.CreateToken(ctx, p.ID, strings.TrimSpace(r.PostFormValue("name")))
+			raw = secret
+			return map[string]any{"token_id": t.ID, "name": t.Name}, err
+		})
+		var inv *errcode.Invalid
+		if errors.As(err, &inv) {
 			v.Error = v.T("account.token_name")
 			return s.showAccount(w, r, v, accountData{}, http.StatusUnprocessableEntity)
 		}
-		if err := s.record(r.Context(), p, "operator.token_create", target, nil, map[string]any{"token_id": t.ID, "name": t.Name}); err != nil {
+		if err != nil {
 			return err
 		}
 		return s.showAccount(w, r, v, accountData{NewToken: raw}, http.StatusOK)
 	case "token_revoke":
 		id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
-		if err := s.Operators.RevokeToken(r.Context(), p.ID, id); err != nil {
-			return err
-		}
-		if err := s.record(r.Context(), p, "operator.token_revoke", target, map[string]any{"token_id": id}, nil); err != nil {
+		err := s.changed(r.Context(), p, "operator.token_revoke", target, map[string]any{"token_id": id}, func(ctx context.Context) (any, error) {
+			return nil, s.Operators.RevokeToken(ctx, p.ID, id)
+		})
+		if err != nil {
 			return err
 		}
 		return done(w, r, "/admin/account", "token_revoked")

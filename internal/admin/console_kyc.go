@@ -166,7 +166,7 @@ func (s *Server) customerDecision(w http.ResponseWriter, r *http.Request, v *vie
 		return s.decide(r, id, d, r.PostFormValue("reason"))
 	})
 	if err != nil {
-		if msg, ok := formError(err); ok {
+		if msg, ok := v.errorText(err); ok {
 			v.Error = msg
 			return s.showCustomer(w, r, v, id, http.StatusUnprocessableEntity)
 		}

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -22,23 +21,6 @@ func (s *Server) moneyPages() {
 	s.mux.Handle("POST /admin/bank/transactions/{id}", s.page(operator.AreaBank, s.bankTxAction))
 	s.mux.Handle("POST /admin/bank/statements", s.page(operator.AreaBank, s.statementUpload))
 	s.opsPages()
-}
-
-// formError is the message to show beside a form for an error the operator can fix (invalid
-// input, a refused state change); other errors are not the form's business.
-func formError(err error) (string, bool) {
-	var inv *errcode.Invalid
-	if errors.As(err, &inv) {
-		return inv.Error(), true
-	}
-	var biz *errcode.Error
-	if errors.As(err, &biz) && !errors.Is(err, errForbidden) && biz.Kind != errcode.KindNotFound {
-		if biz.Message != "" {
-			return biz.Message, true
-		}
-		return biz.Code, true
-	}
-	return "", false
 }
 
 type rampoffsData struct {
@@ -143,7 +125,7 @@ func (s *Server) rampoffAction(w http.ResponseWriter, r *http.Request, v *view) 
 			return operatorRampoffView(o.(offramp.Rampoff), nil), nil
 		})
 		if err != nil {
-			if msg, ok := formError(err); ok {
+			if msg, ok := v.errorText(err); ok {
 				v.Error = msg
 				return s.showRampoff(w, r, v, http.StatusUnprocessableEntity)
 			}
@@ -201,7 +183,7 @@ func (s *Server) bankTxAction(w http.ResponseWriter, r *http.Request, v *view) e
 		})
 	}
 	if err != nil {
-		if msg, ok := formError(err); ok {
+		if msg, ok := v.errorText(err); ok {
 			v.Error = msg
 			return s.showBank(w, r, v, bankData{}, http.StatusUnprocessableEntity)
 		}
@@ -230,7 +212,7 @@ func (s *Server) statementUpload(w http.ResponseWriter, r *http.Request, v *view
 		return res, err
 	})
 	if err != nil {
-		if msg, ok := formError(err); ok {
+		if msg, ok := v.errorText(err); ok {
 			v.Error = msg
 			return s.showBank(w, r, v, bankData{IBAN: iban}, http.StatusUnprocessableEntity)
 		}

@@ -133,7 +133,7 @@ func (s *Server) exportForm(w http.ResponseWriter, r *http.Request, v *view) err
 		return map[string]any{"message_id": b.MessageID, "payments": b.Payments, "total": b.Total.String(), "held": len(b.Held)}, nil
 	})
 	if err != nil {
-		if msg, isForm := formError(err); isForm {
+		if msg, isForm := v.errorText(err); isForm {
 			v.Error = msg
 			return s.showBankAccounts(w, r, v, bankAccountsData{}, http.StatusUnprocessableEntity)
 		}
@@ -230,7 +230,7 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request, v *view) err
 		return payoutViews([]banking.Payout{p})[0], nil
 	})
 	if err != nil {
-		if msg, ok := formError(err); ok {
+		if msg, ok := v.errorText(err); ok {
 			v.Error = msg
 			return s.showPayouts(w, r, v, id, http.StatusUnprocessableEntity)
 		}

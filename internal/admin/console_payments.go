@@ -37,7 +37,7 @@ func (s *Server) paymentList(w http.ResponseWriter, r *http.Request, v *view) er
 	f, err := paymentFilter(r)
 	status := http.StatusOK
 	if err != nil {
-		msg, ok := formError(err)
+		msg, ok := v.errorText(err)
 		if !ok {
 			return err
 		}
@@ -109,7 +109,7 @@ func (s *Server) paymentActionForm(w http.ResponseWriter, r *http.Request, v *vi
 		return s.paymentAction(r, id, act)
 	})
 	if err != nil {
-		if msg, ok := formError(err); ok {
+		if msg, ok := v.errorText(err); ok {
 			v.Error = msg
 			return s.showPayment(w, r, v, paymentData{IBAN: r.PostFormValue("iban"), Name: r.PostFormValue("name")}, http.StatusUnprocessableEntity)
 		}

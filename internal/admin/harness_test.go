@@ -39,13 +39,14 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 // env is a running pocketramp with a sandbox integration logged in to the partner API and one
 // operator of each role (password "password-"+role).
 type env struct {
-	t     *testing.T
-	app   *app.App
-	url   string // public listener (partner API)
-	admin string // operator listener (console, operator API)
-	token string // partner API token
-	in    integration.Integration
-	clock *clock
+	t      *testing.T
+	app    *app.App
+	url    string // public listener (partner API)
+	admin  string // operator listener (console, operator API)
+	token  string // partner API token
+	in     integration.Integration
+	clock  *clock
+	secret string // the integration's api_secret
 }
 
 var roles = []operator.Role{operator.Admin, operator.Compliance, operator.Finance, operator.ReadOnly}
@@ -97,6 +98,7 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 		t.Fatal(err)
 	}
 	e.in, _ = a.Integrations.Get(context.Background(), cred.ID)
+	e.secret = cred.APISecret
 	d := e.partner("POST", "/api/authenticate", map[string]any{"api_key": cred.APIKey, "api_secret": cred.APISecret})
 	e.token, _ = d["token"].(string)
 	for _, r := range roles {

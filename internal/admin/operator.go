@@ -37,12 +37,12 @@ func (s *Server) apiRoutes() {
 	s.operatorBankingRoutes()
 	s.operatorRampoffRoutes()
 	s.operatorOpsRoutes()
-	s.get("GET /admin/api/webhooks/alerts", operator.AreaIntegrations, s.webhookAlerts)
-	s.post("POST /admin/api/webhooks/subscriptions/{id}/enable", operator.AreaIntegrations, "webhook.enable", s.enableWebhook)
 	if s.SandboxRPC != nil {
 		s.handleAPI("POST /admin/api/sandbox/chains/{chain}/rpc", s.requireOperator(operator.AreaChains,
 			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.SandboxRPC(w, r, r.PathValue("chain")) })))
 	}
+	s.operatorIntegrationRoutes()
+	s.operatorWebhookRoutes()
 	s.mux.HandleFunc("/admin/api/", s.API.Serve(func(r *http.Request) (any, error) { return nil, errcode.NotFound }))
 }
 
@@ -211,6 +211,9 @@ type integrationJSON struct {
 	// Request rate on the partner API (token bucket; 0 per second: unlimited).
 	RatePerSecond int `json:"rate_per_second"`
 	RateBurst     int `json:"rate_burst"`
+	// Key rotation: when the secret was last replaced, and until when the previous one works.
+	SecretRotatedAt    *string `json:"secret_rotated_at"`
+	PreviousValidUntil *string `json:"previous_secret_valid_until"`
 }
 
 func integrationView(in integration.Integration) integrationJSON {
@@ -220,7 +223,8 @@ func integrationView(in integration.Integration) integrationJSON {
 	}
 	return integrationJSON{ID: in.ID, Name: in.Name, Sandbox: in.Sandbox, APIKey: in.APIKey, IPAllowList: list,
 		TokenTTL: int64(in.TokenTTL.Seconds()), TrustedKYC: in.TrustedKYC, Disabled: in.Disabled, CreatedAt: api.Timestamp(in.CreatedAt),
-		RatePerSecond: in.Rate.PerSecond, RateBurst: in.Rate.Burst}
+		RatePerSecond: in.Rate.PerSecond, RateBurst: in.Rate.Burst, SecretRotatedAt: api.OptTimestamp(in.SecretRotatedAt),
+		PreviousValidUntil: api.OptTimestamp(in.PrevSecretExpiresAt)}
 }
 
 func (s *Server) getIntegration(r *http.Request) (any, error) {
@@ -251,8 +255,15 @@ func (s *Server) createIntegration(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, errcode.Field("ip_allowlist", "%s", err.Error())
 	}
-	return s.Integrations.Create(r.Context(), integration.NewParams{Name: req.Name, Sandbox: req.Sandbox, IPAllowList: list,
+	cred, err := s.Integrations.Create(r.Context(), integration.NewParams{Name: req.Name, Sandbox: req.Sandbox, IPAllowList: list,
 		TokenTTL: time.Duration(req.TokenTTL) * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	noteBefore(r, fmt.Sprintf("integration:%d", cred.ID), nil)
+	noteAfter(r, credentialsAudit(cred))
+	needs, err := s.liveNeeds(r.Context(), cred)
+	return createdJSON{Credentials: cred, LiveNeeds: needs}, err
 }
 
 type updateIntegrationRequest struct {

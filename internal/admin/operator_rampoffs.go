@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"fmt"
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/offramp"
@@ -201,18 +200,9 @@ func (s *Server) saveOfframpSettings(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Integrations.Get(r.Context(), id); err != nil {
-		return nil, err
-	}
-	if before, err := offramp.SettingsOf(r.Context(), s.DB, id); err == nil {
-		noteBefore(r, fmt.Sprintf("integration:%d", id), before)
-	}
 	var st offramp.Settings
 	if err := api.DecodeJSON(r, &st); err != nil {
 		return nil, err
 	}
-	if err := offramp.SaveSettings(r.Context(), s.DB, id, st, s.Now()); err != nil {
-		return nil, err
-	}
-	return offramp.SettingsOf(r.Context(), s.DB, id)
+	return s.saveOfframp(r, id, st)
 }

@@ -56,9 +56,10 @@ func (s *Server) paymentMethods(r *http.Request) (any, error) {
 		if m.Fiat == "EUR" {
 			min = money.MustParse(st.MinPurchaseEUR, scale)
 		}
+		fee := st.FeeOf(m) // the integration's own, or the catalogue's
 		out = append(out, methodJSON{Code: m.Code, Name: m.Name, FiatSymbol: m.Fiat, MinAmount: min.String(),
-			MaxAmount: money.MustParse(m.Max, scale).String(), FeePercent: m.FeePercent,
-			FeeFixed: money.MustParse(m.FeeFixed, scale).String(), Kind: m.Kind})
+			MaxAmount: money.MustParse(m.Max, scale).String(), FeePercent: fee.Percent,
+			FeeFixed: money.MustParse(fee.Fixed, scale).String(), Kind: m.Kind})
 	}
 	return out, nil
 }

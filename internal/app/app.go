@@ -276,7 +276,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Onramp: a.Onramp, Offramp: a.Offramp, Accounts: a.Accounts, Banking: a.Banking, Webhooks: a.Webhooks,
 		Chains: a.Chains, Operators: a.Operators, Audit: a.Audit, SandboxRPC: a.Chains.ServeSandboxRPC, Token: cfg.OperatorToken,
 		TokenRole: operator.Role(cfg.OperatorTokenRole),
-		BaseURL:   adminURL, Now: cfg.Now, Log: cfg.Log})
+		BaseURL:   adminURL, Now: cfg.Now, Log: cfg.Log, LiveNeeds: a.LiveNeeds})
 	a.Admin.Mount(a.API.MountAdmin) // the operator surface at /admin/, on the operator listener only
 	// Hosted pages go through the API's middleware too (request ids, access log, metrics).
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)

@@ -49,6 +49,15 @@ type Integration struct {
 	// Rate is the integration's request rate on the partner API (token bucket; PerSecond 0:
 	// unlimited). New integrations get DefaultRate.
 	Rate throttle.Rate
+	// SecretRotatedAt is when the api_secret was last replaced (nil: never); the previous
+	// secret still authenticates until PrevSecretExpiresAt.
+	SecretRotatedAt     *time.Time
+	PrevSecretExpiresAt *time.Time
+}
+
+// PrevSecretValid reports whether the previous api_secret still authenticates at now.
+func (in Integration) PrevSecretValid(now time.Time) bool {
+	return in.PrevSecretExpiresAt != nil && now.Before(*in.PrevSecretExpiresAt)
 }
 
 // DefaultRate is the request rate of a new integration (the migration's column defaults).
@@ -158,18 +167,32 @@ func (s *Service) Count(ctx context.Context) (int, error) {
 	return n, err
 }
 
-const columns = "id, name, sandbox, api_key, ip_allowlist, token_ttl_s, disabled, trusted_kyc, created_at, rate_per_second, rate_burst"
+const columns = "id, name, sandbox, api_key, ip_allowlist, token_ttl_s, disabled, trusted_kyc, created_at, rate_per_second, rate_burst, secret_rotated_at, prev_secret_expires_at"
+
+// prefixed is columns qualified with the integrations table's alias i.
+var prefixed = "i." + strings.ReplaceAll(columns, ", ", ", i.")
+
+func optTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := store.Time(v.Int64)
+	return &t
+}
 
 func scan(row interface{ Scan(...any) error }) (Integration, error) {
 	var (
 		in       Integration
 		allow    string
 		ttl, cAt int64
+		rotated  sql.NullInt64
+		prevExp  sql.NullInt64
 	)
 	if err := row.Scan(&in.ID, &in.Name, &in.Sandbox, &in.APIKey, &allow, &ttl, &in.Disabled, &in.TrustedKYC, &cAt,
-		&in.Rate.PerSecond, &in.Rate.Burst); err != nil {
+		&in.Rate.PerSecond, &in.Rate.Burst, &rotated, &prevExp); err != nil {
 		return Integration{}, err
 	}
+	in.SecretRotatedAt, in.PrevSecretExpiresAt = optTime(rotated), optTime(prevExp)
 	in.TokenTTL = time.Duration(ttl) * time.Second
 	in.CreatedAt = store.Time(cAt)
 	var err error
@@ -199,9 +222,9 @@ func (s *Service) Secret(ctx context.Context, id int64) (string, error) {
 // Authenticate checks a key pair and the caller's address and issues a token. Every failure is
 // errcode.Unauthorized, so callers learn nothing about which part was wrong.
 func (s *Service) Authenticate(ctx context.Context, apiKey, apiSecret string, remote netip.Addr) (Token, Integration, error) {
-	var sealed []byte
-	row := s.DB.QueryRow(ctx, "SELECT "+columns+", secret_enc FROM integrations WHERE api_key = ?", apiKey)
-	in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &sealed)...) }))
+	var sealed, prevHash []byte
+	row := s.DB.QueryRow(ctx, "SELECT "+columns+", secret_enc, prev_secret_hash FROM integrations WHERE api_key = ?", apiKey)
+	in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &sealed, &prevHash)...) }))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, Integration{}, errcode.Unauthorized
 	}
@@ -212,11 +235,13 @@ func (s *Service) Authenticate(ctx context.Context, apiKey, apiSecret string, re
 	if err != nil {
 		return Token{}, Integration{}, err
 	}
-	if subtle.ConstantTimeCompare(plain, []byte(apiSecret)) != 1 || in.Disabled || !in.Allows(remote) {
+	now := s.Now()
+	current := subtle.ConstantTimeCompare(plain, []byte(apiSecret)) == 1
+	previous := len(prevHash) > 0 && in.PrevSecretValid(now) && subtle.ConstantTimeCompare(prevHash, hashToken(apiSecret)) == 1
+	if !(current || previous) || in.Disabled || !in.Allows(remote) {
 		return Token{}, Integration{}, errcode.Unauthorized
 	}
 	raw := "tok_" + ids.Token(32)
-	now := s.Now()
 	tok := Token{Token: raw, ExpiresAt: now.Add(in.TokenTTL)}
 	_, err = s.DB.Exec(ctx, "INSERT INTO auth_tokens (token_hash, integration_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
 		hashToken(raw), in.ID, store.Micros(now), store.Micros(tok.ExpiresAt))
@@ -241,7 +266,7 @@ func (s *Service) Resolve(ctx context.Context, token string, remote netip.Addr) 
 	r, err := s.tokenCache().Load(ctx, hash, func(ctx context.Context) (resolved, error) {
 		var expires int64
 		var revoked sql.NullInt64
-		row := s.DB.QueryRow(ctx, `SELECT i.id, i.name, i.sandbox, i.api_key, i.ip_allowlist, i.token_ttl_s, i.disabled, i.trusted_kyc, i.created_at, i.rate_per_second, i.rate_burst, t.expires_at, t.revoked_at
+		row := s.DB.QueryRow(ctx, "SELECT "+prefixed+`, t.expires_at, t.revoked_at
 		FROM auth_tokens t JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = ?`, hash[:])
 		in, err := scan(scannerFunc(func(dest ...any) error { return row.Scan(append(dest, &expires, &revoked)...) }))
 		return resolved{in: in, expires: store.Time(expires), revoked: revoked.Valid}, err
@@ -270,6 +295,60 @@ func (s *Service) RevokeAll(ctx context.Context, id int64) error {
 	_, err := s.DB.Exec(ctx, "UPDATE auth_tokens SET revoked_at = ? WHERE integration_id = ? AND revoked_at IS NULL", store.Micros(s.Now()), id)
 	s.forget(id)
 	return err
+}
+
+// MaxRotationGrace bounds how long a replaced api_secret keeps working.
+const MaxRotationGrace = 30 * 24 * time.Hour
+
+// RotateSecret issues a new api_secret (the api_key stays: it names the integration). The
+// previous secret keeps authenticating for grace, so the partner can deploy the new one without
+// downtime; a grace of 0 ends it at once and revokes every token issued so far (a leaked
+// secret). Tokens already issued otherwise live until their expiry. The answer carries the new
+// secret, shown once.
+func (s *Service) RotateSecret(ctx context.Context, id int64, grace time.Duration) (Credentials, error) {
+	if grace < 0 || grace > MaxRotationGrace {
+		return Credentials{}, errcode.Field("grace_seconds", "The grace period must be between 0 and 2592000 seconds (30 days).")
+	}
+	in, err := s.Get(ctx, id)
+	if err != nil {
+		return Credentials{}, err
+	}
+	prefix := LiveSecretPrefix
+	if in.Sandbox {
+		prefix = SandboxSecretPrefix
+	}
+	cred := Credentials{ID: in.ID, Name: in.Name, Sandbox: in.Sandbox, APIKey: in.APIKey, APISecret: prefix + ids.Token(32)}
+	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
+		var sealed []byte
+		if err := tx.QueryRow(ctx, "SELECT secret_enc FROM integrations WHERE id = ?"+tx.ForUpdate(), id).Scan(&sealed); err != nil {
+			return err
+		}
+		old, err := s.Box.Open(sealed)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		var prevHash []byte
+		var prevExp *int64
+		if grace > 0 {
+			prevHash = hashToken(string(old))
+			exp := store.Micros(now.Add(grace))
+			prevExp = &exp
+		}
+		if _, err := tx.Exec(ctx, `UPDATE integrations SET secret_enc = ?, prev_secret_hash = ?, prev_secret_expires_at = ?, secret_rotated_at = ?
+			WHERE id = ?`, s.Box.Seal([]byte(cred.APISecret)), prevHash, prevExp, store.Micros(now), id); err != nil {
+			return err
+		}
+		if grace == 0 {
+			_, err = tx.Exec(ctx, "UPDATE auth_tokens SET revoked_at = ? WHERE integration_id = ? AND revoked_at IS NULL", store.Micros(now), id)
+		}
+		return err
+	})
+	s.forget(id) // cached tokens must not outlive a zero-grace rotation
+	if err != nil {
+		return Credentials{}, err
+	}
+	return cred, nil
 }
 
 // SetAllowList replaces the IP allow-list of an integration (nil: any address).

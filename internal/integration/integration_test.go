@@ -208,3 +208,74 @@ func TestResolveCacheSeesChangesAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// Rotating the secret: the new one works at once, the old one only until the grace period
+// ends; a rotation without grace ends the old secret and its tokens at once.
+func TestRotateSecret(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc, clk := newService(t, db)
+		cred, err := svc.Create(ctx, integration.NewParams{Name: "Acme", Sandbox: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := svc.Authenticate(ctx, cred.APIKey, cred.APISecret, local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.RotateSecret(ctx, cred.ID, -time.Second); err == nil {
+			t.Fatal("negative grace accepted")
+		}
+		if _, err := svc.RotateSecret(ctx, cred.ID, 31*24*time.Hour); err == nil {
+			t.Fatal("31 days of grace accepted")
+		}
+		next, err := svc.RotateSecret(ctx, cred.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.APIKey != cred.APIKey || next.APISecret == cred.APISecret || !strings.HasPrefix(next.APISecret, integration.SandboxSecretPrefix) {
+			t.Fatalf("rotated credentials %+v", next)
+		}
+		if s, _ := svc.Secret(ctx, cred.ID); s != next.APISecret {
+			t.Fatal("webhooks would still be signed with the old secret")
+		}
+		in, _ := svc.Get(ctx, cred.ID)
+		if in.SecretRotatedAt == nil || !in.PrevSecretValid(clk.t) || !in.PrevSecretExpiresAt.Equal(clk.t.Add(time.Hour)) {
+			t.Fatalf("rotation state %+v", in)
+		}
+		for _, secret := range []string{cred.APISecret, next.APISecret} {
+			if _, _, err := svc.Authenticate(ctx, cred.APIKey, secret, local); err != nil {
+				t.Fatalf("within grace: %v", err)
+			}
+		}
+		if _, err := svc.Resolve(ctx, tok.Token, local); err != nil {
+			t.Fatalf("a token issued before the rotation: %v", err)
+		}
+		clk.t = clk.t.Add(time.Hour)
+		if _, _, err := svc.Authenticate(ctx, cred.APIKey, cred.APISecret, local); !errors.Is(err, errcode.Unauthorized) {
+			t.Fatalf("old secret after the grace period: %v", err)
+		}
+		if _, _, err := svc.Authenticate(ctx, cred.APIKey, next.APISecret, local); err != nil {
+			t.Fatal(err)
+		}
+
+		// No grace: the previous secret stops at once and so do the tokens issued so far.
+		tok, _, _ = svc.Authenticate(ctx, cred.APIKey, next.APISecret, local)
+		third, err := svc.RotateSecret(ctx, cred.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.Authenticate(ctx, cred.APIKey, next.APISecret, local); !errors.Is(err, errcode.Unauthorized) {
+			t.Fatalf("secret rotated without grace: %v", err)
+		}
+		if _, err := svc.Resolve(ctx, tok.Token, local); !errors.Is(err, errcode.Unauthorized) {
+			t.Fatalf("token after a rotation without grace: %v", err)
+		}
+		if _, _, err := svc.Authenticate(ctx, cred.APIKey, third.APISecret, local); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.RotateSecret(ctx, 999, time.Hour); !errors.Is(err, errcode.NotFound) {
+			t.Fatalf("unknown integration: %v", err)
+		}
+	})
+}

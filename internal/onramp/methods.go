@@ -63,8 +63,9 @@ func (m Method) scale() int {
 	return s
 }
 
-func (m Method) fees() (money.Rate, money.Amount) {
-	pct, _ := money.ParsePercent(m.FeePercent)
-	fixed := money.MustParse(m.FeeFixed, m.scale())
+// fees parses fee (the catalogue's or the integration's, validated when saved) for m.
+func (m Method) fees(fee MethodFee) (money.Rate, money.Amount) {
+	pct, _ := money.ParsePercent(fee.Percent)
+	fixed := money.MustParse(fee.Fixed, m.scale())
 	return pct, fixed
 }

@@ -83,7 +83,7 @@ type QuoteInput struct {
 }
 
 func (s *Service) params(in QuoteInput, st Settings, m Method, a asset.Asset) pricing.Params {
-	pct, fixed := m.fees()
+	pct, fixed := m.fees(st.FeeOf(m))
 	fee := NetworkFeeEUR[a.Chain]
 	if fee == "" {
 		fee = "0"

@@ -32,6 +32,31 @@ type Settings struct {
 	// is re-priced, and delivered only if the price moved less than TolerancePercent.
 	HonourHours      int64  `json:"honour_hours,omitempty"`
 	TolerancePercent string `json:"tolerance_percent,omitempty"`
+	// Fees replaces the catalogue's processing fee of a payment method (by method code) for
+	// this integration; a method not named keeps the catalogue's.
+	Fees map[string]MethodFee `json:"fees,omitempty"`
+}
+
+// MethodFee is a processing fee: a percentage of the amount plus a fixed part in the method's
+// currency (decimal strings).
+type MethodFee struct {
+	Percent string `json:"percent"`
+	Fixed   string `json:"fixed"`
+}
+
+// Limits of the settings an operator may set.
+const (
+	MaxHonourHours     = 30 * 24
+	MaxQuoteTTLSeconds = 3600
+)
+
+// FeeOf is the processing fee the integration pays for method m: its override, or the
+// catalogue's.
+func (s Settings) FeeOf(m Method) MethodFee {
+	if f, ok := s.Fees[m.Code]; ok {
+		return f
+	}
+	return MethodFee{Percent: m.FeePercent, Fixed: m.FeeFixed}
 }
 
 // Defaults (REFERENCE §1, defaults of a new sandbox integration).
@@ -46,6 +71,7 @@ func (s Settings) withDefaults() Settings {
 	if s.Assets != nil {
 		d.Assets = s.Assets
 	}
+	d.Fees = s.Fees
 	for dst, src := range map[*string]string{&d.MinPurchaseEUR: s.MinPurchaseEUR, &d.BasicLimitEUR: s.BasicLimitEUR,
 		&d.ReinforcedLimitEUR: s.ReinforcedLimitEUR, &d.CardQuarterLimitEUR: s.CardQuarterLimitEUR, &d.TolerancePercent: s.TolerancePercent} {
 		if src != "" {
@@ -60,20 +86,38 @@ func (s Settings) withDefaults() Settings {
 	return d
 }
 
-// Validate checks operator-provided settings.
+// Validate checks operator-provided settings (422 naming each wrong field).
 func (s Settings) Validate() error {
 	f := errcode.Fields{}
-	for field, v := range map[string]string{"min_purchase_eur": s.MinPurchaseEUR, "basic_limit_eur": s.BasicLimitEUR,
-		"reinforced_limit_eur": s.ReinforcedLimitEUR, "card_quarter_limit_eur": s.CardQuarterLimitEUR} {
-		if v != "" {
-			if _, err := money.Parse(v, 2, money.ParseOptions{}); err != nil {
-				f.Add(field, "%s", err.Error())
-			}
+	for _, field := range []struct {
+		name, v string
+	}{{"min_purchase_eur", s.MinPurchaseEUR}, {"basic_limit_eur", s.BasicLimitEUR}, {"reinforced_limit_eur", s.ReinforcedLimitEUR},
+		{"card_quarter_limit_eur", s.CardQuarterLimitEUR}} {
+		if field.v == "" {
+			continue
+		}
+		if a, err := money.Parse(field.v, 2, money.ParseOptions{}); err != nil {
+			f.Add(field.name, "%s", err.Error())
+		} else if a.Sign() <= 0 {
+			f.Add(field.name, "The %s must be greater than zero.", errcode.Label(field.name))
 		}
 	}
 	for _, m := range s.Methods {
 		if _, ok := MethodByCode(m); !ok {
-			f.Add("methods", "Unknown payment method %q.", m)
+			f.Add("methods", "Unknown payment method %q; the methods are %s.", m, methodCodes())
+		}
+	}
+	for code, fee := range s.Fees {
+		m, ok := MethodByCode(code)
+		if !ok || m.Code != code {
+			f.Add("fees", "Unknown payment method %q; the methods are %s.", code, methodCodes())
+			continue
+		}
+		if p, err := money.Parse(fee.Percent, 2, money.ParseOptions{}); err != nil || p.Sign() < 0 || p.Cmp(money.FromInt64(5000, 2)) > 0 {
+			f.Add("fees", "The %s fee percentage must be between 0 and 50 with at most 2 decimals.", code)
+		}
+		if a, err := money.Parse(fee.Fixed, m.scale(), money.ParseOptions{}); err != nil || a.Sign() < 0 {
+			f.Add("fees", "The %s fixed fee must be an amount of %s, zero or more, with at most %d decimals.", code, m.Fiat, m.scale())
 		}
 	}
 	if s.MarkupBps < 0 || s.MarkupBps > 2000 {
@@ -83,14 +127,26 @@ func (s Settings) Validate() error {
 		f.Add("spread_bps", "The spread must be between 0 and 2000 basis points.")
 	}
 	if s.TolerancePercent != "" {
-		if _, err := money.Parse(s.TolerancePercent, 2, money.ParseOptions{}); err != nil {
-			f.Add("tolerance_percent", "%s", err.Error())
+		if a, err := money.Parse(s.TolerancePercent, 2, money.ParseOptions{}); err != nil || a.Sign() < 0 || a.Cmp(money.FromInt64(5000, 2)) > 0 {
+			f.Add("tolerance_percent", "The tolerance percent must be a percentage between 0 and 50 with at most 2 decimals.")
 		}
 	}
-	if s.QuoteTTLSeconds < 0 || s.HonourHours < 0 {
-		f.Add("quote_ttl_seconds", "Durations must not be negative.")
+	if s.QuoteTTLSeconds < 0 || s.QuoteTTLSeconds > MaxQuoteTTLSeconds {
+		f.Add("quote_ttl_seconds", "The quote validity must be between 1 and %d seconds (0: the default).", MaxQuoteTTLSeconds)
+	}
+	if s.HonourHours < 0 || s.HonourHours > MaxHonourHours {
+		f.Add("honour_hours", "The honour window must be between 1 and %d hours (0: the default).", MaxHonourHours)
 	}
 	return f.Err()
+}
+
+// methodCodes lists the catalogue's method codes, for error messages.
+func methodCodes() string {
+	codes := make([]string, len(Methods))
+	for i, m := range Methods {
+		codes[i] = m.Code
+	}
+	return strings.Join(codes, ", ")
 }
 
 func (s Settings) eur(v string) money.Amount { return money.MustParse(v, 2) }

@@ -149,26 +149,60 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Exec runs a statement outside a transaction.
+// Exec runs a statement outside a transaction (inside the context's joined one, see WithTx).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if tx := db.joined(ctx); tx != nil {
+		return tx.Exec(ctx, query, args...)
+	}
 	return db.write.ExecContext(ctx, rebind(db.engine, query), args...)
 }
 
-// Query reads outside a transaction (from the reader pool on SQLite).
+// Query reads outside a transaction (from the reader pool on SQLite), or in the context's
+// joined one.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if tx := db.joined(ctx); tx != nil {
+		return tx.Query(ctx, query, args...)
+	}
 	return db.read.QueryContext(ctx, rebind(db.engine, query), args...)
 }
 
-// QueryRow reads one row outside a transaction.
+// QueryRow reads one row outside a transaction, or in the context's joined one.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if tx := db.joined(ctx); tx != nil {
+		return tx.QueryRow(ctx, query, args...)
+	}
 	return db.read.QueryRowContext(ctx, rebind(db.engine, query), args...)
 }
 
 // Tx is a database transaction. Its methods take `?` placeholders.
 type Tx struct {
-	engine Engine
-	tx     *sql.Tx
-	after  []func()
+	engine     Engine
+	db         *DB
+	tx         *sql.Tx
+	after      []func()
+	savepoints int
+	ended      bool // committed or rolled back: a context still carrying it no longer joins it
+}
+
+type txKey struct{}
+
+// WithTx returns a context whose database calls join tx: db.Exec, Query and QueryRow run in it,
+// and db.Tx runs its function in it under a savepoint (an error undoes only that function's
+// writes; the outermost transaction alone commits and retries). A caller that must commit
+// several services' changes together, with a record of them (the operator audit log), runs them
+// with this context. Everything done with it must be done with it: on SQLite a write through
+// another context would wait for the writer connection this transaction holds.
+func WithTx(ctx context.Context, tx *Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// joined is the live transaction of db that ctx carries, or nil.
+func (db *DB) joined(ctx context.Context) *Tx {
+	tx, _ := ctx.Value(txKey{}).(*Tx)
+	if tx == nil || tx.db != db || tx.ended {
+		return nil
+	}
+	return tx
 }
 
 // Engine reports which engine the transaction runs on.
@@ -210,6 +244,9 @@ const maxAttempts = 8
 // a deadlock or a busy database, the whole fn is retried with jittered backoff, so such
 // conflicts never reach users; fn must therefore have no effects outside the transaction.
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	if outer := db.joined(ctx); outer != nil {
+		return outer.nested(ctx, fn)
+	}
 	for attempt := 1; ; attempt++ {
 		err := db.tryTx(ctx, fn)
 		if err == nil || !retryable(err) || attempt == maxAttempts {
@@ -229,8 +266,9 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return err
 	}
-	tx := &Tx{engine: db.engine, tx: sqlTx}
+	tx := &Tx{engine: db.engine, db: db, tx: sqlTx}
 	defer func() {
+		tx.ended = true
 		if p := recover(); p != nil {
 			sqlTx.Rollback()
 			panic(p)
@@ -243,10 +281,32 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := sqlTx.Commit(); err != nil {
 		return err
 	}
+	tx.ended = true
 	for _, f := range tx.after {
 		f()
 	}
 	return nil
+}
+
+// nested runs fn inside tx under a savepoint: fn's error rolls back to it (and forgets fn's
+// after-commit functions) and is returned; the outermost transaction decides the rest.
+func (tx *Tx) nested(ctx context.Context, fn func(tx *Tx) error) error {
+	tx.savepoints++
+	name := "sp" + strconv.Itoa(tx.savepoints)
+	if _, err := tx.Exec(ctx, "SAVEPOINT "+name); err != nil {
+		return err
+	}
+	after := len(tx.after)
+	if err := fn(tx); err != nil {
+		tx.after = tx.after[:after]
+		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		_, relErr := tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
+		return errors.Join(err, relErr)
+	}
+	_, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
+	return err
 }
 
 // retryable reports whether err is a transient conflict worth retrying the transaction for.

@@ -132,3 +132,88 @@ func TestPage(t *testing.T) {
 		}
 	})
 }
+
+// A context carrying a transaction joins it: the services' own Tx, Exec and QueryRow run inside
+// it, an inner error undoes only the inner writes (savepoint), and the outer rollback undoes
+// everything the joined calls wrote.
+func TestJoinedTx(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			var n int
+			if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM kv").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		boom := errors.New("boom")
+		innerAfter, outerAfter := false, false
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			jctx := store.WithTx(ctx, tx)
+			if _, err := db.Exec(jctx, "INSERT INTO kv (k, v) VALUES ('a', 1)"); err != nil {
+				return err
+			}
+			// A service's own transaction that fails: only its write is undone.
+			err := db.Tx(jctx, func(inner *store.Tx) error {
+				inner.AfterCommit(func() { innerAfter = true })
+				if _, err := inner.Exec(jctx, "INSERT INTO kv (k, v) VALUES ('b', 2)"); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("inner error: %v", err)
+			}
+			// After a failed statement (PostgreSQL aborts the transaction) the savepoint lets it go on.
+			err = db.Tx(jctx, func(inner *store.Tx) error {
+				_, err := inner.Exec(jctx, "INSERT INTO kv (k, v) VALUES ('a', 3)")
+				return err
+			})
+			if !store.IsUniqueViolation(err) {
+				t.Fatalf("want unique violation, got %v", err)
+			}
+			if err := db.Tx(jctx, func(inner *store.Tx) error {
+				inner.AfterCommit(func() { outerAfter = true })
+				_, err := inner.Exec(jctx, "INSERT INTO kv (k, v) VALUES ('c', 3)")
+				return err
+			}); err != nil {
+				return err
+			}
+			// Reads through the joined context see the transaction's own writes.
+			var n int
+			if err := db.QueryRow(jctx, "SELECT COUNT(*) FROM kv").Scan(&n); err != nil || n != 2 {
+				t.Fatalf("joined read: n=%d err=%v", n, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 2 || innerAfter || !outerAfter {
+			t.Fatalf("after commit: %d rows, failed inner's after-commit ran %v, inner's %v", n, innerAfter, outerAfter)
+		}
+
+		// The outer transaction failing undoes what the joined calls wrote.
+		var leaked context.Context
+		err = db.Tx(ctx, func(tx *store.Tx) error {
+			leaked = store.WithTx(ctx, tx)
+			if err := db.Tx(leaked, func(inner *store.Tx) error {
+				_, err := inner.Exec(leaked, "INSERT INTO kv (k, v) VALUES ('d', 4)")
+				return err
+			}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || count() != 2 {
+			t.Fatalf("outer rollback: err=%v rows=%d", err, count())
+		}
+		// A context that outlived its transaction no longer joins it.
+		if _, err := db.Exec(leaked, "INSERT INTO kv (k, v) VALUES ('e', 5)"); err != nil || count() != 3 {
+			t.Fatalf("ended transaction: err=%v rows=%d", err, count())
+		}
+	})
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/event"
@@ -252,4 +255,45 @@ func (s *Service) Replay(ctx context.Context, integrationID int64, since time.Ti
 		}
 	}
 	return len(evs), nil
+}
+
+// NextAttempt is when a pending or retrying delivery will be tried next: the scheduled time of
+// the River job that owns it. Nil when nothing is scheduled (delivered, given up, or being
+// attempted right now).
+func (s *Service) NextAttempt(ctx context.Context, integrationID int64, id string) (*time.Time, error) {
+	var job sql.NullInt64
+	var status string
+	err := s.cfg.DB.QueryRow(ctx, "SELECT job_id, status FROM webhook_deliveries WHERE id = ? AND integration_id = ?", id, integrationID).Scan(&job, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrDeliveryNotFound
+	}
+	if err != nil || !job.Valid || (status != StatusPending && status != StatusRetrying) {
+		return nil, err
+	}
+	// River's own tables are read through our connection (not River's client), so this also
+	// works inside a transaction the caller joined (store.WithTx).
+	var state string
+	var at time.Time
+	q := "SELECT state, scheduled_at FROM river_job WHERE id = ?"
+	var err2 error
+	if s.cfg.DB.Engine() == store.Postgres {
+		err2 = s.cfg.DB.QueryRow(ctx, q, job.Int64).Scan(&state, &at)
+	} else {
+		var text string
+		if err2 = s.cfg.DB.QueryRow(ctx, q, job.Int64).Scan(&state, &text); err2 == nil {
+			at, err2 = time.Parse(time.RFC3339Nano, text)
+		}
+	}
+	if errors.Is(err2, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err2 != nil {
+		return nil, fmt.Errorf("next attempt of %s: %w", id, err2)
+	}
+	switch rivertype.JobState(state) {
+	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+		at = at.UTC()
+		return &at, nil
+	}
+	return nil, nil
 }

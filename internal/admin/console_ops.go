@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"strconv"
@@ -151,7 +150,7 @@ func (s *Server) exportForm(w http.ResponseWriter, r *http.Request, v *view) err
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+b.MessageID+`.xml"`)
-	io.WriteString(w, string(b.File))
+	w.Write(b.File)
 	return nil
 }
 

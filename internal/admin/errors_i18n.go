@@ -137,6 +137,3 @@ func (v *view) fieldText(field, msg string) string {
 	}
 	return v.T("err.field", label) + " " + v.T("err.detail", msg)
 }
-
-// formError is errorText in English, for callers without a page.
-func formError(err error) (string, bool) { return (&view{Lang: "en"}).errorText(err) }

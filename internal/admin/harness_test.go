@@ -234,12 +234,3 @@ func (e *env) kycStatus(id string) string {
 	s, _ := e.partner("GET", "/api/kyc/check?user_id="+id, nil)["kyc_status"].(string)
 	return s
 }
-
-func contains(t *testing.T, body string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(body, w) {
-			t.Errorf("page lacks %q", w)
-		}
-	}
-}

@@ -82,6 +82,9 @@ func TestIntegrationsAPI(t *testing.T) {
 		}
 		status, out = e.call("POST", path, map[string]any{"markup_bps": 5000, "methods": []string{"cash"}, "fees": map[string]any{"card": map[string]string{"percent": "90", "fixed": "0"}},
 			"honour_hours": 100000, "tolerance_percent": "-1"}, admin)
+		if status != 422 {
+			t.Fatalf("bad settings: %d %v", status, out)
+		}
 		for _, want := range []string{"markup_bps", "methods", "card, psd2, transfer", "fees", "honour_hours", "tolerance_percent"} {
 			if !strings.Contains(fmt.Sprint(out), want) {
 				t.Errorf("bad settings answer lacks %q: %v", want, out)

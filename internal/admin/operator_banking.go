@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -150,7 +149,7 @@ func (s *Server) exportPayouts(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+b.MessageID+`.xml"`)
-	io.WriteString(w, string(b.File))
+	w.Write(b.File)
 }
 
 type bankPayoutJSON struct {

@@ -229,6 +229,9 @@ func TestHeldPayments(t *testing.T) {
 		// The timeline of the refunded payment: PAY_IN and PAYMENT_FAILED events, the statement
 		// line, the bank payout, the ledger's payin and payout postings, the operator's refund.
 		status, out = e.call("GET", "/admin/api/payments/"+held[2].ID+"/timeline", nil, map[string]string{"Authorization": ro})
+		if status != 200 {
+			t.Fatalf("timeline: %d %v", status, out)
+		}
 		text := fmt.Sprint(out["data"])
 		for _, want := range []string{"PAY_IN", "PAYMENT_FAILED", "statement line", "bank payout", "onramp:" + held[2].ID + ":payin", "bankpayout:", "payment.refund"} {
 			if !strings.Contains(text, want) {

@@ -12,12 +12,6 @@ import (
 
 const formCT = "application/x-www-form-urlencoded"
 
-// form sends fields form-encoded (Laravel-style keys allowed).
-func (e *env) form(path string, fields url.Values) response {
-	e.t.Helper()
-	return e.do("POST", path, fields.Encode(), map[string]string{"Content-Type": formCT}, "")
-}
-
 // multipartBody builds a multipart/form-data body; a value starting with "file:" is sent as a
 // file part (name "x.pdf", type application/pdf) with the rest as its bytes.
 func multipartBody(fields [][2]string) (string, string) {

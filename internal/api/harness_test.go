@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -314,14 +313,4 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// testLogger shows the server's errors (so an unexpected 500 explains itself in CI's output),
-// and warnings too when TEST_LOG is set.
-func testLogger() *slog.Logger {
-	level := slog.LevelError
-	if os.Getenv("TEST_LOG") != "" {
-		level = slog.LevelWarn
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

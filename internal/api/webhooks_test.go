@@ -37,7 +37,7 @@ func newWHReceiver(t *testing.T, cred integration.Credentials) *whReceiver {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		fail := func(why string) { r.bad = append(r.bad, why); http.Error(w, why, 401) }
+		fail := func(why string) { r.bad = append(r.bad, why); http.Error(w, why, http.StatusUnauthorized) }
 		ts := req.Header.Get("X-Timestamp")
 		var sec int64
 		fmt.Sscan(ts, &sec)

@@ -52,8 +52,8 @@ func camtFile(stmts ...string) []byte {
 		`<GrpHdr><MsgId>MSG</MsgId><CreDtTm>2026-12-05T06:00:00</CreDtTm></GrpHdr>` + strings.Join(stmts, "") + `</BkToCstmrStmt></Document>`)
 }
 
-// noPayments is an on-ramp without payments; failAt makes the lookup of one reference fail.
-type noPayments struct{ failAt string }
+// noPayments is an on-ramp without payments.
+type noPayments struct{}
 
 func (p noPayments) ByConcepts(ctx context.Context, tx *store.Tx, concepts []string) (map[string]Payable, error) {
 	return map[string]Payable{}, nil

@@ -204,7 +204,7 @@ func Run(ctx context.Context, out io.Writer) error {
 	}
 	ramp := field(m, "data.id")
 	r.step("POST /api/createRampoff → %s: send USDC to deposit address %s", ramp, field(m, "data.wallet"))
-	m, err = r.call(ctx, "POST", "/api/sandbox/rampoffs/"+ramp+"/deposit", map[string]any{})
+	_, err = r.call(ctx, "POST", "/api/sandbox/rampoffs/"+ramp+"/deposit", map[string]any{})
 	if err != nil {
 		return err
 	}

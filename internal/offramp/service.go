@@ -136,7 +136,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, er
 	if _, known := asset.ChainIDs[chainName]; !known {
 		f.Add("blockchain", "Unknown blockchain %q.", in.Chain)
 	}
-	amount := parseTokens(f, "amount", in.Amount, maxDecimals)
+	parseTokens(f, "amount", in.Amount, maxDecimals) // shape only; the asset's decimals are checked below
 	if err := f.Err(); err != nil {
 		return pricing.Quote{}, err
 	}
@@ -148,7 +148,8 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, er
 	if err != nil {
 		return pricing.Quote{}, err
 	}
-	if amount, err = money.ParseJSON(in.Amount, a.Decimals, money.ParseOptions{}); err != nil {
+	amount, err := money.ParseJSON(in.Amount, a.Decimals, money.ParseOptions{})
+	if err != nil {
 		return pricing.Quote{}, errcode.Field("amount", "The amount has more decimals than %s has (%d).", a.Symbol, a.Decimals)
 	}
 	q, err := s.Pricer.Sell(ctx, s.params(in.IntegrationID, in.Sandbox, st, a, fiat), amount, scale)

@@ -284,7 +284,7 @@ func TestPayoutSingleAndBatched(t *testing.T) {
 		if len(e.fees) != 2 || e.fees[1].TxID != txid || e.fees[1].Fee != r.Fee {
 			t.Fatalf("fees reported %+v", e.fees)
 		}
-		if 100_000_000 != 12_345_678+6_000_000+singleFee+e.fees[1].Fee+bal {
+		if 12_345_678+6_000_000+singleFee+e.fees[1].Fee+bal != 100_000_000 {
 			t.Fatalf("1 BTC ≠ payouts + fees %d + %d + balance %d", singleFee, e.fees[1].Fee, bal)
 		}
 		e.mine(a, 2)

@@ -72,7 +72,7 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 	}
 	adminBase := "http://" + al.Addr().String()
 	clk := &clock{t: time.Now().UTC()}
-	cfg := app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox", OperatorToken: "op_automation_token_for_tests", AdminURL: adminBase,
+	cfg := app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox", SandboxPrivateWebhooks: "true", OperatorToken: "op_automation_token_for_tests", AdminURL: adminBase,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}
 	if engine == store.Postgres {
 		cfg.DatabaseURL = storetest.PostgresURL(t)

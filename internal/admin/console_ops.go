@@ -200,29 +200,29 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request, v *view) err
 	}
 	do := r.PostFormValue("do")
 	note := strings.TrimSpace(r.PostFormValue("note"))
-	var act func() (banking.Payout, error)
+	var act func(ctx context.Context) (banking.Payout, error)
 	switch do {
 	case "correct":
 		c := banking.Beneficiary{Name: strings.TrimSpace(r.PostFormValue("name")), IBAN: strings.TrimSpace(r.PostFormValue("iban")),
 			BIC: strings.TrimSpace(r.PostFormValue("bic")), Note: note}
 		if c.Name == "" && c.IBAN == "" && c.BIC == "" {
-			act = func() (banking.Payout, error) {
+			act = func(context.Context) (banking.Payout, error) {
 				return banking.Payout{}, errcode.Field("name", "Give the corrected name, iban or bic.")
 			}
 		} else {
-			act = func() (banking.Payout, error) { return s.Banking.CorrectPayout(r.Context(), id, c) }
+			act = func(ctx context.Context) (banking.Payout, error) { return s.Banking.CorrectPayout(ctx, id, c) }
 		}
 	case "retry":
-		act = func() (banking.Payout, error) { return s.Banking.RetryPayout(r.Context(), id, note) }
+		act = func(ctx context.Context) (banking.Payout, error) { return s.Banking.RetryPayout(ctx, id, note) }
 	case "cancel":
-		act = func() (banking.Payout, error) { return s.Banking.CancelPayout(r.Context(), id, note) }
+		act = func(ctx context.Context) (banking.Payout, error) { return s.Banking.CancelPayout(ctx, id, note) }
 	default:
 		return errcode.Field("do", "Unknown action.")
 	}
 	target := fmt.Sprintf("bank-payout:%d", id)
 	_, err = s.audited(r, operator.AreaBank, "bank.payout."+do, target, func(r *http.Request) (any, error) {
 		noteBefore(r, target, payoutViews([]banking.Payout{before})[0])
-		p, err := act()
+		p, err := act(r.Context()) // the joined transaction's context
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -94,22 +95,18 @@ func (s *Server) paymentActionForm(w http.ResponseWriter, r *http.Request, v *vi
 		return errPageNotFound
 	}
 	do := r.PostFormValue("do")
-	// The action runs on the audited request's context, which carries the joined transaction
-	// (on SQLite another connection would wait for this one's write lock forever).
-	inner := r
-	var act func() (onramp.Payment, error)
+	var act func(ctx context.Context) (onramp.Payment, error)
 	switch do {
 	case "release":
 		reprice := r.PostFormValue("reprice") == "on"
-		act = func() (onramp.Payment, error) { return s.Onramp.Release(inner.Context(), id, reprice) }
+		act = func(ctx context.Context) (onramp.Payment, error) { return s.Onramp.Release(ctx, id, reprice) }
 	case "refund":
 		to := onramp.RefundTo{IBAN: r.PostFormValue("iban"), Name: r.PostFormValue("name")}
-		act = func() (onramp.Payment, error) { return s.Onramp.Refund(inner.Context(), id, to) }
+		act = func(ctx context.Context) (onramp.Payment, error) { return s.Onramp.Refund(ctx, id, to) }
 	default:
 		return errcode.Field("do", "Unknown action.")
 	}
 	_, err := s.audited(r, operator.AreaPayments, "payment."+do, "payment:"+id, func(r *http.Request) (any, error) {
-		inner = r
 		return s.paymentAction(r, id, act)
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -134,13 +135,15 @@ func (s *Server) operatorRampoffTimeline(r *http.Request) (any, error) {
 
 // paymentAction runs a held payment's release or refund for the console and the API alike: the
 // audit record holds the payment before and after.
-func (s *Server) paymentAction(r *http.Request, id string, do func() (onramp.Payment, error)) (operatorPaymentJSON, error) {
+// paymentAction runs do with the request's context: inside audited it carries the joined
+// transaction, and on SQLite a call on another connection would wait for its lock forever.
+func (s *Server) paymentAction(r *http.Request, id string, do func(ctx context.Context) (onramp.Payment, error)) (operatorPaymentJSON, error) {
 	before, err := s.Onramp.GetAny(r.Context(), id)
 	if err != nil {
 		return operatorPaymentJSON{}, err
 	}
 	noteBefore(r, "payment:"+id, operatorPaymentView(before))
-	p, err := do()
+	p, err := do(r.Context())
 	if err != nil {
 		return operatorPaymentJSON{}, err
 	}
@@ -157,7 +160,7 @@ func (s *Server) releasePayment(r *http.Request) (any, error) {
 		return nil, err
 	}
 	id := r.PathValue("id")
-	return s.paymentAction(r, id, func() (onramp.Payment, error) { return s.Onramp.Release(r.Context(), id, req.Reprice) })
+	return s.paymentAction(r, id, func(ctx context.Context) (onramp.Payment, error) { return s.Onramp.Release(ctx, id, req.Reprice) })
 }
 
 type refundRequest struct {
@@ -171,8 +174,8 @@ func (s *Server) refundPayment(r *http.Request) (any, error) {
 		return nil, err
 	}
 	id := r.PathValue("id")
-	return s.paymentAction(r, id, func() (onramp.Payment, error) {
-		return s.Onramp.Refund(r.Context(), id, onramp.RefundTo{IBAN: req.IBAN, Name: req.Name})
+	return s.paymentAction(r, id, func(ctx context.Context) (onramp.Payment, error) {
+		return s.Onramp.Refund(ctx, id, onramp.RefundTo{IBAN: req.IBAN, Name: req.Name})
 	})
 }
 

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/testkit"
+
 	"github.com/ethereum/go-ethereum"
 	bind "github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
@@ -41,30 +43,6 @@ import (
 // cmd/utils.DeveloperKey, imported into a fresh data dir): the test's faucet and token owner.
 const gethDevKey = "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291"
 
-// findGeth locates the geth binary (PATH or $(go env GOPATH)/bin, where .ci/run installs it).
-func findGeth(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("geth"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-			gopath = strings.TrimSpace(string(out))
-		}
-	}
-	if p := filepath.Join(gopath, "bin", "geth"); gopath != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but geth is not installed (.ci/run installs github.com/ethereum/go-ethereum/cmd/geth@v1.17.10)")
-	}
-	t.Skip("geth not installed: go install github.com/ethereum/go-ethereum/cmd/geth@v1.17.10")
-	return ""
-}
-
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -87,7 +65,7 @@ type gethNode struct {
 
 func startGeth(t *testing.T) *gethNode {
 	t.Helper()
-	bin := findGeth(t)
+	bin := testkit.GoBinary(t, "geth", "github.com/ethereum/go-ethereum/cmd/geth@v1.17.10")
 	dir := t.TempDir()
 	port := freeTCPPort(t)
 	cmd := exec.Command(bin, "--dev", "--dev.period", "0", "--datadir", filepath.Join(dir, "data"),
@@ -216,7 +194,7 @@ func (g *gethNode) tokenBalance(token, owner common.Address) *big.Int {
 // USDC: createRampoff → the customer's transfer to the deposit address is pending at one
 // confirmation and credited at the configured two. The ledger verifies after each flow.
 func TestLiveAgainstGeth(t *testing.T) {
-	findGeth(t)
+	testkit.GoBinary(t, "geth", "github.com/ethereum/go-ethereum/cmd/geth@v1.17.10")
 	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
 		t.Run(string(engine), func(t *testing.T) { liveAgainstGeth(t, engine) })
 	}

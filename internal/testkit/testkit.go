@@ -4,7 +4,10 @@
 package testkit
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,4 +57,35 @@ func FindChromium() string {
 		}
 	}
 	return ""
+}
+
+// GoBinary locates a tool installed with `go install` (on PATH or in $(go env GOPATH)/bin,
+// where .ci/run puts it). Absent, the test is skipped, or fails when CI=true, where .ci/run
+// must have installed it; module is what to `go install` (pkg@version).
+func GoBinary(t testing.TB, name, module string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+			gopath = strings.TrimSpace(string(out))
+		}
+	}
+	if gopath != "" {
+		if p := filepath.Join(gopath, "bin", name); fileExists(p) {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but %s is not installed (.ci/run installs %s)", name, module)
+	}
+	t.Skipf("%s not installed: go install %s", name, module)
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -8,9 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/pocketramp/pocketramp/internal/testkit"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -51,29 +52,6 @@ func (n btcdNode) InvalidateBlock(height int64) error {
 	return n.Call(context.Background(), "invalidateblock", []any{h.String()}, nil)
 }
 
-// findBtcd locates the btcd binary (PATH or $(go env GOPATH)/bin, where .ci/run installs it).
-func findBtcd(t *testing.T) string {
-	if p, err := exec.LookPath("btcd"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-			gopath = strings.TrimSpace(string(out))
-		}
-	}
-	if p := filepath.Join(gopath, "bin", "btcd"); gopath != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but btcd is not installed (.ci/run installs github.com/btcsuite/btcd@v0.24.2)")
-	}
-	t.Skip("btcd not installed: go install github.com/btcsuite/btcd@v0.24.2")
-	return ""
-}
-
 func freePort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,7 +64,7 @@ func freePort(t *testing.T) int {
 // startBtcd runs btcd --regtest in a temporary directory, mining to miningAddr, and returns its
 // RPC client once it answers.
 func startBtcd(t *testing.T, miningAddr string) btcdNode {
-	bin := findBtcd(t)
+	bin := testkit.GoBinary(t, "btcd", "github.com/btcsuite/btcd@v0.24.2")
 	dir := t.TempDir()
 	port := freePort(t)
 	cmd := exec.Command(bin, "--regtest", "--datadir="+filepath.Join(dir, "data"), "--logdir="+filepath.Join(dir, "logs"),

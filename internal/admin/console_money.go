@@ -11,6 +11,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 func (s *Server) moneyPages() {
@@ -32,11 +33,11 @@ type rampoffsData struct {
 func (s *Server) rampoffList(w http.ResponseWriter, r *http.Request, v *view) error {
 	page, perPage := pageParams(r)
 	q := r.URL.Query()
-	d := rampoffsData{Status: q.Get("status"), Kind: q.Get("kind"), Statuses: offramp.Statuses}
-	if d.Status != "" && !containsString(offramp.Statuses, d.Status) {
+	d := rampoffsData{Status: q.Get("status"), Kind: q.Get("kind"), Statuses: ramp.Names(offramp.Statuses()...)}
+	if !offramp.Status(d.Status).Valid() {
 		d.Status = ""
 	}
-	f := offramp.Filter{Status: d.Status}
+	f := offramp.Filter{Status: offramp.Status(d.Status)}
 	if d.Kind == offramp.PayoutLocal {
 		f.PayoutKind = offramp.PayoutLocal
 	}

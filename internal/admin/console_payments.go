@@ -9,6 +9,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 // The console's payments (on-ramp): the list with its filters, a page per payment with its
@@ -30,7 +31,7 @@ type paymentsData struct {
 func (s *Server) paymentList(w http.ResponseWriter, r *http.Request, v *view) error {
 	page, perPage := pageParams(r)
 	q := r.URL.Query()
-	d := paymentsData{Q: map[string]string{}, Statuses: onramp.Statuses, Methods: onramp.Methods}
+	d := paymentsData{Q: map[string]string{}, Statuses: ramp.Names(onramp.Statuses()...), Methods: onramp.Methods}
 	for _, k := range []string{"status", "integration_id", "user_id", "external_id", "method", "from", "to"} {
 		d.Q[k] = strings.TrimSpace(q.Get(k))
 	}

@@ -11,7 +11,7 @@ import (
 func (s *Server) operatorRampoffRoutes() {
 	s.get("GET /admin/api/rampoffs", operator.AreaPayments, s.operatorRampoffs)
 	s.get("GET /admin/api/rampoffs/local-payouts", operator.AreaPayments, s.operatorLocalPayouts)
-	s.get("GET /admin/api/rampoffs/transitions", operator.AreaPayments, func(r *http.Request) (any, error) { return offramp.Transitions, nil })
+	s.get("GET /admin/api/rampoffs/transitions", operator.AreaPayments, func(r *http.Request) (any, error) { return offramp.Transitions(), nil })
 	s.get("GET /admin/api/rampoffs/{id}", operator.AreaPayments, s.operatorRampoff)
 	s.post("POST /admin/api/rampoffs/{id}/confirm-payout", operator.AreaPayments, "rampoff.confirm_payout", s.confirmRampoffPayout)
 	s.post("POST /admin/api/rampoffs/{id}/release", operator.AreaPayments, "rampoff.release", s.releaseRampoff)

@@ -107,7 +107,7 @@ func (e *env) heldPayments(uid string, n int) []onramp.Payment {
 }
 
 // waitPayment waits for a payment to reach status (the chain's background passes move it).
-func (e *env) waitPayment(id, status string) onramp.Payment {
+func (e *env) waitPayment(id string, status onramp.Status) onramp.Payment {
 	e.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

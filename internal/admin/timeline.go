@@ -265,7 +265,7 @@ func (s *Server) timelineAudit(ctx context.Context, t *timeline, target string) 
 // paymentTimeline is an on-ramp payment's timeline.
 func (s *Server) paymentTimeline(ctx context.Context, p onramp.Payment) (timeline, error) {
 	var t timeline
-	t.add(timelineEntry{At: p.CreatedAt, Kind: tlStatus, Title: "created", Status: onramp.StatusStarted,
+	t.add(timelineEntry{At: p.CreatedAt, Kind: tlStatus, Title: "created", Status: string(onramp.StatusStarted),
 		Detail: fmt.Sprintf("%s %s by %s for %s %s on %s", p.FiatAmount, p.Fiat, p.PaymentType, p.CoinAmount, p.Coin, p.Chain)})
 	if err := s.timelineEvents(ctx, &t, p.IntegrationID, "payment", p.ID); err != nil {
 		return nil, err
@@ -289,7 +289,7 @@ func (s *Server) paymentTimeline(ctx context.Context, p onramp.Payment) (timelin
 // rampoffTimeline is an off-ramp's timeline.
 func (s *Server) rampoffTimeline(ctx context.Context, o offramp.Rampoff, deposits []offramp.Deposit) (timeline, error) {
 	var t timeline
-	t.add(timelineEntry{At: o.CreatedAt, Kind: tlStatus, Title: "created", Status: offramp.StatusPending,
+	t.add(timelineEntry{At: o.CreatedAt, Kind: tlStatus, Title: "created", Status: string(offramp.StatusPending),
 		Detail: fmt.Sprintf("%s %s on %s for %s %s · deposit address %s", o.Amount, o.Coin, o.Chain, o.FiatAmount, o.Fiat, o.DepositAddress)})
 	if err := s.timelineEvents(ctx, &t, o.IntegrationID, "rampoff", o.ID); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 func (s *Server) paymentRoutes() {
@@ -215,17 +215,14 @@ func parseDate(f errcode.Fields, field, v string, endOfDay bool) time.Time {
 	return t
 }
 
-var paymentStatuses = []string{onramp.StatusStarted, onramp.StatusPendingBank, onramp.StatusPaymentReceived, onramp.StatusCoinsSent,
-	onramp.StatusExpired, onramp.StatusFailed, onramp.StatusRefunded}
-
 // paymentFilter reads the filters of a payment list (status, user_id, external_id, from, to).
 func paymentFilter(r *http.Request) (onramp.Filter, error) {
 	q := r.URL.Query()
 	f := errcode.Fields{}
-	filter := onramp.Filter{Status: q.Get("status"), ExternalID: q.Get("external_id"),
+	filter := onramp.Filter{Status: onramp.Status(q.Get("status")), ExternalID: q.Get("external_id"),
 		From: parseDate(f, "from", q.Get("from"), false), To: parseDate(f, "to", q.Get("to"), true)}
-	if filter.Status != "" && !slices.Contains(paymentStatuses, filter.Status) {
-		f.Add("status", "The status must be one of %s.", strings.Join(paymentStatuses, ", "))
+	if filter.Status != "" && !filter.Status.Valid() {
+		f.Add("status", "The status must be one of %s.", strings.Join(ramp.Names(onramp.Statuses()...), ", "))
 	}
 	if v := q.Get("user_id"); v != "" {
 		id, err := queryID(r, "user_id")

@@ -3,11 +3,11 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/offramp"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 // rampoffRoutes serves the off-ramp (REFERENCE §5), its sandbox deposit (§8) and the operator
@@ -103,10 +103,10 @@ func (s *Server) getRampoff(r *http.Request) (any, error) {
 func rampoffFilter(r *http.Request) (offramp.Filter, error) {
 	q := r.URL.Query()
 	f := errcode.Fields{}
-	filter := offramp.Filter{Status: q.Get("status"), ExternalID: q.Get("external_id"),
+	filter := offramp.Filter{Status: offramp.Status(q.Get("status")), ExternalID: q.Get("external_id"),
 		From: parseDate(f, "from", q.Get("from"), false), To: parseDate(f, "to", q.Get("to"), true)}
-	if filter.Status != "" && !slices.Contains(offramp.Statuses, filter.Status) {
-		f.Add("status", "The status must be one of %s.", strings.Join(offramp.Statuses, ", "))
+	if filter.Status != "" && !filter.Status.Valid() {
+		f.Add("status", "The status must be one of %s.", strings.Join(ramp.Names(offramp.Statuses()...), ", "))
 	}
 	if v := q.Get("user_id"); v != "" {
 		id, err := queryID(r, "user_id")

@@ -14,7 +14,6 @@ import (
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
-	"github.com/pocketramp/pocketramp/internal/offramp"
 )
 
 // seller registers customer n (unique identification) with body overrides and approves its KYC.
@@ -442,26 +441,4 @@ func TestRampoffLATAMPayout(t *testing.T) {
 		}
 		e.verifyLedger()
 	})
-}
-
-func TestRampoffTransitions(t *testing.T) {
-	all := offramp.Statuses
-	allowed := map[[2]string]bool{}
-	for from, tos := range offramp.Transitions {
-		for _, to := range tos {
-			allowed[[2]string{from, to}] = true
-		}
-	}
-	for _, from := range all {
-		for _, to := range all {
-			if got := offramp.CanTransition(from, to); got != allowed[[2]string{from, to}] {
-				t.Errorf("%s → %s: %v", from, to, got)
-			}
-		}
-	}
-	for _, terminal := range []string{offramp.StatusFailed} {
-		if len(offramp.Transitions[terminal]) != 0 {
-			t.Errorf("%s is terminal", terminal)
-		}
-	}
 }

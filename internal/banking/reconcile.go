@@ -112,7 +112,7 @@ func (s *Service) reconcile(ctx context.Context, integrationID *int64, paymentID
 		if t.Status != StatusUnmatched || t.Direction != "credit" {
 			return ErrAlreadyReconciled
 		}
-		if p.Status != "started" && p.Status != "pending_bank" && p.Status != "expired" {
+		if !p.Open && !p.Expired {
 			return ErrPaymentNotReconcilable
 		}
 		if p.Currency != t.Currency {

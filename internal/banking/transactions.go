@@ -93,7 +93,9 @@ type Receipt struct {
 type Payable struct {
 	ID            string
 	IntegrationID int64
-	Status        string
+	// Open says the payment still waits for its transfer; Expired, that its time ran out (a
+	// transfer arriving now is late). A payment that is neither was paid already.
+	Open, Expired bool
 	Amount        money.Amount
 	Currency      string
 	IBAN          string // the account it expects the transfer on
@@ -490,7 +492,7 @@ func (s *Service) matchChunk(ctx context.Context, tx *store.Tx, c *chunk, news [
 		default:
 			t.PaymentID = p.ID
 			if received[p.ID] {
-				p.Status = "payment_received"
+				p.Open, p.Expired = false, false
 			}
 			t.Exception = s.exceptionFor(c.acct, t, p)
 		}
@@ -529,9 +531,9 @@ func (s *Service) exceptionFor(acct Account, t *Transaction, p Payable) string {
 		return ExceptionWrongAccount
 	case p.Currency != t.Currency:
 		return ExceptionCurrency
-	case p.Status == "expired":
+	case p.Expired:
 		return ExceptionLate
-	case p.Status != "started" && p.Status != "pending_bank":
+	case !p.Open:
 		return ExceptionDuplicate
 	case t.Amount.Cmp(p.Amount) < 0:
 		return ExceptionUnderpayment

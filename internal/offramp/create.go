@@ -393,8 +393,7 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, r Rampoff) error {
 
 // book is where the off-ramp's limits are counted: sales whose tokens arrived (paid out or
 // being paid out) and intents whose deposit window is still open.
-var book = ramp.Book{Table: "rampoffs",
-	Holding: "status IN ('crypto_received', 'processing', 'finished') OR (status = 'pending' AND expires_at > ?)"}
+var book = ramp.Book{Table: "rampoffs", Held: ramp.Names(heldStatuses...), Open: ramp.Names(openStatuses...)}
 
 // limits are the KYC-level limits of the on-ramp settings, applied to the customer's sales.
 func (s *Service) limits(ctx context.Context, integrationID int64, now time.Time) (func(level string) []ramp.Limit, error) {

@@ -85,7 +85,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
@@ -95,32 +94,6 @@ import (
 
 // RefPrefix is the prefix of an off-ramp's deposit reference and bank payout reference.
 const RefPrefix = "offramp:"
-
-// Statuses (REFERENCE §5).
-const (
-	StatusPending        = "pending"
-	StatusCryptoReceived = "crypto_received"
-	StatusProcessing     = "processing"
-	StatusFinished       = "finished"
-	StatusExpired        = "expired"
-	StatusFailed         = "failed"
-)
-
-// Statuses lists every status.
-var Statuses = []string{StatusPending, StatusCryptoReceived, StatusProcessing, StatusFinished, StatusExpired, StatusFailed}
-
-// Transitions is the off-ramp state machine. An expired operation that still receives a
-// deposit goes to crypto_received, held; a finished one fails when the bank returns the payout.
-var Transitions = map[string][]string{
-	StatusPending:        {StatusCryptoReceived, StatusExpired},
-	StatusExpired:        {StatusCryptoReceived},
-	StatusCryptoReceived: {StatusProcessing, StatusFailed},
-	StatusProcessing:     {StatusFinished, StatusFailed},
-	StatusFinished:       {StatusFailed},
-}
-
-// CanTransition reports whether an off-ramp may move from one status to another.
-func CanTransition(from, to string) bool { return slices.Contains(Transitions[from], to) }
 
 // Payout kinds.
 const (
@@ -172,7 +145,7 @@ type Rampoff struct {
 	OperatorIBAN   string
 	DepositAddress string
 	DepositIndex   uint32
-	Status         string
+	Status         Status
 	HoldReason     string
 	FailureReason  string
 	DepositTxID    string
@@ -279,7 +252,7 @@ func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 // View returns the API object of the off-ramp.
 func (r Rampoff) View() View {
-	v := View{ID: r.ID, Status: r.Status, Blockchain: r.Chain, Crypto: r.Coin, Amount: r.Amount.UnitsString(), Decimals: r.Amount.Scale(),
+	v := View{ID: r.ID, Status: string(r.Status), Blockchain: r.Chain, Crypto: r.Coin, Amount: r.Amount.UnitsString(), Decimals: r.Amount.Scale(),
 		FiatAmount: r.FiatAmount.String(), FiatSymbol: r.Fiat, ExternalID: nullable(r.ExternalID), UserID: fmt.Sprint(r.UserID),
 		Wallet: r.DepositAddress, DepositTxID: nullable(r.DepositTxID), Price: r.Price.String(), Fees: r.Fees,
 		HoldReason: nullable(r.HoldReason), FailureReason: nullable(r.FailureReason), ExpiresAt: Timestamp(r.ExpiresAt),
@@ -321,7 +294,7 @@ func (s *Service) getTx(ctx context.Context, tx *store.Tx, where string, args ..
 
 // Filter narrows List.
 type Filter struct {
-	Status     string
+	Status     Status
 	UserID     int64
 	ExternalID string
 	PayoutKind string
@@ -334,7 +307,7 @@ func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page,
 	defer errcode.Op("offramp.List", &err)
 	var w store.Where
 	w.AddIf(integrationID != 0, "integration_id = ?", integrationID)
-	w.AddIf(f.Status != "", "status = ?", f.Status)
+	w.AddIf(f.Status != "", "status = ?", string(f.Status))
 	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
 	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
 	w.AddIf(f.PayoutKind != "", "payout_kind = ?", f.PayoutKind)

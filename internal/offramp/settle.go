@@ -20,6 +20,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -53,8 +54,8 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, r Rampoff, typ strin
 	return err
 }
 
-func setStatus(ctx context.Context, tx *store.Tx, r *Rampoff, status string, now time.Time) error {
-	if !CanTransition(r.Status, status) {
+func setStatus(ctx context.Context, tx *store.Tx, r *Rampoff, status Status, now time.Time) error {
+	if !r.Status.CanMoveTo(status) {
 		return ErrInvalidTransition.With(fmt.Sprintf("off-ramp %s cannot go from %s to %s", r.ID, r.Status, status), nil)
 	}
 	r.Status, r.UpdatedAt = status, now
@@ -681,7 +682,8 @@ func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po c
 // ExpireDue expires pending off-ramps past their deposit window and returns how many.
 func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
 	defer errcode.Op("offramp.ExpireDue", &err)
-	rows, err := s.DB.Query(ctx, "SELECT id FROM rampoffs WHERE status = 'pending' AND expires_at <= ? LIMIT 500", store.Micros(s.Now()))
+	open, args := ramp.In("status", openStatuses...)
+	rows, err := s.DB.Query(ctx, "SELECT id FROM rampoffs WHERE "+open+" AND expires_at <= ? LIMIT 500", append(args, store.Micros(s.Now()))...)
 	if err != nil {
 		return 0, err
 	}

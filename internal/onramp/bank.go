@@ -15,7 +15,7 @@ type BankPayments struct{ S *Service }
 var _ banking.Payments = BankPayments{}
 
 func payable(p Payment) banking.Payable {
-	return banking.Payable{ID: p.ID, IntegrationID: p.IntegrationID, Status: p.Status, Amount: p.FiatAmount, Currency: p.Fiat,
+	return banking.Payable{ID: p.ID, IntegrationID: p.IntegrationID, Open: p.Status.Open(), Expired: p.Status == StatusExpired, Amount: p.FiatAmount, Currency: p.Fiat,
 		IBAN: p.BankIBAN, Sandbox: p.Sandbox}
 }
 

@@ -170,8 +170,8 @@ type OperatorFilter struct {
 func (s *Service) ListAll(ctx context.Context, f OperatorFilter, page, perPage int) ([]Payment, int, error) {
 	var w store.Where
 	w.AddIf(f.IntegrationID != 0, "integration_id = ?", f.IntegrationID)
-	w.AddIf(f.Status != "", "status = ?", f.Status)
-	w.AddIf(f.Held, "status = ? AND hold_reason <> ''", StatusPaymentReceived)
+	w.AddIf(f.Status != "", "status = ?", string(f.Status))
+	w.AddIf(f.Held, "status = ? AND hold_reason <> ''", string(StatusPaymentReceived))
 	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
 	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
 	w.AddIf(f.Method != "", "payment_type = ?", f.Method)

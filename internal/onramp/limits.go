@@ -12,8 +12,7 @@ import (
 
 // book is where the on-ramp's limits are counted: payments received or being paid out, and
 // intents that have not expired yet (a transfer may still arrive for them).
-var book = ramp.Book{Table: "payments",
-	Holding: "status IN ('payment_received', 'coins_sent') OR (status IN ('started', 'pending_bank') AND expires_at > ?)"}
+var book = ramp.Book{Table: "payments", Held: ramp.Names(heldStatuses...), Open: ramp.Names(openStatuses...)}
 
 // levelLimits is the KYC-level limit over a rolling 30 days.
 func levelLimits(st Settings, level string, now time.Time) []ramp.Limit {

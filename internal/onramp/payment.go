@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,33 +17,6 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
-
-// Statuses (REFERENCE §4.5).
-const (
-	StatusStarted         = "started"
-	StatusPendingBank     = "pending_bank"
-	StatusPaymentReceived = "payment_received"
-	StatusCoinsSent       = "coins_sent"
-	StatusExpired         = "expired"
-	StatusFailed          = "failed"
-	StatusRefunded        = "refunded"
-)
-
-// Statuses lists every status.
-var Statuses = []string{StatusStarted, StatusPendingBank, StatusPaymentReceived, StatusCoinsSent, StatusExpired, StatusFailed, StatusRefunded}
-
-// Transitions is the payment state machine. Expired payments may still receive a late bank
-// transfer through reconciliation (REFERENCE §6).
-var Transitions = map[string][]string{
-	StatusStarted:         {StatusPendingBank, StatusPaymentReceived, StatusExpired, StatusFailed},
-	StatusPendingBank:     {StatusPaymentReceived, StatusExpired, StatusFailed},
-	StatusExpired:         {StatusPaymentReceived},
-	StatusPaymentReceived: {StatusCoinsSent, StatusFailed, StatusRefunded},
-	StatusFailed:          {StatusRefunded},
-}
-
-// CanTransition reports whether a payment may move from one status to another.
-func CanTransition(from, to string) bool { return slices.Contains(Transitions[from], to) }
 
 // Errors of the contract (REFERENCE §4.3), in the documented order of checks.
 var (
@@ -80,7 +52,7 @@ type Payment struct {
 	Fees           json.RawMessage
 	QuoteID        string
 	Wallet         string
-	Status         string
+	Status         Status
 	FailureReason  string
 	HoldReason     string
 	Holder         string
@@ -177,7 +149,7 @@ func decimalNumber(a money.Amount) json.Number {
 
 // View returns the API object of the payment.
 func (p Payment) View() View {
-	v := View{ID: p.ID, ExternalID: nullable(p.ExternalID), UserID: fmt.Sprint(p.UserID), Status: p.Status,
+	v := View{ID: p.ID, ExternalID: nullable(p.ExternalID), UserID: fmt.Sprint(p.UserID), Status: string(p.Status),
 		FiatAmount: p.FiatAmount.Units().Int64(), FiatSymbol: p.Fiat, CoinSymbol: p.Coin, CoinAmount: decimalNumber(p.CoinAmount),
 		CreatedAt: Timestamp(p.CreatedAt), Holder: nullable(p.Holder), PaymentType: p.PaymentType, CoinChain: p.Chain,
 		Wallet: nullable(p.Wallet), UpdatedAt: Timestamp(p.UpdatedAt), FailureReason: nullable(p.FailureReason),
@@ -208,7 +180,7 @@ func getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Paymen
 
 // Filter narrows List.
 type Filter struct {
-	Status     string
+	Status     Status
 	UserID     int64
 	ExternalID string
 	From, To   time.Time // created_at in [From, To)
@@ -219,7 +191,7 @@ func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page,
 	defer errcode.Op("onramp.List", &err)
 	var w store.Where
 	w.Add("integration_id = ?", integrationID)
-	w.AddIf(f.Status != "", "status = ?", f.Status)
+	w.AddIf(f.Status != "", "status = ?", string(f.Status))
 	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
 	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
 	w.AddIf(!f.From.IsZero(), "created_at >= ?", store.Micros(f.From))

@@ -40,8 +40,8 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, p Payment, typ strin
 	return err
 }
 
-func setStatus(ctx context.Context, tx *store.Tx, p *Payment, status string, now time.Time) error {
-	if !CanTransition(p.Status, status) {
+func setStatus(ctx context.Context, tx *store.Tx, p *Payment, status Status, now time.Time) error {
+	if !p.Status.CanMoveTo(status) {
 		return ErrInvalidTransition.With(fmt.Sprintf("payment %s cannot go from %s to %s", p.ID, p.Status, status), nil)
 	}
 	p.Status, p.UpdatedAt = status, now
@@ -103,7 +103,7 @@ func (s *Service) ReceiveManyTx(ctx context.Context, tx *store.Tx, arrivals []Ar
 		if !ok {
 			return nil, ErrPaymentNotFound
 		}
-		if !CanTransition(p.Status, StatusPaymentReceived) {
+		if !p.Status.CanMoveTo(StatusPaymentReceived) {
 			return nil, ErrNotReconcilable.With(fmt.Sprintf("payment %s is %s", p.ID, p.Status), nil)
 		}
 		if a.Receipt.Amount.Scale() != p.FiatAmount.Scale() || !a.Receipt.Amount.Equal(p.FiatAmount) {
@@ -239,7 +239,7 @@ func nullableString(s string) any {
 }
 
 // recheckLimits holds a late payment that no longer fits the customer's limits. An intent past
-// its expiry released its share of the limits (book.Holding), and the customer may have used it
+// its expiry released its share of the limits (book), and the customer may have used it
 // since; fiat arriving for it now is checked again, under the customer's lock, as if the
 // payment were made now. Over a limit, the coins are not sent: the payment is received and held
 // for the operator with the reason (the fiat stays owed to the customer in the ledger).
@@ -445,7 +445,7 @@ func (s *Service) Fail(ctx context.Context, integrationID int64, id, reason stri
 		if err != nil {
 			return err
 		}
-		if p.Status != StatusStarted && p.Status != StatusPendingBank {
+		if !p.Status.Open() {
 			return ErrInvalidTransition.With(fmt.Sprintf("a %s payment cannot fail", p.Status), nil)
 		}
 		p.FailureReason = reason
@@ -478,7 +478,8 @@ func (s *Service) MarkSent(ctx context.Context, id string) (_ Payment, err error
 // ExpireDue expires unpaid payments past their expiry and returns how many.
 func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
 	defer errcode.Op("onramp.ExpireDue", &err)
-	rows, err := s.DB.Query(ctx, "SELECT id FROM payments WHERE status IN ('started', 'pending_bank') AND expires_at <= ? LIMIT 500", store.Micros(s.Now()))
+	open, args := ramp.In("status", openStatuses...)
+	rows, err := s.DB.Query(ctx, "SELECT id FROM payments WHERE "+open+" AND expires_at <= ? LIMIT 500", append(args, store.Micros(s.Now()))...)
 	if err != nil {
 		return 0, err
 	}
@@ -496,7 +497,7 @@ func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
 	for _, id := range ids {
 		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 			p, err := getTx(ctx, tx, "id = ?", id)
-			if err != nil || (p.Status != StatusStarted && p.Status != StatusPendingBank) || p.ExpiresAt.After(s.Now()) {
+			if err != nil || !p.Status.Open() || p.ExpiresAt.After(s.Now()) {
 				return err
 			}
 			p.FailureReason = "not paid in time"

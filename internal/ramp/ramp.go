@@ -81,11 +81,18 @@ func (l LevelLimits) For(level string, now time.Time, noun string) []Limit {
 // Book is where a ramp keeps its operations, and which of them hold a share of the limits.
 type Book struct {
 	Table string // payments or rampoffs: both have user_id, created_at, expires_at, eur_equivalent
-	// Holding is the SQL condition, with one ? for the current time, of the operations that
-	// count: value received or in flight, and intents that have not expired yet. Expired,
-	// failed or refunded operations hold nothing, and neither does an intent past its expiry
-	// that the expiry loop has not reached yet, so an expiring intent releases its share at once.
-	Holding string
+	// The operations that count are those whose value was received or is in flight (statuses
+	// Held), and intents (statuses Open) that have not expired yet. Expired, failed or refunded
+	// operations hold nothing, and neither does an intent past its expiry that the expiry loop
+	// has not reached yet, so an expiring intent releases its share at once.
+	Held, Open []string
+}
+
+// holding is the SQL condition of the operations that count at now, and its arguments.
+func (b Book) holding(now time.Time) (string, []any) {
+	held, args := In("status", b.Held...)
+	open, openArgs := In("status", b.Open...)
+	return held + " OR (" + open + " AND expires_at > ?)", append(append(args, openArgs...), store.Micros(now))
 }
 
 // Querier reads one row: a *store.DB outside a transaction or a *store.Tx inside one.
@@ -95,8 +102,9 @@ type Querier interface {
 
 // Used is the EUR that the customer's holding operations of the book count against lim.
 func (b Book) Used(ctx context.Context, q Querier, userID int64, now time.Time, lim Limit) (money.Amount, error) {
-	query := "SELECT COALESCE(SUM(eur_equivalent), 0) FROM " + b.Table + " WHERE user_id = ? AND created_at >= ? AND (" + b.Holding + ")"
-	args := []any{userID, store.Micros(lim.Since), store.Micros(now)}
+	holding, holdingArgs := b.holding(now)
+	query := "SELECT COALESCE(SUM(eur_equivalent), 0) FROM " + b.Table + " WHERE user_id = ? AND created_at >= ? AND (" + holding + ")"
+	args := append([]any{userID, store.Micros(lim.Since)}, holdingArgs...)
 	if lim.Where != "" {
 		query += " AND (" + lim.Where + ")"
 		args = append(args, lim.Args...)

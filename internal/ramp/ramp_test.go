@@ -62,7 +62,7 @@ func TestLevelLimitsFor(t *testing.T) {
 }
 
 // ops is a scratch book with the columns a ramp's table has for limits.
-var ops = ramp.Book{Table: "ops", Holding: "status = 'received' OR (status = 'started' AND expires_at > ?)"}
+var ops = ramp.Book{Table: "ops", Held: []string{"received"}, Open: []string{"started"}}
 
 func setup(t *testing.T, db *store.DB, level string) int64 {
 	t.Helper()
@@ -161,4 +161,34 @@ func TestReserveSerialisesACustomer(t *testing.T) {
 			t.Fatalf("%d reservations accepted, %s EUR held; want 10 and 1000.00", accepted, used)
 		}
 	})
+}
+
+type light string
+
+func TestMachine(t *testing.T) {
+	m := ramp.NewMachine([]light{"red", "green", "amber"}, map[light][]light{"red": {"green"}, "green": {"amber"}, "amber": {"red"}})
+	if !m.CanMove("red", "green") || m.CanMove("red", "amber") || m.CanMove("blue", "red") || !m.Valid("amber") || m.Valid("blue") {
+		t.Fatal("moves")
+	}
+	next := m.Next("red")
+	next[0] = "amber"
+	if m.CanMove("red", "amber") {
+		t.Fatal("Next handed out the table itself")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a transition to an undeclared status was accepted")
+		}
+	}()
+	ramp.NewMachine([]light{"red"}, map[light][]light{"red": {"blue"}})
+}
+
+func TestIn(t *testing.T) {
+	cond, args := ramp.In("status", light("red"), light("green"))
+	if cond != "status IN (?, ?)" || fmt.Sprint(args) != "[red green]" {
+		t.Fatalf("%q %v", cond, args)
+	}
+	if cond, args := ramp.In[light]("status"); cond != "1 = 0" || len(args) != 0 {
+		t.Fatalf("empty: %q %v", cond, args)
+	}
 }

@@ -492,7 +492,7 @@ func (p *Pages) payView(r *http.Request, pm payment, title string) (*view, *payV
 	lang, pay := pm.lang, pm.p()
 	v := p.view(r, lang, title)
 	v.Foot = tr(lang, "pay.footer")
-	pv := &payView{Token: pm.token, Sandbox: pay.Sandbox, Status: pay.Status,
+	pv := &payView{Token: pm.token, Sandbox: pay.Sandbox, Status: string(pay.Status),
 		Amount: fiatText(lang, pay.FiatAmount, pay.Fiat), AmountPlain: localNumber(lang, pay.FiatAmount.String()),
 		Coin: pay.Coin, CoinAmount: coinText(lang, pay.CoinAmount, pay.Coin), Chain: chainName(pay.Chain),
 		Method: methodName(lang, pay.PaymentType), Wallet: pay.Wallet, WalletShort: shortAddress(pay.Wallet)}

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/chain/btc"
 	"github.com/pocketramp/pocketramp/internal/ledger"
+	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // btcWallet is a regtest P2WPKH address (the same key hash as BIP-173's test vector
@@ -111,6 +115,133 @@ func TestBitcoinBuyAndSell(t *testing.T) {
 		}
 		e.verifyLedger()
 	})
+}
+
+// TestBitcoinDeepReorgLedger: reorgs deeper than the confirmations orphan a BTC sale's confirmed
+// payout transaction. Each time, the miner fee booking is reversed in the rewind and booked again
+// when a transaction of the family confirms on the new branch: first the same transaction mined
+// again, then (unmined past the sandbox's 2-minute BumpAfter) a fee bump of it. The payment
+// stays coins_sent and ends up carrying the txid on the chain, the customer is paid once, the
+// books match the chain to the satoshi and the ledger verifies after every step.
+func TestBitcoinDeepReorgLedger(t *testing.T) {
+	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
+		t.Run(string(engine), func(t *testing.T) {
+			// Blocks are mined by the test only (the sandbox's timer would race the reorgs).
+			e := newEnv(t, engine, func(c *app.Config) { c.SandboxBlockInterval = time.Hour })
+			ctx := context.Background()
+			sb, err := e.app.Chains.BitcoinSandbox(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mineUntil := func(what string, cond func() bool) {
+				t.Helper()
+				testkit.WaitFor(t, 60*time.Second, what, func() bool {
+					if cond() {
+						return true
+					}
+					if _, err := sb.Chain().Mine(1); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(100 * time.Millisecond)
+					return false
+				})
+			}
+			status := func(id string) (string, string) {
+				r := e.do("GET", "/api/payment/"+id, nil, nil, "")
+				s, _ := r.path("data.status").(string)
+				txid, _ := r.path("data.txid").(string)
+				return s, txid
+			}
+			feeOf := func(txid string) btc.Tx {
+				for _, tx := range mustTxs(t, sb.Adapter()) {
+					if tx.TxID == txid {
+						return tx
+					}
+				}
+				t.Fatalf("transaction %s not recorded", txid)
+				return btc.Tx{}
+			}
+			fees := func() int64 { return ledgerBalance(t, e, "sb:network_fees:bitcoin:BTC") }
+
+			uid := e.verifiedCustomer("btc-reorg@example.com", "reinforced")
+			q := e.do("GET", "/api/quote?amount=250&symbol=BTC&payment_type=transfer", nil, nil, "")
+			quoteID, _ := q.path("data.quote_id").(string)
+			coinAmount, _ := q.path("data.coin_amount").(string)
+			r := e.do("POST", "/api/createPayment", payment(uid, "fiat_amount", "250.00", "quote_id", quoteID, "coin_symbol", "BTC",
+				"coin_chain", "bitcoin", "wallet", btcWallet), nil, "")
+			id, _ := r.path("data.payment_id").(string)
+			if id == "" {
+				t.Fatalf("createPayment: %s", r.body)
+			}
+			if r = e.do("POST", "/api/sandbox/payments/"+id+"/pay", map[string]any{"payer_name": "Lucía García"}, nil, ""); r.status != 200 {
+				t.Fatalf("sandbox pay: %s", r.body)
+			}
+			mineUntil("coins_sent", func() bool { s, _ := status(id); return s == "coins_sent" })
+			_, txid := status(id)
+			first := feeOf(txid)
+			testkit.WaitFor(t, 30*time.Second, "fee booked", func() bool { return fees() == first.Fee })
+			e.verifyLedger()
+
+			// Reorg 1: the confirming block goes; the same transaction is mined again.
+			if err := sb.Chain().InvalidateBlock(first.BlockNumber); err != nil {
+				t.Fatal(err)
+			}
+			testkit.WaitFor(t, 30*time.Second, "fee reversed", func() bool { return fees() == 0 })
+			rev, err := ledger.TransactionByReference(ctx, e.app.DB, "sb:chain:fee:bitcoin:"+txid+":reversal")
+			if err != nil || rev.Reverses == 0 {
+				t.Fatalf("reversal posting: %+v %v", rev, err)
+			}
+			if s, tx := status(id); s != "coins_sent" || tx != txid {
+				t.Fatalf("payment after the reorg: %s %s", s, tx)
+			}
+			e.verifyLedger()
+			mineUntil("fee booked again", func() bool { return fees() == first.Fee })
+			if _, err := ledger.TransactionByReference(ctx, e.app.DB, "sb:chain:fee:bitcoin:"+txid+":2"); err != nil {
+				t.Fatalf("second booking: %v", err)
+			}
+			e.verifyLedger()
+
+			// Reorg 2: the transaction stays unmined past BumpAfter and a fee bump confirms.
+			again := feeOf(txid)
+			if again.Status != "confirmed" || again.BlockHash == first.BlockHash {
+				t.Fatalf("re-mined transaction: %s in %s (was %s)", again.Status, again.BlockHash, first.BlockHash)
+			}
+			if err := sb.Chain().InvalidateBlock(again.BlockNumber); err != nil {
+				t.Fatal(err)
+			}
+			testkit.WaitFor(t, 30*time.Second, "fee reversed again", func() bool { return fees() == 0 })
+			e.clock.Advance(3 * time.Minute)
+			var bumped string
+			testkit.WaitFor(t, 30*time.Second, "fee bump", func() bool {
+				mp := sb.Chain().Mempool()
+				if len(mp) == 1 && mp[0].String() != txid {
+					bumped = mp[0].String()
+				}
+				return bumped != ""
+			})
+			second := feeOf(bumped)
+			mineUntil("bump's fee booked", func() bool { return fees() == second.Fee })
+			if second.Fee <= first.Fee {
+				t.Fatalf("bump fee %d sat, original %d", second.Fee, first.Fee)
+			}
+			testkit.WaitFor(t, 30*time.Second, "payment carries the bump's txid", func() bool {
+				s, tx := status(id)
+				return s == "coins_sent" && tx == bumped
+			})
+			units := strings.TrimLeft(strings.Replace(coinAmount, ".", "", 1), "0")
+			if bal, _ := sb.Chain().Balance(btcWallet); fmt.Sprint(bal) != units {
+				t.Fatalf("customer wallet holds %d sat, quoted %s BTC", bal, coinAmount)
+			}
+			onChain, err := sb.Adapter().Balance(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ledgerBalance(t, e, "sb:hotwallet:bitcoin:BTC"); got != onChain {
+				t.Fatalf("hot wallet books %d sat, holds %d on chain", got, onChain)
+			}
+			e.verifyLedger()
+		})
+	}
 }
 
 func ledgerBalance(t *testing.T, e *env, key string) int64 {

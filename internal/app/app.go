@@ -333,29 +333,63 @@ const KindNetworkFees = offramp.KindNetworkFees
 
 // bookMinerFee books what a confirmed payout transaction paid its miner: the hot wallet's coins
 // go to the chain's network fees expense account, in the transaction that confirms the payouts
-// (reference chain:fee:CHAIN:TXID, so a transaction is booked once whatever happens after).
-func bookMinerFee(ctx context.Context, tx *store.Tx, sandbox bool, chainName, asset, txid string, fee *big.Int) error {
-	if fee.Sign() <= 0 {
+// (reference [sb:]chain:fee:CHAIN:TXID). A reorg that orphans the confirming block reverses the
+// booking (f.Reversal, reference <booking>:reversal, in the rewinding transaction); when the
+// transaction confirms again it is booked anew (chain:fee:CHAIN:TXID:2, ...). Booking a
+// transaction that already has an unreversed booking, or reversing one without, does nothing.
+func bookMinerFee(ctx context.Context, tx *store.Tx, f chainset.MinerFee) error {
+	if f.Fee.Sign() <= 0 {
 		return nil
 	}
 	prefix := ""
-	if sandbox {
+	if f.Sandbox {
 		prefix = "sb:"
 	}
-	coin := onramp.TokenAsset(asset, chainName)
-	hot, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: prefix + "hotwallet:" + chainName + ":" + asset, Kind: ledger.KindHotWallet, Asset: coin})
+	base := prefix + "chain:fee:" + f.Chain + ":" + f.TxID
+	recs, err := ledger.TransactionsByPrefix(ctx, tx, base)
 	if err != nil {
 		return err
 	}
-	fees, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: prefix + "network_fees:" + chainName + ":" + asset, Kind: KindNetworkFees, Asset: coin})
-	if err != nil {
+	reversed := map[ledger.TxID]bool{}
+	for _, r := range recs {
+		if r.Reverses != 0 {
+			reversed[r.Reverses] = true
+		}
+	}
+	bookings, open := 0, ""
+	for _, r := range recs {
+		if r.Reverses == 0 && (r.Reference == base || strings.HasPrefix(r.Reference, base+":")) {
+			bookings++
+			if !reversed[r.ID] {
+				open = r.Reference
+			}
+		}
+	}
+	if f.Reversal {
+		if open == "" {
+			return nil
+		}
+		_, err := ledger.Reverse(ctx, tx, open, open+":reversal")
 		return err
 	}
-	_, err = ledger.Post(ctx, tx, ledger.Transaction{Reference: prefix + "chain:fee:" + chainName + ":" + txid,
-		Description: fmt.Sprintf("miner fee of payout transaction %s", txid), Postings: ledger.Transfer(hot, fees, coin, fee)})
-	if errors.Is(err, ledger.ErrDuplicateReference) {
+	if open != "" {
 		return nil
 	}
+	ref := base
+	if bookings > 0 {
+		ref = fmt.Sprintf("%s:%d", base, bookings+1)
+	}
+	coin := onramp.TokenAsset(f.Asset, f.Chain)
+	hot, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: prefix + "hotwallet:" + f.Chain + ":" + f.Asset, Kind: ledger.KindHotWallet, Asset: coin})
+	if err != nil {
+		return err
+	}
+	fees, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: prefix + "network_fees:" + f.Chain + ":" + f.Asset, Kind: KindNetworkFees, Asset: coin})
+	if err != nil {
+		return err
+	}
+	_, err = ledger.Post(ctx, tx, ledger.Transaction{Reference: ref,
+		Description: fmt.Sprintf("miner fee of payout transaction %s (block %s)", f.TxID, f.Block), Postings: ledger.Transfer(hot, fees, coin, f.Fee)})
 	return err
 }
 

@@ -73,7 +73,8 @@ func (s *Set) onBitcoinFee(sandbox bool) func(context.Context, *store.Tx, btc.Fe
 		if s.cfg.OnMinerFee == nil {
 			return nil
 		}
-		return s.cfg.OnMinerFee(ctx, tx, sandbox, Bitcoin, btc.Symbol, f.TxID, big.NewInt(f.Fee))
+		return s.cfg.OnMinerFee(ctx, tx, MinerFee{Sandbox: sandbox, Chain: Bitcoin, Asset: btc.Symbol, TxID: f.TxID, Block: f.Block,
+			Fee: big.NewInt(f.Fee), Reversal: f.Reversal})
 	}
 }
 

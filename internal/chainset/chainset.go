@@ -50,8 +50,10 @@ type Config struct {
 	// identifies the chain's life: a restart funds a new one).
 	OnSandboxFunded func(ctx context.Context, chainName, genesis, asset string, amount *big.Int) error
 	// OnMinerFee books the miner fee of a confirmed payout transaction (Bitcoin: one per
-	// transaction, batched payouts share it) inside the transaction that confirms it.
-	OnMinerFee func(ctx context.Context, tx *store.Tx, sandbox bool, chainName, asset, txid string, fee *big.Int) error
+	// transaction, batched payouts share it) inside the transaction that confirms it, and
+	// reverses that booking (f.Reversal) inside the transaction that rewinds a reorg which
+	// orphaned its block.
+	OnMinerFee func(ctx context.Context, tx *store.Tx, f MinerFee) error
 	// BlockInterval is how often sandbox chains mine a block; PassInterval how often adapters
 	// process payouts and scan deposits.
 	BlockInterval time.Duration
@@ -64,6 +66,16 @@ type Config struct {
 	BitcoinBlockInterval time.Duration
 	Log                  *slog.Logger
 	Now                  func() time.Time
+}
+
+// MinerFee is the miner fee of a payout transaction to book or, with Reversal, to un-book.
+type MinerFee struct {
+	Sandbox      bool
+	Chain, Asset string
+	TxID         string
+	Block        string // hash of the block that confirms (or confirmed) the transaction
+	Fee          *big.Int
+	Reversal     bool
 }
 
 // Set is the chains of one pocketramp.

@@ -648,7 +648,16 @@ func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po c
 		return nil
 	}
 	ds, err := queryDeposits(ctx, tx, "id = ? AND status = 'refund_pending'", rowID)
-	if err != nil || len(ds) == 0 {
+	if err != nil {
+		return err
+	}
+	if len(ds) == 0 {
+		if po.Status == chain.PayoutConfirmed && po.TxHash != "" {
+			// A deep reorg orphaned a confirmed refund's transaction and a fee bump of it was
+			// mined instead: the refund carries the txid that is on the chain now.
+			_, err = tx.Exec(ctx, "UPDATE rampoff_deposits SET refund_txid = ?, updated_at = ? WHERE id = ? AND status = 'refunded' AND refund_txid <> ?",
+				po.TxHash, store.Micros(s.Now()), rowID, po.TxHash)
+		}
 		return err
 	}
 	d := ds[0]

@@ -357,8 +357,17 @@ func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po c
 	if errors.Is(err, ErrPaymentNotFound) {
 		return nil
 	}
-	if err != nil || p.Status != StatusPaymentReceived {
+	if err != nil {
 		return err
+	}
+	if p.Status == StatusCoinsSent && po.Status == chain.PayoutConfirmed && po.TxHash != "" && po.TxHash != p.TxID {
+		// A deep reorg orphaned the payout's transaction and a fee bump of it was mined
+		// instead: same payment, the txid that is on the chain now.
+		_, err := tx.Exec(ctx, "UPDATE payments SET txid = ?, updated_at = ? WHERE id = ?", po.TxHash, store.Micros(s.Now()), p.ID)
+		return err
+	}
+	if p.Status != StatusPaymentReceived {
+		return nil
 	}
 	now := s.Now()
 	if po.Status == chain.PayoutFailed {

@@ -17,6 +17,19 @@
 // transactions above it, and re-reads the new branch. Deposits and payouts count once they have
 // Confirmations blocks and their block is still on the best chain.
 //
+// A reorg deeper than Confirmations (within ReorgWindow) can orphan a payout transaction that
+// was already confirmed. Its payouts stay confirmed and their operations keep their state and
+// postings: the payouts were paid by a signed transaction whose inputs stay reserved, and the
+// server never signs anything else spending them, so whichever member of its family (the
+// transaction or a fee bump of it) is mined pays exactly those outputs. The transaction goes back
+// to broadcast (re-broadcast when the node dropped it, bumped BumpAfter later), its family's
+// other members can be recognised again, and OnFee is called with Reversal in the rewinding
+// database transaction, so the miner fee booking is undone; the fee of the member that confirms
+// on the new branch is booked then, and the payouts (and their operations) carry its txid. A
+// transaction that can never be mined again (one of its inputs came from a transaction the
+// reorg removed for good) stays broadcast with the node's error in last_error and counts in the
+// awaiting_confirmations{kind="reorged_payout"} gauge: an operator matter.
+//
 // Payouts: SubmitPayout records the request. ProcessPayouts batches every due payout (up to
 // MaxBatch, in id order, dropping those the wallet cannot fund, which wait with reason
 // insufficient_funds) into one native SegWit transaction: fee rate from the node's estimate
@@ -100,18 +113,23 @@ type Config struct {
 	OnDeposit       func(ctx context.Context, tx *store.Tx, d chain.Deposit) error
 	OnPayout        func(ctx context.Context, tx *store.Tx, p chain.Payout) error
 	// OnFee runs once per payout transaction, inside the transaction that confirms it and its
-	// payouts, with the miner fee it paid (what the hot wallet spent beyond the payouts).
+	// payouts, with the miner fee it paid (what the hot wallet spent beyond the payouts); and,
+	// with Reversal set, inside the transaction that rewinds a reorg which orphaned the block
+	// confirming it (it runs again when the transaction, or one of its family, confirms anew).
 	OnFee  func(ctx context.Context, tx *store.Tx, f Fee) error
 	Now    func() time.Time
 	Logger *slog.Logger
 }
 
-// Fee is the miner fee of a confirmed payout transaction.
+// Fee is the miner fee of a confirmed payout transaction, or (Reversal) of one whose
+// confirming block left the best chain.
 type Fee struct {
-	Chain string // the adapter's network name ("bitcoin", "sandbox:bitcoin")
-	TxID  string
-	Fee   int64 // satoshis
-	VSize int64
+	Chain    string // the adapter's network name ("bitcoin", "sandbox:bitcoin")
+	TxID     string
+	Fee      int64 // satoshis
+	VSize    int64
+	Block    string // hash of the block confirming (or, for a reversal, that confirmed) it
+	Reversal bool
 }
 
 // Adapter implements chain.Adapter for Bitcoin.

@@ -535,3 +535,92 @@ func TestDepositConfirmationsAndReorg(t *testing.T) {
 		}
 	})
 }
+
+// TestDeepReorgFeeReversal: a reorg deeper than the confirmations orphans a confirmed payout
+// transaction. Its miner fee is reported reversed in the rewind, the payout stays confirmed,
+// the transaction is tracked again (here bumped, as it stays unmined past BumpAfter) and the fee
+// of the member that confirms on the new branch is reported then, in exact satoshis; the
+// recipient is paid once.
+func TestDeepReorgFeeReversal(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		e, sim, a := simEnv(t, db, 50_000_000)
+		p := submit(t, a, "deep", recipient(t, 1), 5_000_000)
+		e.process(a)
+		first := payout(t, a, p.ID).TxHash
+		r1, _ := txOf(t, a, first)
+		e.mine(a, 3)
+		p = payout(t, a, p.ID)
+		if p.Status != chain.PayoutConfirmed || len(e.fees) != 1 || e.fees[0].Reversal || e.fees[0].Fee != r1.Fee {
+			t.Fatalf("before the reorg: %s, fees %+v", p.Status, e.fees)
+		}
+		booked := e.fees[0]
+		r1, _ = txOf(t, a, first)
+		if booked.Block != r1.BlockHash || r1.Status != "confirmed" {
+			t.Fatalf("fee booked for block %s, transaction %s in %s", booked.Block, r1.Status, r1.BlockHash)
+		}
+		// The confirming block and the two above it are orphaned; the transaction returns to
+		// the mempool.
+		if err := sim.InvalidateBlock(int64(p.BlockNumber)); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.ScanDeposits(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(e.fees) != 2 || !e.fees[1].Reversal || e.fees[1].TxID != first || e.fees[1].Fee != r1.Fee || e.fees[1].Block != r1.BlockHash {
+			t.Fatalf("fees after the reorg %+v, want the reversal of %d sat", e.fees, r1.Fee)
+		}
+		if q := payout(t, a, p.ID); q.Status != chain.PayoutConfirmed || q.BlockNumber != 0 || q.TxHash != first {
+			t.Fatalf("payout after the reorg: %s block %d %s", q.Status, q.BlockNumber, q.TxHash)
+		}
+		if r, _ := txOf(t, a, first); r.Status != "broadcast" {
+			t.Fatalf("orphaned transaction is %s, want broadcast (tracked again)", r.Status)
+		}
+		if n := btc.Gauge("awaiting_confirmations", "bitcoin", "reorged_payout"); n != 1 {
+			t.Fatalf("awaiting_confirmations{reorged_payout} = %v, want 1", n)
+		}
+		if err := a.ScanDeposits(e.ctx); err != nil || len(e.fees) != 2 {
+			t.Fatalf("a second scan: %v, fees %+v", err, e.fees)
+		}
+		// Unmined past BumpAfter (counted from its return to the mempool): replaced.
+		sim.SetFeeEstimate(5000)
+		e.advance(31 * time.Minute)
+		e.process(a)
+		second := payout(t, a, p.ID).TxHash
+		if second == first {
+			t.Fatal("the orphaned transaction was not bumped")
+		}
+		r2, m2 := txOf(t, a, second)
+		checkFee(t, r2, m2, 50_000_000)
+		if mp := sim.Mempool(); len(mp) != 1 || mp[0].String() != second {
+			t.Fatalf("mempool %v, want only the replacement", mp)
+		}
+		e.mine(a, 3)
+		q := payout(t, a, p.ID)
+		if q.Status != chain.PayoutConfirmed || q.TxHash != second || q.BlockNumber == 0 {
+			t.Fatalf("payout after the replacement confirmed: %s %s block %d", q.Status, q.TxHash, q.BlockNumber)
+		}
+		if len(e.fees) != 3 || e.fees[2].Reversal || e.fees[2].TxID != second || e.fees[2].Fee != r2.Fee || r2.Fee <= r1.Fee {
+			t.Fatalf("fees %+v, want the replacement's %d sat booked", e.fees, r2.Fee)
+		}
+		if got, _ := sim.Balance(recipient(t, 1)); got != 5_000_000 {
+			t.Fatalf("recipient holds %d sat", got)
+		}
+		if bal, _ := a.Balance(e.ctx); bal != 50_000_000-5_000_000-r2.Fee {
+			t.Fatalf("hot wallet %d, want %d", bal, 50_000_000-5_000_000-r2.Fee)
+		}
+		if n := btc.Gauge("awaiting_confirmations", "bitcoin", "reorged_payout"); n != 0 {
+			t.Fatalf("awaiting_confirmations{reorged_payout} = %v after the replacement confirmed", n)
+		}
+		// The operation hears of the txid now on the chain.
+		e.mu.Lock()
+		last := e.payouts[len(e.payouts)-1]
+		e.mu.Unlock()
+		if last.ID != p.ID || last.Status != chain.PayoutConfirmed || last.TxHash != second {
+			t.Fatalf("last payout notification %+v", last)
+		}
+		e.mine(a, 2)
+		if len(e.fees) != 3 {
+			t.Fatalf("fee reported again: %+v", e.fees)
+		}
+	})
+}

@@ -336,16 +336,41 @@ func (a *Adapter) rewind(ctx context.Context, cur cursor) error {
 			}
 		}
 		now := a.micros()
+		// A payout transaction confirmed in an orphaned block (a reorg deeper than
+		// Confirmations): its miner fee booking is reversed here, and booked again when it (or
+		// a replacement of its family) confirms on the new branch; see the package comment.
+		deep, err := a.queryTxs(ctx, tx, `WHERE chain = ? AND status = 'confirmed' AND block_number > ? ORDER BY id`, a.network, ancestor)
+		if err != nil {
+			return err
+		}
+		for _, t := range deep {
+			a.log.Error("confirmed payout transaction left the chain: fee booking reversed, payouts stay paid while it is mined again",
+				"tx", t.TxID, "block", t.BlockNumber, "fee", t.Fee)
+			if a.cfg.OnFee != nil {
+				if err := a.cfg.OnFee(ctx, tx, Fee{Chain: a.network, TxID: t.TxID, Fee: t.Fee, VSize: t.VSize, Block: t.BlockHash, Reversal: true}); err != nil {
+					return err
+				}
+			}
+		}
 		stmts := []struct {
 			q    string
 			args []any
 		}{
+			// The other members of an orphaned transaction's family may be mined instead now.
+			{`UPDATE btc_txs SET status = 'replaced', updated_at = ? WHERE chain = ? AND status = 'dead' AND COALESCE(replaces, id) IN
+				(SELECT COALESCE(replaces, id) FROM btc_txs WHERE chain = ? AND status IN ('mined', 'confirmed') AND block_number > ?)`,
+				[]any{now, a.network, a.network, ancestor}},
+			// Back to the mempool: tracked (re-broadcast, bumped BumpAfter from now) until mined again.
+			{`UPDATE btc_txs SET status = 'broadcast', block_number = NULL, block_hash = NULL, broadcast_at = ?, updated_at = ?
+				WHERE chain = ? AND status IN ('mined', 'confirmed') AND block_number > ?`, []any{now, now, a.network, ancestor}},
+			// Confirmed payouts stay confirmed (their transaction pays them whichever of its
+			// family is mined) but show no block until it is mined again.
+			{`UPDATE chain_payouts SET block_number = NULL, block_hash = NULL, updated_at = ?
+				WHERE chain = ? AND status = 'confirmed' AND btc_tx_id IS NOT NULL AND block_number > ?`, []any{now, a.network, ancestor}},
 			// Outputs of orphaned blocks stay known (a reservation must survive the funding
 			// transaction being mined again) but are not spendable until seen in a block again.
 			{`UPDATE btc_utxos SET block_number = 0, block_hash = '' WHERE chain = ? AND block_number > ?`, []any{a.network, ancestor}},
 			{`UPDATE btc_utxos SET spent_block = NULL WHERE chain = ? AND spent_block > ?`, []any{a.network, ancestor}},
-			{`UPDATE btc_txs SET status = 'broadcast', block_number = NULL, block_hash = NULL, updated_at = ?
-				WHERE chain = ? AND status = 'mined' AND block_number > ?`, []any{now, a.network, ancestor}},
 			{`UPDATE chain_payouts SET block_number = NULL, block_hash = NULL, confirmations = 0, updated_at = ?
 				WHERE chain = ? AND status = 'broadcast' AND block_number > ?`, []any{now, a.network, ancestor}},
 			{`DELETE FROM chain_blocks WHERE chain = ? AND block_number > ?`, []any{a.network, ancestor}},

@@ -13,7 +13,7 @@ var (
 	}, []string{"chain", "reason"})
 	awaitingConfirmations = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "pocketramp", Subsystem: "btc", Name: "awaiting_confirmations",
-		Help: "Broadcast payouts (kind payout) and seen deposits (kind deposit) not yet at the configured confirmations, by chain.",
+		Help: "Broadcast payouts (kind payout) and seen deposits (kind deposit) not yet at the configured confirmations, and confirmed payouts whose transaction a deep reorg orphaned (kind reorged_payout), by chain.",
 	}, []string{"chain", "kind"})
 	reorgsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "pocketramp", Subsystem: "btc", Name: "reorgs_total",
@@ -67,6 +67,8 @@ func (a *Adapter) updateGauges(ctx context.Context) error {
 	for kind, q := range map[string]string{
 		"payout":  `SELECT COUNT(*) FROM chain_payouts WHERE chain = ? AND status IN ('signed', 'broadcast')`,
 		"deposit": `SELECT COUNT(*) FROM chain_deposits WHERE chain = ? AND status = 'pending'`,
+		// Confirmed payouts whose transaction a deep reorg orphaned, until it is mined again.
+		"reorged_payout": `SELECT COUNT(*) FROM chain_payouts WHERE chain = ? AND status = 'confirmed' AND btc_tx_id IS NOT NULL AND block_hash IS NULL`,
 	} {
 		var n int64
 		if err := a.db.QueryRow(ctx, q, a.network).Scan(&n); err != nil {

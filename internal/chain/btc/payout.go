@@ -823,6 +823,22 @@ func (a *Adapter) mined(ctx context.Context, tx *store.Tx, t Tx, n int64, hash s
 			}
 		}
 	}
+	// Payouts confirmed before a deep reorg orphaned their transaction: mined again (or a
+	// replacement of it), they stay confirmed and carry the txid that is on the chain now.
+	ps, err = a.queryPayouts(ctx, tx, `WHERE chain = ? AND btc_tx_id = ? AND status = 'confirmed'`, a.network, t.Root)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if _, err := tx.Exec(ctx, `UPDATE chain_payouts SET tx_hash = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE id = ?`,
+			t.TxID, n, hash, now, p.ID); err != nil {
+			return err
+		}
+		p.TxHash, p.BlockNumber = t.TxID, uint64(n)
+		if err := a.notifyPayout(ctx, tx, p.Payout); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -851,7 +867,7 @@ func (a *Adapter) confirmPayouts(ctx context.Context, head int64) error {
 					return nil
 				}
 				if a.cfg.OnFee != nil {
-					if err := a.cfg.OnFee(ctx, tx, Fee{Chain: a.network, TxID: t.TxID, Fee: t.Fee, VSize: t.VSize}); err != nil {
+					if err := a.cfg.OnFee(ctx, tx, Fee{Chain: a.network, TxID: t.TxID, Fee: t.Fee, VSize: t.VSize, Block: t.BlockHash}); err != nil {
 						return err
 					}
 				}

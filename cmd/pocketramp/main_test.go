@@ -311,6 +311,19 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Both assets are bought (coins_sent with the payout's txid) and sold (finished with the
+	// deposit's txid): USDC on polygon and BTC on the sandbox's regtest chain.
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`payment \w+: [0-9.]+ USDC sent to 0x\w+ in tx 0x[0-9a-f]{64}\n`),
+		regexp.MustCompile(`off-ramp \w+ \(USDC\): finished; deposit tx 0x[0-9a-f]{64};`),
+		regexp.MustCompile(`payment \w+: 0\.[0-9]{8} BTC sent to bcrt1q\w+ in tx [0-9a-f]{64}\n`),
+		regexp.MustCompile(`off-ramp \w+ \(BTC\): finished; deposit tx [0-9a-f]{64};`),
+		regexp.MustCompile(`deposit address bcrt1q\w+\n`),
+	} {
+		if !want.MatchString(out.String()) {
+			t.Errorf("demo output lacks %s:\n%s", want, out.String())
+		}
+	}
 	t.Logf("demo took %s", time.Since(start))
 }
 

@@ -29,6 +29,101 @@ import (
 // Wallet is the customer's wallet in the demo (an EIP-55 test vector address).
 const Wallet = "0x52908400098527886E0F7030069857D2E4169EE7"
 
+// BTCWallet is the customer's Bitcoin wallet in the demo: a regtest P2WPKH address (BIP-173's
+// test vector key hash), since the sandbox's Bitcoin chain is regtest.
+const BTCWallet = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+
+// flow is one asset the demo buys and sells.
+type flow struct {
+	symbol, chain, wallet string
+	buyEUR, sell          string // fiat spent buying, coins sold
+	decimals              int
+}
+
+var flows = []flow{
+	{symbol: "USDC", chain: "polygon", wallet: Wallet, buyEUR: "100", sell: "50", decimals: 6},
+	{symbol: "BTC", chain: "bitcoin", wallet: BTCWallet, buyEUR: "250", sell: "0.001", decimals: 8},
+}
+
+// buy runs the on-ramp: quote, payment by (sandbox) bank transfer, coins sent on chain.
+func (r *runner) buy(ctx context.Context, a *app.App, user string, f flow) error {
+	fmt.Fprintf(r.out, "\n— Buy: %s EUR of %s on %s by bank transfer —\n", f.buyEUR, f.symbol, f.chain)
+	m, err := r.call(ctx, "GET", "/api/quote?amount="+f.buyEUR+"&symbol="+f.symbol+"&chain="+f.chain+"&payment_type=transfer", nil)
+	if err != nil {
+		return err
+	}
+	r.step("GET /api/quote → %s %s at %s EUR, fees %s EUR (network %s EUR), quote %s", field(m, "data.coin_amount"), f.symbol,
+		field(m, "data.price"), field(m, "data.fees.total"), field(m, "data.fees.network"), field(m, "data.quote_id"))
+	m, err = r.call(ctx, "POST", "/api/createPayment", map[string]any{"user_id": user, "payment_type": "transfer", "fiat_symbol": "EUR",
+		"fiat_amount": f.buyEUR, "coin_symbol": f.symbol, "coin_chain": f.chain, "wallet": f.wallet, "quote_id": field(m, "data.quote_id")})
+	if err != nil {
+		return err
+	}
+	pay := field(m, "data.payment_id")
+	r.step("POST /api/createPayment → %s: transfer to %s (%s), concept %s", pay, field(m, "data.iban"), field(m, "data.destination_name"), field(m, "data.concept"))
+	if _, err := r.call(ctx, "POST", "/api/sandbox/payments/"+pay+"/pay", map[string]any{"payer_name": "Lucía García"}); err != nil {
+		return err
+	}
+	r.step("POST /api/sandbox/payments/%s/pay → the sandbox bank books the transfer (camt.054), import matches it", pay)
+	m, err = r.waitFor(ctx, "/api/payment/"+pay, "coins_sent", "failed")
+	if err != nil {
+		return err
+	}
+	if st := field(m, "data.status"); st != "coins_sent" {
+		return fmt.Errorf("payment %s: %s", pay, st)
+	}
+	r.step("payment %s: %s %s sent to %s in tx %s", pay, field(m, "data.coin_amount"), f.symbol, f.wallet, field(m, "data.txid"))
+	switch f.chain {
+	case "bitcoin":
+		if sb, err := a.Chains.BitcoinSandbox(ctx); err == nil {
+			if sats, err := sb.Chain().Balance(f.wallet); err == nil {
+				r.step("sandbox chain: wallet holds %s BTC (regtest)", money.FromInt64(sats, 8))
+			}
+		}
+	default:
+		if sc, err := a.Chains.Sandbox(ctx, f.chain); err == nil {
+			if bal, err := sc.Chain().TokenBalance(ctx, f.symbol, common.HexToAddress(f.wallet)); err == nil {
+				r.step("sandbox chain: wallet holds %s %s", money.New(bal, f.decimals), f.symbol)
+			}
+		}
+	}
+	return nil
+}
+
+// sell runs the off-ramp: quote, a deposit on the sandbox chain, EUR paid out by SEPA.
+func (r *runner) sell(ctx context.Context, user string, f flow) error {
+	fmt.Fprintf(r.out, "\n— Sell: %s %s on %s for EUR to the customer's IBAN —\n", f.sell, f.symbol, f.chain)
+	m, err := r.call(ctx, "GET", "/api/rampoff/quote?amount="+f.sell+"&symbol="+f.symbol+"&blockchain="+f.chain, nil)
+	if err != nil {
+		return err
+	}
+	r.step("GET /api/rampoff/quote → %s EUR for %s %s", field(m, "data.fiat_amount"), field(m, "data.coin_amount"), f.symbol)
+	m, err = r.call(ctx, "POST", "/api/createRampoff", map[string]any{"user_id": user, "amount": f.sell, "blockchain": f.chain, "symbol": f.symbol})
+	if err != nil {
+		return err
+	}
+	ramp := field(m, "data.id")
+	r.step("POST /api/createRampoff → %s: send %s to deposit address %s", ramp, f.symbol, field(m, "data.wallet"))
+	if _, err = r.call(ctx, "POST", "/api/sandbox/rampoffs/"+ramp+"/deposit", map[string]any{}); err != nil {
+		return err
+	}
+	what := "a real token transfer on the sandbox chain"
+	if f.chain == "bitcoin" {
+		what = "a real regtest transaction, credited at 2 confirmations"
+	}
+	r.step("POST /api/sandbox/rampoffs/%s/deposit → %s", ramp, what)
+	m, err = r.waitFor(ctx, "/api/getRampoff?id="+ramp, "finished", "failed")
+	if err != nil {
+		return err
+	}
+	if st := field(m, "data.status"); st != "finished" {
+		return fmt.Errorf("off-ramp %s: %s", ramp, st)
+	}
+	r.step("off-ramp %s (%s): %s; deposit tx %s; %s %s paid out by SEPA (pain.001 → sandbox bank camt.054)", ramp, f.symbol,
+		field(m, "data.status"), field(m, "data.deposit_txid"), field(m, "data.fiat_amount"), field(m, "data.fiat_symbol"))
+	return nil
+}
+
 type runner struct {
 	out   io.Writer
 	base  string
@@ -163,58 +258,14 @@ func Run(ctx context.Context, out io.Writer) error {
 	}
 	r.step("POST /api/sandbox/customers/%s/kyc → valid (reinforced)", user)
 
-	fmt.Fprintln(out, "\n— Buy: 100 EUR of USDC on polygon by bank transfer —")
-	m, err = r.call(ctx, "GET", "/api/quote?amount=100&symbol=USDC&chain=polygon&payment_type=transfer", nil)
-	if err != nil {
-		return err
-	}
-	r.step("GET /api/quote → %s USDC at %s EUR, fees %s EUR, quote %s", field(m, "data.coin_amount"), field(m, "data.price"),
-		field(m, "data.fees.total"), field(m, "data.quote_id"))
-	m, err = r.call(ctx, "POST", "/api/createPayment", map[string]any{"user_id": user, "payment_type": "transfer", "fiat_symbol": "EUR",
-		"fiat_amount": "100", "coin_symbol": "USDC", "coin_chain": "polygon", "wallet": Wallet, "quote_id": field(m, "data.quote_id")})
-	if err != nil {
-		return err
-	}
-	pay := field(m, "data.payment_id")
-	r.step("POST /api/createPayment → %s: transfer to %s (%s), concept %s", pay, field(m, "data.iban"), field(m, "data.destination_name"), field(m, "data.concept"))
-	if _, err := r.call(ctx, "POST", "/api/sandbox/payments/"+pay+"/pay", map[string]any{"payer_name": "Lucía García"}); err != nil {
-		return err
-	}
-	r.step("POST /api/sandbox/payments/%s/pay → the sandbox bank books the transfer (camt.054), import matches it", pay)
-	m, err = r.waitFor(ctx, "/api/payment/"+pay, "coins_sent", "failed")
-	if err != nil {
-		return err
-	}
-	r.step("payment %s: %s USDC sent to %s in tx %s", pay, field(m, "data.coin_amount"), Wallet, field(m, "data.txid"))
-	if sc, err := a.Chains.Sandbox(ctx, "polygon"); err == nil {
-		if bal, err := sc.Chain().TokenBalance(ctx, "USDC", common.HexToAddress(Wallet)); err == nil {
-			r.step("sandbox chain: wallet holds %s USDC", money.New(bal, 6))
+	for _, f := range flows {
+		if err := r.buy(ctx, a, user, f); err != nil {
+			return err
+		}
+		if err := r.sell(ctx, user, f); err != nil {
+			return err
 		}
 	}
-
-	fmt.Fprintln(out, "\n— Sell: 50 USDC on polygon for EUR to the customer's IBAN —")
-	m, err = r.call(ctx, "GET", "/api/rampoff/quote?amount=50&symbol=USDC&blockchain=polygon", nil)
-	if err != nil {
-		return err
-	}
-	r.step("GET /api/rampoff/quote → %s EUR for %s USDC", field(m, "data.fiat_amount"), field(m, "data.coin_amount"))
-	m, err = r.call(ctx, "POST", "/api/createRampoff", map[string]any{"user_id": user, "amount": "50", "blockchain": "polygon", "symbol": "USDC"})
-	if err != nil {
-		return err
-	}
-	ramp := field(m, "data.id")
-	r.step("POST /api/createRampoff → %s: send USDC to deposit address %s", ramp, field(m, "data.wallet"))
-	_, err = r.call(ctx, "POST", "/api/sandbox/rampoffs/"+ramp+"/deposit", map[string]any{})
-	if err != nil {
-		return err
-	}
-	r.step("POST /api/sandbox/rampoffs/%s/deposit → a real token transfer on the sandbox chain", ramp)
-	m, err = r.waitFor(ctx, "/api/getRampoff?id="+ramp, "finished", "failed")
-	if err != nil {
-		return err
-	}
-	r.step("off-ramp %s: %s; deposit tx %s; %s %s paid out by SEPA (pain.001 → sandbox bank camt.054)", ramp, field(m, "data.status"),
-		field(m, "data.deposit_txid"), field(m, "data.fiat_amount"), field(m, "data.fiat_symbol"))
 
 	fmt.Fprintln(out, "\n— Sandbox ledger balances (minor units; per asset they sum to zero) —")
 	accounts, err := ledger.Accounts(ctx, a.DB, "sb:")

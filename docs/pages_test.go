@@ -211,9 +211,8 @@ func TestErrorsDocumented(t *testing.T) {
 		t.Errorf("errors.md has no row for these error codes:\n  %s", strings.Join(missing, "\n  "))
 	}
 	statuses := map[string][]string{
-		"payment": {onramp.StatusStarted, onramp.StatusPendingBank, onramp.StatusPaymentReceived, onramp.StatusCoinsSent,
-			onramp.StatusExpired, onramp.StatusFailed, onramp.StatusRefunded},
-		"off-ramp":         offramp.Statuses,
+		"payment":          strs(onramp.Statuses()),
+		"off-ramp":         strs(offramp.Statuses()),
 		"KYC":              {customer.StatusUnused, customer.StatusProcessing, customer.StatusValid, customer.StatusFail, customer.LevelBasic, customer.LevelReinforced},
 		"bank transaction": {banking.StatusUnmatched, banking.StatusMatched, banking.StatusIgnored},
 		"bank exception":   {banking.ExceptionNoReference, banking.ExceptionUnknownReference, banking.ExceptionUnderpayment, banking.ExceptionOverpayment, banking.ExceptionDuplicate, banking.ExceptionLate, banking.ExceptionCurrency, banking.ExceptionWrongAccount, banking.ExceptionNotReconcilable, banking.ExceptionUnknownDebit, banking.ExceptionReturned},
@@ -235,4 +234,13 @@ func TestErrorsDocumented(t *testing.T) {
 			t.Errorf("webhooks.md has no row for the event type %s", ti.Type)
 		}
 	}
+}
+
+// strs lists typed statuses as strings.
+func strs[S ~string](list []S) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = string(s)
+	}
+	return out
 }

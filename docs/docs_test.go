@@ -282,6 +282,7 @@ var kinds = map[string]func(v any) bool{
 	"url":       regexpKind(`^https?://\S+$`),
 	"address":   regexpKind(`^0x[0-9a-fA-F]{40}$`),
 	"txid":      regexpKind(`^0x[0-9a-f]{64}$`),
+	"btctxid":   regexpKind(`^[0-9a-f]{64}$`), // a Bitcoin transaction id
 	"id":        regexpKind(`^[A-Za-z0-9]{25}$`),
 }
 

@@ -289,8 +289,39 @@ func ParseCAMT(r io.Reader) ([]*Statement, error) {
 	return p.parse()
 }
 
+// ErrOutOfOrder is StreamCAMT's answer to a statement that names its account, id, sequence
+// numbers or dates after some of its entries: the entries handed over already could have been
+// dated or fingerprinted differently. The schema puts all of them before the first Ntry, so
+// only unusual files get it; read those whole with ParseCAMT.
+var ErrOutOfOrder = errors.New("bankfile: statement header after its entries; read the file whole")
+
+// CAMTHandler receives what StreamCAMT reads.
+type CAMTHandler interface {
+	// Entry is called with each entry (booked or not) as soon as its Ntry is read, in file
+	// order; st is its statement as read so far: everything but balances, entries and the
+	// elements that follow the entries.
+	Entry(st *Statement, e *Entry) error
+	// End is called when a statement is complete, without its entries.
+	End(st *Statement) error
+}
+
+// StreamCAMT parses a camt file as ParseCAMT does, but keeps no entries: each is handed to h
+// as soon as it is read, so memory stays flat whatever the size of the file. The entries,
+// their fingerprints and fallback dates are those ParseCAMT gives, and so are the statements
+// passed to End, less their entries. An error of h stops the parse and is returned as is; so
+// are the parse errors ParseCAMT returns, possibly after some entries were handed over (the
+// caller discards them, as ParseCAMT would have rejected the file). A statement whose header
+// elements follow its entries is ErrOutOfOrder.
+func StreamCAMT(r io.Reader, h CAMTHandler) error {
+	p := &camtParser{dec: xml.NewDecoder(bufio.NewReaderSize(r, 64<<10)), seen: map[string]int{}, sink: h}
+	p.dec.CharsetReader = charsetReader
+	_, err := p.parse()
+	return err
+}
+
 type camtParser struct {
 	seen    map[string]int // fingerprint ordinals of the file
+	sink    CAMTHandler    // StreamCAMT: where entries go instead of Statement.Entries
 	dec     *xml.Decoder
 	format  string
 	kind    string
@@ -416,6 +447,11 @@ func (p *camtParser) parse() ([]*Statement, error) {
 			if err != nil {
 				return nil, err
 			}
+			if p.sink != nil {
+				if err := p.sink.End(st); err != nil {
+					return nil, err
+				}
+			}
 			out = append(out, st)
 		default:
 			if err := p.dec.Skip(); err != nil {
@@ -476,7 +512,14 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 		if el == nil {
 			break
 		}
-		switch name := el.Name.Local; name {
+		name := el.Name.Local
+		switch name {
+		case "Id", "ElctrncSeqNb", "LglSeqNb", "CreDtTm", "FrToDt", "Acct":
+			if p.sink != nil && nNtry > 0 {
+				return nil, ErrOutOfOrder
+			}
+		}
+		switch name {
 		case "Id":
 			var s string
 			if err := p.decode(&s, el, path+"/Id"); err != nil {
@@ -573,6 +616,12 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 			if firstCcy == "" {
 				firstCcy = entries[0].Currency
 			}
+			if p.sink != nil {
+				if err := p.hand(st, entries, refs); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			st.Entries = append(st.Entries, entries...)
 			bankRefs = append(bankRefs, refs...)
 		default:
@@ -626,6 +675,35 @@ func (p *camtParser) parseReport(start *xml.StartElement, path string) (*Stateme
 	fallbackDates(st)
 	fingerprint(st, bankRefs, p.seen)
 	return st, nil
+}
+
+// hand gives the entries of one Ntry to the sink, dated and fingerprinted as fallbackDates and
+// fingerprint do once the statement is complete (its header is: see ErrOutOfOrder).
+func (p *camtParser) hand(st *Statement, entries []Entry, refs []string) error {
+	d := st.To
+	if d.IsZero() {
+		d = st.CreatedAt
+	}
+	if d.IsZero() {
+		d = p.hdrTime
+	}
+	y, m, dd := d.Date()
+	day := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	for i := range entries {
+		e := &entries[i]
+		if e.BookingDate.IsZero() {
+			e.BookingDate, e.BookingDateSource = day, DateFromStatement
+		}
+		ref := ""
+		if i < len(refs) {
+			ref = refs[i]
+		}
+		fingerprintEntry(e, st.AccountID(), ref, p.seen)
+		if err := p.sink.Entry(st, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fallbackDates gives entries without a booking date the statement's date:

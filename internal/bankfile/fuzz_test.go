@@ -30,6 +30,7 @@ func addCorpus(f *testing.F, pattern string, extra ...any) {
 func FuzzParseCAMT(f *testing.F) {
 	addCorpus(f, "*.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkStreamSame(t, "fuzzed", data)
 		sts, err := ParseCAMT(bytes.NewReader(data))
 		if err != nil {
 			var fe *FormatError

@@ -257,6 +257,43 @@ func (e *FormatError) Error() string {
 // omit entries (or balances) from a statement legitimately; callers decide
 // what a mismatch means (pocketramp imports with a warning).
 func (s *Statement) CheckBalances() error {
+	var b BalanceCheck
+	for _, e := range s.Entries {
+		b.Add(e)
+	}
+	return b.Check(s)
+}
+
+// BalanceCheck is CheckBalances for entries that stream by (StreamCAMT): Add each entry of
+// the statement in order, then Check the complete statement. Its zero value is ready.
+type BalanceCheck struct {
+	kinds []bookedKind // the booked entries' currency and scale, in order of first appearance
+}
+
+type bookedKind struct {
+	currency string
+	scale    int
+	firstRef string       // EntryRef of the first booked entry of this kind
+	sum      money.Amount // the booked entries of this kind
+}
+
+// Add counts entry e.
+func (b *BalanceCheck) Add(e Entry) {
+	if e.Status != StatusBooked {
+		return
+	}
+	for i := range b.kinds {
+		if k := &b.kinds[i]; k.currency == e.Currency && k.scale == e.Amount.Scale() {
+			k.sum = k.sum.Add(e.Amount)
+			return
+		}
+	}
+	b.kinds = append(b.kinds, bookedKind{currency: e.Currency, scale: e.Amount.Scale(), firstRef: e.EntryRef, sum: e.Amount})
+}
+
+// Check reports whether the opening balance of s plus the entries added equals its closing
+// balance (see CheckBalances).
+func (b *BalanceCheck) Check(s *Statement) error {
 	if s.OpeningBalance == nil || s.ClosingBalance == nil {
 		return fmt.Errorf("statement %s has no opening and closing balance", s.StatementID)
 	}
@@ -265,14 +302,13 @@ func (s *Statement) CheckBalances() error {
 		return fmt.Errorf("statement %s: opening balance in %s, closing balance in %s", s.StatementID, open.Currency, closing.Currency)
 	}
 	sum := open.Amount
-	for _, e := range s.Entries {
-		if e.Status != StatusBooked {
-			continue
+	for _, k := range b.kinds {
+		// Kinds are in order of first appearance: the first one unlike the balances names
+		// the first entry unlike them.
+		if k.currency != open.Currency || k.scale != sum.Scale() {
+			return fmt.Errorf("statement %s: entry %s is in %s, the balances in %s", s.StatementID, k.firstRef, k.currency, open.Currency)
 		}
-		if e.Currency != open.Currency || e.Amount.Scale() != sum.Scale() {
-			return fmt.Errorf("statement %s: entry %s is in %s, the balances in %s", s.StatementID, e.EntryRef, e.Currency, open.Currency)
-		}
-		sum = sum.Add(e.Amount)
+		sum = sum.Add(k.sum)
 	}
 	if !sum.Equal(closing.Amount) {
 		return fmt.Errorf("statement %s: opening balance %s plus booked entries is %s, closing balance is %s",
@@ -305,29 +341,37 @@ func pathErr(path, format string, args ...any) *FormatError {
 // one day split over two pages of a statement stay distinct.
 func fingerprint(s *Statement, bankRefs []string, seen map[string]int) {
 	for i := range s.Entries {
-		e := &s.Entries[i]
-		status := ""
-		if e.Status != StatusBooked {
-			status = e.Status
+		ref := ""
+		if i < len(bankRefs) {
+			ref = bankRefs[i]
 		}
-		if i < len(bankRefs) && bankRefs[i] != "" {
-			// A repeated reference is a bank bug, not a reason to lose a
-			// movement: repeats get their ordinal.
-			key := digest("ref", s.AccountID(), bankRefs[i], day(e.BookingDate), e.Amount.String(), e.Currency, status)
-			n := seen[key]
-			seen[key] = n + 1
-			if n > 0 {
-				key = digest(key, strconv.Itoa(n))
-			}
-			e.Fingerprint = "ref:" + key
-			continue
-		}
-		key := digest("hash", s.AccountID(), day(e.BookingDate), day(e.ValueDate), e.Amount.String(),
-			e.Currency, e.EndToEndID, e.Remittance, e.CounterpartyName, e.CounterpartyIBAN, e.EntryRef, status)
+		fingerprintEntry(&s.Entries[i], s.AccountID(), ref, seen)
+	}
+}
+
+// fingerprintEntry fills e.Fingerprint, e being the next entry of account acctID in the file.
+func fingerprintEntry(e *Entry, acctID, bankRef string, seen map[string]int) {
+	status := ""
+	if e.Status != StatusBooked {
+		status = e.Status
+	}
+	if bankRef != "" {
+		// A repeated reference is a bank bug, not a reason to lose a
+		// movement: repeats get their ordinal.
+		key := digest("ref", acctID, bankRef, day(e.BookingDate), e.Amount.String(), e.Currency, status)
 		n := seen[key]
 		seen[key] = n + 1
-		e.Fingerprint = "hash:" + digest(key, strconv.Itoa(n))
+		if n > 0 {
+			key = digest(key, strconv.Itoa(n))
+		}
+		e.Fingerprint = "ref:" + key
+		return
 	}
+	key := digest("hash", acctID, day(e.BookingDate), day(e.ValueDate), e.Amount.String(),
+		e.Currency, e.EndToEndID, e.Remittance, e.CounterpartyName, e.CounterpartyIBAN, e.EntryRef, status)
+	n := seen[key]
+	seen[key] = n + 1
+	e.Fingerprint = "hash:" + digest(key, strconv.Itoa(n))
 }
 
 func day(t time.Time) string {

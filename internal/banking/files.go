@@ -32,27 +32,45 @@ func ParseFile(raw []byte, iban string, mapping *bankfile.CSVMapping) ([]*bankfi
 	return stmts, err
 }
 
-// ImportFile parses and imports one file for an account.
+// ImportFile parses and imports one file for an account. A camt file is imported as it is
+// parsed (see importCAMTStream).
 func (s *Service) ImportFile(ctx context.Context, iban, source string, raw []byte, mapping *bankfile.CSVMapping) (_ ImportResult, err error) {
 	defer errcode.Op("banking.ImportFile", &err)
 	acct, err := s.account(ctx, iban)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	stmts, err := ParseFile(raw, acct.IBAN, mapping)
+	if res, ok, err := s.importRawStream(ctx, acct.IBAN, source, raw); ok || err != nil {
+		return res, err
+	}
+	return s.importWhole(ctx, acct.IBAN, source, raw, mapping)
+}
+
+// importWhole parses the file whole, then imports it.
+func (s *Service) importWhole(ctx context.Context, iban, source string, raw []byte, mapping *bankfile.CSVMapping) (ImportResult, error) {
+	stmts, err := ParseFile(raw, iban, mapping)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	return s.Import(ctx, acct.IBAN, source, raw, stmts)
+	return s.Import(ctx, iban, source, raw, stmts)
 }
 
-// ImportPath imports the statement file at path for an account.
-func (s *Service) ImportPath(ctx context.Context, iban, source, path string, mapping *bankfile.CSVMapping) (ImportResult, error) {
+// ImportPath imports the statement file at path for an account. A camt file is read as it is
+// imported, never whole into memory.
+func (s *Service) ImportPath(ctx context.Context, iban, source, path string, mapping *bankfile.CSVMapping) (_ ImportResult, err error) {
+	defer errcode.Op("banking.ImportPath", &err)
+	acct, err := s.account(ctx, iban)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if res, ok, err := s.importPathStream(ctx, acct.IBAN, source, path); ok || err != nil {
+		return res, err
+	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	return s.ImportFile(ctx, iban, source, raw, mapping)
+	return s.importWhole(ctx, acct.IBAN, source, raw, mapping)
 }
 
 // WatchFolder imports statement files dropped into dir/<IBAN>/ every interval. Imported files

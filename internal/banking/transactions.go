@@ -262,32 +262,38 @@ func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, s
 			res.Warnings = append(res.Warnings, sr.Warnings...)
 			res.Statements = append(res.Statements, sr)
 		}
-		report, err := json.Marshal(map[string]any{"skipped": res.Skipped, "warnings": res.Warnings})
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "UPDATE bank_imports SET entries = ?, imported = ?, duplicates = ?, matched = ?, exceptions = ?, report = ? WHERE id = ?",
-			res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, string(report), res.ImportID)
-		if err != nil {
-			return err
-		}
-		warnings, skipped := res.Warnings, res.Skipped
-		tx.AfterCommit(func() {
-			for _, w := range warnings {
-				kind, _, _ := strings.Cut(w, ":")
-				statementWarningsTotal.WithLabelValues(kind).Inc()
-				s.log().Warn("bank statement imported with a warning", "source", source, "warning", w)
-			}
-			for _, sk := range skipped {
-				s.log().Warn("bank statement skipped: its account is not registered", "source", source, "account", sk.Account, "statement", sk.StatementID)
-			}
-		})
-		return nil
+		return s.finishImport(ctx, tx, source, &res, "")
 	})
 	if err != nil {
 		return ImportResult{}, err
 	}
 	return res, nil
+}
+
+// finishImport writes the totals of an import (and the file's digest when it was not known at
+// the start) and logs its warnings once the transaction commits.
+func (s *Service) finishImport(ctx context.Context, tx *store.Tx, source string, res *ImportResult, fileSHA256 string) error {
+	report, err := json.Marshal(map[string]any{"skipped": res.Skipped, "warnings": res.Warnings})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, "UPDATE bank_imports SET entries = ?, imported = ?, duplicates = ?, matched = ?, exceptions = ?, report = ?, file_sha256 = COALESCE(NULLIF(?, ''), file_sha256) WHERE id = ?",
+		res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, string(report), fileSHA256, res.ImportID)
+	if err != nil {
+		return err
+	}
+	warnings, skipped := res.Warnings, res.Skipped
+	tx.AfterCommit(func() {
+		for _, w := range warnings {
+			kind, _, _ := strings.Cut(w, ":")
+			statementWarningsTotal.WithLabelValues(kind).Inc()
+			s.log().Warn("bank statement imported with a warning", "source", source, "warning", w)
+		}
+		for _, sk := range skipped {
+			s.log().Warn("bank statement skipped: its account is not registered", "source", source, "account", sk.Account, "statement", sk.StatementID)
+		}
+	})
+	return nil
 }
 
 // sequenceOf is the statement's number in its account's sequence: the electronic sequence
@@ -330,53 +336,68 @@ func (s *Service) checkSequence(ctx context.Context, tx *store.Tx, acct Account,
 // posted and matched with a constant number of statements (see importChunk), so a statement of
 // 100,000 lines costs a few hundred round trips rather than millions.
 func (s *Service) importEntries(ctx context.Context, tx *store.Tx, acct Account, importID int64, st *bankfile.Statement, sr *StatementResult, res *ImportResult) error {
+	c, err := s.beginEntries(ctx, tx, acct, importID, st, sr, res)
+	if err != nil {
+		return err
+	}
+	for i := range st.Entries {
+		if err := s.addEntry(ctx, tx, c, &st.Entries[i]); err != nil {
+			return err
+		}
+	}
+	return s.importChunk(ctx, tx, c)
+}
+
+// beginEntries starts importing the entries of statement st, which the caller gives to addEntry
+// in order and ends with importChunk.
+func (s *Service) beginEntries(ctx context.Context, tx *store.Tx, acct Account, importID int64, st *bankfile.Statement, sr *StatementResult, res *ImportResult) (*chunk, error) {
 	keys, err := ledger.EnsureAccounts(ctx, tx, []ledger.Account{
 		{Key: BankKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindBank, Asset: acct.Currency},
 		{Key: SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency), Kind: ledger.KindSuspense, Asset: acct.Currency}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c := chunk{acct: acct, importID: importID, bank: keys[BankKey(acct.Sandbox, acct.IBAN, acct.Currency)],
-		suspense: keys[SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency)], sr: sr, res: res}
+	c := &chunk{acct: acct, importID: importID, bank: keys[BankKey(acct.Sandbox, acct.IBAN, acct.Currency)],
+		suspense: keys[SuspenseKey(acct.Sandbox, acct.IBAN, acct.Currency)], sr: sr, res: res, now: s.Now()}
 	// The booking date falls back to the value date, then to the statement's own date, as
 	// the standard allows a missing BookgDt.
-	stmtDate := st.CreatedAt
+	c.stmtDate = st.CreatedAt
 	if !st.To.IsZero() {
-		stmtDate = st.To
+		c.stmtDate = st.To
 	}
-	now := s.Now()
-	for _, e := range st.Entries {
-		sr.Entries++
-		res.Entries++
-		if e.Status != "" && e.Status != bankfile.StatusBooked {
-			sr.Pending++ // pending and informational entries are not booked yet
-			res.Pending++
-			continue
-		}
-		booking := e.BookingDate
-		if booking.IsZero() {
-			booking = e.ValueDate
-		}
-		if booking.IsZero() {
-			booking = stmtDate
-		}
-		t := Transaction{IBAN: acct.IBAN, BookingDate: date(booking), ValueDate: date(e.ValueDate), Amount: e.Amount,
-			Currency: e.Currency, Direction: e.Direction, Concept: e.Remittance, CounterpartyName: e.CounterpartyName,
-			CounterpartyIBAN: e.CounterpartyIBAN, EndToEndID: e.EndToEndID, EntryRef: e.EntryRef, ReturnReason: e.ReturnReason,
-			Status: StatusUnmatched, Sandbox: acct.Sandbox, CreatedAt: now, batch: e.Batch}
-		if t.Amount.IsZero() {
-			// Nothing moved (a waived fee, a card check): kept for the record, never posted.
-			t.Status, t.Resolution = StatusIgnored, "zero amount: nothing moved"
-		}
-		c.txs = append(c.txs, t)
-		c.fingerprints = append(c.fingerprints, e.Fingerprint)
-		if len(c.txs) == ChunkSize {
-			if err := s.importChunk(ctx, tx, &c); err != nil {
-				return err
-			}
-		}
+	return c, nil
+}
+
+// addEntry adds the statement's next entry to chunk c, importing the chunk when it is full.
+func (s *Service) addEntry(ctx context.Context, tx *store.Tx, c *chunk, e *bankfile.Entry) error {
+	c.sr.Entries++
+	c.res.Entries++
+	if e.Status != "" && e.Status != bankfile.StatusBooked {
+		c.sr.Pending++ // pending and informational entries are not booked yet
+		c.res.Pending++
+		return nil
 	}
-	return s.importChunk(ctx, tx, &c)
+	booking := e.BookingDate
+	if booking.IsZero() {
+		booking = e.ValueDate
+	}
+	if booking.IsZero() {
+		booking = c.stmtDate
+	}
+	t := Transaction{IBAN: c.acct.IBAN, BookingDate: date(booking), ValueDate: date(e.ValueDate), Amount: e.Amount,
+		Currency: e.Currency, Direction: e.Direction, Concept: e.Remittance, CounterpartyName: e.CounterpartyName,
+		CounterpartyIBAN: e.CounterpartyIBAN, EndToEndID: e.EndToEndID, EntryRef: e.EntryRef, ReturnReason: e.ReturnReason,
+		Status: StatusUnmatched, Sandbox: c.acct.Sandbox, CreatedAt: c.now, batch: e.Batch}
+	if t.Amount.IsZero() {
+		// Nothing moved (a waived fee, a card check): kept for the record, never posted.
+		t.Status, t.Resolution = StatusIgnored, "zero amount: nothing moved"
+	}
+	c.txs = append(c.txs, t)
+	c.fingerprints = append(c.fingerprints, e.Fingerprint)
+	if len(c.txs) == ChunkSize {
+		return s.importChunk(ctx, tx, c)
+	}
+	return nil
 }
 
 // ChunkSize is how many statement entries an import inserts, posts and matches at once: as many
@@ -392,6 +413,7 @@ type chunk struct {
 	res            *ImportResult
 	txs            []Transaction
 	fingerprints   []string
+	stmtDate, now  time.Time
 }
 
 // importChunk imports c's entries, as the entry-by-entry import did, in a constant number of
@@ -582,9 +604,14 @@ func date(t time.Time) string {
 }
 
 func (s *Service) account(ctx context.Context, iban string) (Account, error) {
+	return accountIn(ctx, s.DB, iban)
+}
+
+// accountIn is account read through q (a transaction).
+func accountIn(ctx context.Context, q ledger.Querier, iban string) (Account, error) {
 	iban = strings.ToUpper(strings.ReplaceAll(iban, " ", ""))
 	var a Account
-	err := s.DB.QueryRow(ctx, "SELECT iban, bic, holder_name, bank_name, currency, status, sandbox, id_scheme, batch_booking, pain_version FROM bank_accounts WHERE iban = ?", iban).
+	err := q.QueryRow(ctx, "SELECT iban, bic, holder_name, bank_name, currency, status, sandbox, id_scheme, batch_booking, pain_version FROM bank_accounts WHERE iban = ?", iban).
 		Scan(&a.IBAN, &a.BIC, &a.HolderName, &a.BankName, &a.Currency, &a.Status, &a.Sandbox, &a.Scheme, &a.BatchBooking, &a.PainVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, ErrAccountNotFound.With("No operator account has IBAN "+iban+".", nil)

@@ -1,0 +1,116 @@
+package bankfile
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// collector rebuilds the statements StreamCAMT hands over, to compare them with ParseCAMT's.
+type collector struct {
+	entries []Entry // of the statement being read
+	out     []*Statement
+	checks  []error // BalanceCheck of each statement
+	bal     BalanceCheck
+}
+
+func (c *collector) Entry(st *Statement, e *Entry) error {
+	c.entries = append(c.entries, *e)
+	c.bal.Add(*e)
+	return nil
+}
+
+func (c *collector) End(st *Statement) error {
+	cp := *st
+	cp.Entries = c.entries
+	if cp.Entries == nil {
+		cp.Entries = []Entry{}
+	}
+	c.out = append(c.out, &cp)
+	c.checks = append(c.checks, c.bal.Check(st))
+	c.entries, c.bal = nil, BalanceCheck{}
+	return nil
+}
+
+// checkStreamSame fails unless StreamCAMT reads raw exactly as ParseCAMT does: the same
+// statements and entries (fingerprints and fallback dates included), the same balance checks,
+// the same error; or ErrOutOfOrder for a file whose header follows its entries.
+func checkStreamSame(t *testing.T, name string, raw []byte) {
+	t.Helper()
+	want, werr := ParseCAMT(bytes.NewReader(raw))
+	var c collector
+	gerr := StreamCAMT(bytes.NewReader(raw), &c)
+	if errors.Is(gerr, ErrOutOfOrder) {
+		return
+	}
+	if werr != nil || gerr != nil {
+		if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
+			t.Fatalf("%s: ParseCAMT error %v, StreamCAMT error %v", name, werr, gerr)
+		}
+		return
+	}
+	if len(c.out) != len(want) {
+		t.Fatalf("%s: %d statements streamed, %d parsed", name, len(c.out), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(c.out[i], want[i]) {
+			t.Fatalf("%s: statement %d streamed\n%+v\nparsed\n%+v", name, i, c.out[i], want[i])
+		}
+		werr, gerr := want[i].CheckBalances(), c.checks[i]
+		if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
+			t.Fatalf("%s: statement %d balance check %v streamed, %v parsed", name, i, gerr, werr)
+		}
+	}
+}
+
+func TestStreamCAMTSameAsParse(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.xml")
+	if _, err := os.Stat(realDir); err == nil {
+		filepath.WalkDir(realDir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".xml") {
+				files = append(files, path)
+			}
+			return nil
+		})
+	} else {
+		t.Logf("real bank files not found at %s; the repository's corpus only", realDir)
+	}
+	if len(files) < 10 {
+		t.Fatalf("only %d camt files found", len(files))
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkStreamSame(t, f, raw)
+	}
+}
+
+func TestStreamCAMTOutOfOrder(t *testing.T) {
+	raw, err := os.ReadFile("testdata/camt053_v02.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The statement's creation date moved after its entries: legal for ParseCAMT, which dates
+	// entries when the statement is complete; a stream cannot.
+	s := string(raw)
+	start, end := strings.Index(s, "<Stmt>"), strings.Index(s, "</Stmt>")
+	cre := strings.Index(s[start:], "<CreDtTm>")
+	if start < 0 || end < 0 || cre < 0 {
+		t.Fatal("unexpected sample layout")
+	}
+	cre += start
+	creEnd := strings.Index(s[cre:], "</CreDtTm>") + cre + len("</CreDtTm>")
+	moved := s[:cre] + s[creEnd:end] + s[cre:creEnd] + s[end:]
+	if _, err := ParseCAMT(strings.NewReader(moved)); err != nil {
+		t.Fatalf("ParseCAMT refused the reordered file: %v", err)
+	}
+	if err := StreamCAMT(strings.NewReader(moved), &collector{}); !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("StreamCAMT: %v, want ErrOutOfOrder", err)
+	}
+}

@@ -192,9 +192,16 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 	for i, j := range repeats {
 		out[i] = out[j]
 	}
+	// One counter update for the batch: a closure per payout would keep every payout of a
+	// large import (a statement of 100,000 lines) in memory until the commit.
+	if n := len(fresh); n > 0 {
+		tx.AfterCommit(func() { payoutsTotal.WithLabelValues(a.network, string(chain.PayoutQueued)).Add(float64(n)) })
+	}
 	for _, i := range fresh {
-		if err := a.notifyPayout(ctx, tx, out[i]); err != nil {
-			return nil, err
+		if a.onPayout != nil {
+			if err := a.onPayout(ctx, tx, out[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -477,7 +484,8 @@ func (a *Adapter) hold(ctx context.Context, p *payoutRow, reason, detail string)
 }
 
 func (a *Adapter) notifyPayout(ctx context.Context, tx *store.Tx, p chain.Payout) error {
-	tx.AfterCommit(func() { payoutsTotal.WithLabelValues(a.network, string(p.Status)).Inc() })
+	status := string(p.Status)
+	tx.AfterCommit(func() { payoutsTotal.WithLabelValues(a.network, status).Inc() })
 	if a.onPayout != nil {
 		return a.onPayout(ctx, tx, p)
 	}

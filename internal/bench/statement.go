@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,15 +12,17 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/customer"
+	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
+	"github.com/pocketramp/pocketramp/internal/store"
 )
 
 // StatementOptions says what the reconciliation benchmark runs.
@@ -45,6 +48,9 @@ type StatementResult struct {
 	// reset (Linux /proc/self/clear_refs) once the payments are seeded and the heap returned to
 	// the OS, so it is what the import needs on top of a running pocketramp.
 	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
+	// RSSBeforeBytes is the resident set when the import starts: the running pocketramp (the
+	// server, River, the sandbox chain) with the seeded payments, before any of the statement.
+	RSSBeforeBytes uint64 `json:"rss_before_bytes"`
 	// ProcessPeakRSSBytes is the high-water mark of the whole run, seeding included.
 	ProcessPeakRSSBytes uint64 `json:"process_peak_rss_bytes"`
 }
@@ -84,37 +90,9 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 		users = append(users, reg.Customer.ID)
 	}
 	res := StatementResult{Engine: string(a.DB.Engine()), Lines: n}
-	concepts := make([]string, n)
-	amounts := make([]money.Amount, n)
 	start := time.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				amt := money.FromInt64(int64(1000+i%90000), 2)
-				raw, _ := json.Marshal(amt.String())
-				c, err := a.Onramp.Create(ctx, onramp.CreateInput{IntegrationID: cred.ID, Sandbox: true, UserID: users[i%customers],
-					PaymentType: "transfer", FiatSymbol: "EUR", FiatAmount: raw, CoinSymbol: "USDC", CoinChain: "polygon",
-					Wallet: "0x52908400098527886E0F7030069857D2E4169EE7"})
-				if err != nil {
-					errs <- fmt.Errorf("payment %d: %w", i, err)
-					return
-				}
-				concepts[i], amounts[i] = c.Payment.Concept, amt
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	concepts, amount, err := seedPayments(ctx, a, cred.ID, users, n)
+	if err != nil {
 		return StatementResult{}, err
 	}
 	res.SeedSecs = time.Since(start).Seconds()
@@ -129,7 +107,7 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 		return StatementResult{}, err
 	}
 	err = bankfile.GenerateCAMT053(f, acct.IBAN, n, func(i int) (money.Amount, string) {
-		return amounts[i], fmt.Sprintf("TRANSF SEPA /RF %s %s", concepts[i][:5], concepts[i][5:])
+		return amount, fmt.Sprintf("TRANSF SEPA /RF %s %s", concepts[i][:5], concepts[i][5:])
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -140,7 +118,7 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 	if fi, err := os.Stat(path); err == nil {
 		res.FileBytes = fi.Size()
 	}
-	concepts, amounts = nil, nil
+	concepts = nil
 	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
@@ -148,6 +126,7 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 	res.HeapBefore = ms.HeapInuse
 	res.ProcessPeakRSSBytes = peakRSS()
 	resetPeakRSS()
+	res.RSSBeforeBytes = procStatus("VmRSS:")
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	go func() {
@@ -159,6 +138,7 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 			if m.HeapInuse > peak.Load() {
 				peak.Store(m.HeapInuse)
 			}
+
 			select {
 			case <-done:
 				return
@@ -206,9 +186,9 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 		return res, json.NewEncoder(out).Encode(res)
 	}
 	fmt.Fprintf(out, "engine %s: %d lines (%.1f MB camt.053), seeding %d payments took %.1fs\n", res.Engine, n, float64(res.FileBytes)/1e6, n, res.SeedSecs)
-	fmt.Fprintf(out, "import + auto-match: %s (%.0f lines/s), matched %d/%d; heap in use %.0f MB before, peak %.0f MB; peak RSS during the import %.0f MB (whole run %.0f MB)\n",
+	fmt.Fprintf(out, "import + auto-match: %s (%.0f lines/s), matched %d/%d; heap in use %.0f MB before, peak %.0f MB; peak RSS during the import %.0f MB (%.0f MB when it started; whole run %.0f MB)\n",
 		elapsed.Round(time.Millisecond), res.LinesPerS, ir.Matched, n, float64(res.HeapBefore)/1e6, float64(res.PeakHeap)/1e6,
-		float64(res.PeakRSSBytes)/1e6, float64(res.ProcessPeakRSSBytes)/1e6)
+		float64(res.PeakRSSBytes)/1e6, float64(res.RSSBeforeBytes)/1e6, float64(res.ProcessPeakRSSBytes)/1e6)
 	return res, nil
 }
 
@@ -217,16 +197,68 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSS reads VmHWM from /proc (Linux); 0 elsewhere.
-func peakRSS() uint64 {
+func peakRSS() uint64 { return procStatus("VmHWM:") }
+
+// procStatus reads a size in kB from /proc/self/status (Linux) in bytes; 0 elsewhere.
+func procStatus(field string) uint64 {
 	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	var kb uint64
 	for _, line := range bytes.Split(raw, []byte("\n")) {
-		if bytes.HasPrefix(line, []byte("VmHWM:")) {
-			fmt.Sscanf(string(bytes.TrimPrefix(line, []byte("VmHWM:"))), "%d", &kb)
+		if bytes.HasPrefix(line, []byte(field)) {
+			fmt.Sscanf(string(bytes.TrimPrefix(line, []byte(field))), "%d", &kb)
 		}
 	}
 	return kb * 1024
+}
+
+// seedPayments creates n open bank-transfer payments of one amount, spread over users, and
+// returns their references. It is a fixture, not the createPayment path: one payment is created
+// through createPayment as the template (amounts, price, fees, receiving account), and the
+// others are copies of it with their own id, customer and reference, inserted set-based in one
+// transaction. Seeding 100,000 payments through createPayment took longer than the import it
+// prepares (each call sums its customer's recent payments for the limits).
+func seedPayments(ctx context.Context, a *app.App, integrationID int64, users []int64, n int) ([]string, money.Amount, error) {
+	amount := money.FromInt64(10000, 2)
+	raw, _ := json.Marshal(amount.String())
+	c, err := a.Onramp.Create(ctx, onramp.CreateInput{IntegrationID: integrationID, Sandbox: true, UserID: users[0],
+		PaymentType: "transfer", FiatSymbol: "EUR", FiatAmount: raw, CoinSymbol: "USDC", CoinChain: "polygon",
+		Wallet: "0x52908400098527886E0F7030069857D2E4169EE7"})
+	if err != nil {
+		return nil, money.Amount{}, err
+	}
+	p := c.Payment
+	concepts := make([]string, n)
+	concepts[0] = p.Concept
+	for i, body := 1, int64(1_000_000_000); i < n; body++ {
+		// Valid references (ISO 7064 check digits, as onramp.ValidConcept wants), distinct
+		// from each other and from the template's.
+		if c := fmt.Sprintf("%d%02d", body, 98-(body*100)%97); c != p.Concept {
+			concepts[i] = c
+			i++
+		}
+	}
+	const cols = 26
+	err = a.DB.Tx(ctx, func(tx *store.Tx) error {
+		return store.Chunks(n-1, store.RowsPerStatement(cols), func(from, to int) error {
+			args := make([]any, 0, cols*(to-from))
+			for i := from + 1; i <= to; i++ {
+				id := ids.Alnum(25)
+				hash := sha256.Sum256([]byte(id))
+				args = append(args, id, p.IntegrationID, users[i%len(users)], p.Sandbox, p.Guided, p.PaymentType, p.Fiat,
+					p.FiatAmount.Scale(), p.FiatAmount.Units().Int64(), p.EUREquivalent.Units().Int64(), p.Coin, p.Chain,
+					p.CoinAmount.Scale(), p.CoinAmount.UnitsString(), p.Price.String(), string(p.Fees), p.Wallet, p.Status,
+					concepts[i], p.BankIBAN, p.CallbackURL, hash[:], store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt),
+					store.Micros(p.ExpiresAt), nil)
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO payments (id, integration_id, user_id, sandbox, guided, payment_type, fiat_symbol,
+				fiat_scale, fiat_amount, eur_equivalent, coin_symbol, coin_chain, coin_decimals, coin_amount, price, fees, wallet,
+				status, concept, bank_iban, callback_url, page_token_hash, created_at, updated_at, expires_at, quote_id)
+				VALUES `+store.Placeholders(to-from, cols), args...)
+			return err
+		})
+	})
+	return concepts, amount, err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/client"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // TestClient drives every client method against the real server.
@@ -56,7 +57,7 @@ func TestClient(t *testing.T) {
 		})
 
 		t.Run("bad credentials", func(t *testing.T) {
-			bad := client.New(s.srv.URL+"/api/", s.cred.APIKey, "wrong")
+			bad := client.New(s.url+"/api/", s.cred.APIKey, "wrong")
 			_, err := bad.TokenPrice(ctx, client.TokenPriceRequest{Symbol: "USDC"})
 			var e *client.Error
 			if !errors.Is(err, client.ErrAuthorizationIncorrect) || !errors.As(err, &e) || e.HTTPStatus != 200 || e.RequestID == "" {
@@ -442,7 +443,7 @@ func TestClient(t *testing.T) {
 		})
 
 		t.Run("events and deliveries", func(t *testing.T) {
-			waitFor(t, "webhooks delivered", func() bool {
+			testkit.WaitFor(t, 30*time.Second, "webhooks delivered", func() bool {
 				evs, _ := rcv.got()
 				n := 0
 				for _, ev := range evs {

@@ -16,8 +16,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pocketramp/pocketramp/client"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // rawAnswer is an HTTP answer with its body decoded (numbers as json.Number).
@@ -225,7 +227,7 @@ func (r rawAnswer) validation(t *testing.T, fields ...string) {
 
 func TestCompatibility(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *server) {
-		base := s.srv.URL
+		base := s.url
 		ctx := context.Background()
 		do := func(t *testing.T, method, path, body string, headers map[string]string) rawAnswer {
 			t.Helper()
@@ -378,7 +380,7 @@ func TestCompatibility(t *testing.T) {
 
 			do(t, "POST", "/api/sandbox/payments/"+paymentID+"/pay", `{"payer_name": "Juan Pérez"}`, auth).want(t, 200, "status", "ok")
 			var done rawAnswer
-			waitFor(t, "coins_sent", func() bool {
+			testkit.WaitFor(t, 30*time.Second, "coins_sent", func() bool {
 				done = do(t, "GET", "/api/payment/"+paymentID, "", auth)
 				return done.str("data.status") == "coins_sent"
 			})

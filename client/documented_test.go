@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -193,7 +194,7 @@ func TestDocumentedExamples(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					c := client.New(s.srv.URL, cred.APIKey, cred.APISecret, client.WithHTTPClient(s.srv.Client()))
+					c := client.New(s.url, cred.APIKey, cred.APISecret, client.WithHTTPClient(http.DefaultClient))
 					reg, err := c.RegisterUser(ctx, client.RegisterUserRequest{Name: "Docs", Email: fmt.Sprintf("docs%d@example.com", n),
 						CountryCode: "ESP", IdentificationType: "GOVERNMENT_ID", IdentificationNumber: nextDNI()})
 					if err != nil {
@@ -213,7 +214,7 @@ func TestDocumentedExamples(t *testing.T) {
 					if encoding == "form" {
 						body, ct = formOf(t, body), "application/x-www-form-urlencoded"
 					}
-					r := rawDo(t, s.srv.URL, "POST", ex.path, ct, body, map[string]string{"auth": tok.Token})
+					r := rawDo(t, s.url, "POST", ex.path, ct, body, map[string]string{"auth": tok.Token})
 					if r.status != ex.status {
 						t.Fatalf("HTTP %d, documented %d: %s", r.status, ex.status, r.body)
 					}

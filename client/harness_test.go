@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +14,9 @@ import (
 
 	"github.com/pocketramp/pocketramp/client"
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/apptest"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/store"
-	"github.com/pocketramp/pocketramp/internal/store/storetest"
 	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
@@ -34,55 +32,24 @@ var (
 type server struct {
 	t    *testing.T
 	app  *app.App
-	srv  *httptest.Server
+	url  string // public listener
 	cred integration.Credentials
 	c    *client.Client
 }
 
 // forEachEngine runs fn against a fresh pocketramp on SQLite, and on PostgreSQL when
-// TEST_DATABASE_URL is set.
+// TEST_DATABASE_URL is set, in parallel.
 func forEachEngine(t *testing.T, fn func(t *testing.T, s *server)) {
-	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
-		t.Run(string(engine), func(t *testing.T) { fn(t, newServer(t, engine)) })
-	}
+	apptest.ForEachEngine(t, func(t *testing.T, engine store.Engine) { fn(t, newServer(t, engine)) })
 }
 
+// newServer starts pocketramp on engine with its background work and webhook workers, and a
+// client of its sandbox integration.
 func newServer(t *testing.T, engine store.Engine) *server {
 	t.Helper()
-	cfg := app.Config{
-		DataDir:              t.TempDir(),
-		PriceSources:         "sandbox",
-		SandboxBlockInterval: 100 * time.Millisecond,
-		WebhookRetryBase:     200 * time.Millisecond,
-		Log:                  testLogger(),
-	}
-	if os.Getenv("TEST_LOG") != "" {
-		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	if engine == store.Postgres {
-		cfg.DatabaseURL = storetest.PostgresURL(t)
-	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	bg, stop := context.WithCancel(context.Background())
-	a.StartBackground(bg)
-	t.Cleanup(func() { stop(); a.WaitBackground() })
-	if err := a.Start(bg); err != nil { // webhook delivery workers
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Stop(context.Background()) })
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	s := &server{t: t, app: a, srv: srv}
-	s.cred, err = a.Integrations.Create(context.Background(), integration.NewParams{Name: "Client test", Sandbox: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.c = client.New(srv.URL, s.cred.APIKey, s.cred.APISecret, client.WithHTTPClient(srv.Client()))
-	return s
+	a := apptest.New(t, apptest.Engine(engine), apptest.Background(), apptest.Workers(), apptest.RealTime(), apptest.Name("Client test"),
+		apptest.Configure(func(c *app.Config) { c.WebhookRetryBase = 200 * time.Millisecond }))
+	return &server{t: t, app: a.App, url: a.URL, cred: a.Cred, c: client.New(a.URL, a.Cred.APIKey, a.Cred.APISecret)}
 }
 
 // dni returns a valid Spanish DNI for n.
@@ -125,25 +92,20 @@ func (s *server) verified(ctx context.Context, email, level string) int64 {
 // waitPayment polls a payment until it reaches status.
 func (s *server) waitPayment(ctx context.Context, id, status string) *client.Payment {
 	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		p, err := s.c.GetPayment(ctx, id)
-		if err != nil {
+	var p *client.Payment
+	testkit.WaitFor(s.t, 30*time.Second, "payment "+id+" "+status, func() bool {
+		var err error
+		if p, err = s.c.GetPayment(ctx, id); err != nil {
 			s.t.Fatal(err)
 		}
-		if p.Status == status {
-			return p
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("payment %s stayed %s, want %s", id, p.Status, status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return p.Status == status
+	})
+	return p
 }
 
 // hasRoute reports whether the server serves a partner route yet (off-ramp is being built).
 func (s *server) hasRoute(method, path string) bool {
-	req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader("{}"))
+	req, _ := http.NewRequest(method, s.url+path, strings.NewReader("{}"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false
@@ -200,20 +162,4 @@ func (r *receiver) got() ([]client.Event, []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]client.Event(nil), r.events...), append([]string(nil), r.bad...)
-}
-
-// waitFor polls cond for up to 30 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testkit.WaitFor(t, 30*time.Second, what, cond)
-}
-
-// testLogger shows the server's errors (so an unexpected 500 explains itself in CI's output),
-// and warnings too when TEST_LOG is set.
-func testLogger() *slog.Logger {
-	level := slog.LevelError
-	if os.Getenv("TEST_LOG") != "" {
-		level = slog.LevelWarn
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

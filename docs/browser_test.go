@@ -1,10 +1,8 @@
 package docs_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,44 +12,17 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pocketramp/pocketramp/docs"
+	"github.com/pocketramp/pocketramp/internal/testkit/chrometest"
 )
-
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // TestBrowser renders the index, the buy flow guide and the API reference in headless
 // Chromium: no CSP violation or failed load, the stylesheet applied, the sidebar beside the
 // content on a desktop and above it on a phone. Screenshots go to $SCREENSHOT_DIR when set.
 func TestBrowser(t *testing.T) {
-	path := findChromium()
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but no Chromium found: install it (apt-get install -y chromium)")
-		}
-		t.Skip("no Chromium installed: skipping the browser test")
-	}
 	srv := httptest.NewServer(&docs.Site{})
 	t.Cleanup(srv.Close)
-	shots := os.Getenv("SCREENSHOT_DIR")
-	if shots != "" {
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	shots := chrometest.Screenshots(t)
+	ctx := chrometest.Start(t, 2*time.Minute)
 	do := func(actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -66,7 +37,6 @@ func TestBrowser(t *testing.T) {
 		}
 		return out
 	}
-	do(chromedp.Navigate("about:blank"))
 	var mu sync.Mutex
 	var problems []string
 	go func() {

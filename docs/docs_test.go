@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -19,26 +18,10 @@ import (
 
 	"github.com/pocketramp/pocketramp/docs"
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/apptest"
 	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
-
-// clock is the settable clock of the app under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // receiver is a webhook endpoint that records every delivery.
 type receiver struct {
@@ -74,78 +57,33 @@ func (r *receiver) deliveries() []delivery {
 
 // env is a running pocketramp with a sandbox integration, as integrators see it.
 type env struct {
-	app   *app.App
-	srv   *httptest.Server // public listener
-	admin *httptest.Server // operator listener: /admin/api examples go there
-	clock *clock
-	cred  integration.Credentials
-	hooks *receiver
-	base  map[string]any // values every page starts with
+	app      *app.App
+	url      string // public listener
+	adminURL string // operator listener: /admin/api examples go there
+	clock    *testkit.Clock
+	cred     integration.Credentials
+	hooks    *receiver
+	base     map[string]any // values every page starts with
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 6, 26, 10, 30, 0, 0, time.UTC)}
-	a, err := app.New(context.Background(), app.Config{
-		DataDir:              t.TempDir(),
-		PriceSources:         "sandbox",
-		SandboxBlockInterval: 100 * time.Millisecond,
-		WebhookRetryBase:     time.Second,
-		Log:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:                  clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	bg, stop := context.WithCancel(context.Background())
-	a.StartBackground(bg)
-	if err := a.Start(bg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Stop(ctx)
-		stop()
-		a.WaitBackground()
-	})
-	srv := httptest.NewServer(a.PublicHandler())
-	t.Cleanup(srv.Close)
-	admin := httptest.NewServer(a.AdminHandler())
-	t.Cleanup(admin.Close)
-	e := &env{app: a, srv: srv, admin: admin, clock: clk, hooks: newReceiver(t)}
-	e.cred, err = a.Integrations.Create(context.Background(), integration.NewParams{Name: "Docs", Sandbox: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.New(t, apptest.Background(), apptest.Workers(), apptest.Name("Docs"),
+		apptest.Configure(func(c *app.Config) { c.WebhookRetryBase = time.Second }))
+	e := &env{app: a.App, url: a.URL, adminURL: a.AdminURL, clock: a.Clock, cred: a.Cred, hooks: newReceiver(t)}
 	e.base = map[string]any{
 		"api_key":        e.cred.APIKey,
 		"api_secret":     e.cred.APISecret,
-		"operator_token": a.OperatorToken,
+		"operator_token": a.App.OperatorToken,
 		"webhook_url":    e.hooks.srv.URL + "/webhooks/pocketramp",
 	}
-	e.base["token"] = e.login(t)
+	e.base["token"] = a.Token
 	return e
 }
 
 func (e *env) login(t *testing.T) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"api_key": e.cred.APIKey, "api_secret": e.cred.APISecret})
-	resp, err := http.Post(e.srv.URL+"/api/authenticate", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data struct {
-			Token string `json:"token"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Token == "" {
-		t.Fatalf("login: %v", err)
-	}
-	return out.Data.Token
+	return apptest.Login(t, e.url, e.cred)
 }
 
 // scope holds a page's values: base ones every page starts with, and those the page captured.
@@ -468,9 +406,9 @@ func (e *env) send(req docs.Request, s *scope) (answer, error) {
 	if mode == "json" && body != "" && !json.Valid([]byte(body)) {
 		return answer{}, fmt.Errorf("request body is not valid JSON after substitution: %s", body)
 	}
-	base := e.srv.URL
+	base := e.url
 	if strings.HasPrefix(path, "/admin/") {
-		base = e.admin.URL
+		base = e.adminURL
 	}
 	hr, err := http.NewRequest(req.Method, base+path, strings.NewReader(body))
 	if err != nil {

@@ -66,7 +66,7 @@ func signedDelivery(t *testing.T, e *env) delivery {
 	t.Helper()
 	tok := e.base["token"].(string)
 	post := func(path, form string) {
-		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form))
+		req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(form))
 		req.Header.Set("auth", tok)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := http.DefaultClient.Do(req)

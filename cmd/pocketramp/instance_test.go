@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/pocketramp/pocketramp/client"
 )
@@ -127,20 +126,4 @@ func verifiedCustomer(ctx context.Context, c *client.Client, email string) (int6
 		return 0, fmt.Errorf("kyc %s: %w", email, err)
 	}
 	return u.ID, nil
-}
-
-// waitFor polls check until it reports done, failing the test at the deadline.
-func waitFor(t *testing.T, what string, limit time.Duration, check func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	var last error
-	for time.Now().Before(deadline) {
-		done, err := check()
-		if done {
-			return
-		}
-		last = err
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached in %s (last error: %v)", what, limit, last)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,45 +24,36 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
-// buildBinary builds the pocketramp binary once per test run; TestMain removes it.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pocketramp-test-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "pocketramp")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// asCommand, set in a test binary's environment, makes TestMain run main instead of the tests:
+// the test binary doubles as the pocketramp command, so the tests start `pocketramp serve` (and
+// the other commands) without building the binary.
+const asCommand = "TEST_AS_POCKETRAMP"
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
+	if os.Getenv(asCommand) == "1" {
+		main()
+		os.Exit(0)
 	}
-	os.Exit(code)
+	// Every process the tests start inherits it (their Env starts from os.Environ()).
+	os.Setenv(asCommand, "1")
+	os.Exit(m.Run())
+}
+
+// binary is the pocketramp command for the tests: this test binary (see TestMain).
+func binary(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
 }
 
 // TestServeAsANewUser does what the README tells a new user: start the server on an empty data
 // dir, take the printed credentials, authenticate, list assets, get a price; then SIGTERM stops
 // it cleanly and a restart does not create another integration.
 func TestServeAsANewUser(t *testing.T) {
-	bin := buildBinary(t)
+	bin := binary(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", dir)
 	cmd.Env = append(os.Environ(), "POCKETRAMP_DATABASE_URL=", "POCKETRAMP_PRICE_SOURCES=sandbox")

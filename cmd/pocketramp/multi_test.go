@@ -23,6 +23,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/client"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // Three `serve` processes on one PostgreSQL database and one shared data dir, buy and sell load
@@ -39,7 +40,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	if os.Getenv("TEST_DATABASE_URL") == "" {
 		t.Skip("TEST_DATABASE_URL not set: the multi-instance test needs PostgreSQL")
 	}
-	bin := buildBinary(t)
+	bin := binary(t)
 	dbURL := storetest.PostgresURL(t)
 	dir := t.TempDir()
 	key := make([]byte, 32)
@@ -196,7 +197,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	// Nothing lost: every operation reaches its final status.
 	for _, o := range ops {
 		o := o
-		waitFor(t, "operation "+o.id+" final", 4*time.Minute, func() (bool, error) {
+		testkit.WaitUntil(t, 4*time.Minute, "operation "+o.id+" final", func() (bool, error) {
 			if o.buy {
 				p, err := c.GetPayment(ctx, o.id)
 				if err == nil && p.Status == client.PaymentFailed {
@@ -260,7 +261,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 		events = append(events, page...)
 		after = page[len(page)-1].Sequence
 	}
-	waitFor(t, "every webhook delivered", 3*time.Minute, func() (bool, error) {
+	testkit.WaitUntil(t, 3*time.Minute, "every webhook delivered", func() (bool, error) {
 		hookMu.Lock()
 		defer hookMu.Unlock()
 		for _, ev := range events {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/client"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // The sandbox chain survives restarts and SIGKILL: a payment paid before a restart keeps its
@@ -14,7 +15,7 @@ import (
 // JSON-RPC), and a deposit mined just before the server is killed is credited, and the sale
 // finished, after it starts again on the same data dir.
 func TestSandboxChainSurvivesKill(t *testing.T) {
-	bin := buildBinary(t)
+	bin := binary(t)
 	dir := t.TempDir()
 	env := []string{"POCKETRAMP_DATABASE_URL=", "POCKETRAMP_PRICE_SOURCES=sandbox", "POCKETRAMP_SANDBOX_BLOCK_INTERVAL=1s"}
 	ctx := context.Background()
@@ -38,7 +39,7 @@ func TestSandboxChainSurvivesKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var txid string
-	waitFor(t, "coins_sent", 2*time.Minute, func() (bool, error) {
+	testkit.WaitUntil(t, 2*time.Minute, "coins_sent", func() (bool, error) {
 		got, err := c.GetPayment(ctx, p.PaymentID)
 		if err == nil && got.Status == client.PaymentCoinsSent {
 			txid = got.TxID
@@ -84,7 +85,7 @@ func TestSandboxChainSurvivesKill(t *testing.T) {
 	var h2 string
 	second.rpc(t, opToken, "polygon", "eth_blockNumber", nil, &h2)
 	t.Logf("head before the kill %s, after %s", h1, h2)
-	waitFor(t, "the payout's receipt on the restarted chain", 30*time.Second, func() (bool, error) {
+	testkit.WaitUntil(t, 30*time.Second, "the payout's receipt on the restarted chain", func() (bool, error) {
 		err := second.rpc(t, opToken, "polygon", "eth_getTransactionReceipt", []any{txid}, &receipt)
 		return receipt.TransactionHash != "", err
 	})
@@ -94,7 +95,7 @@ func TestSandboxChainSurvivesKill(t *testing.T) {
 	if got, err := c.GetPayment(ctx, p.PaymentID); err != nil || got.TxID != txid || got.Status != client.PaymentCoinsSent {
 		t.Fatalf("payment after restart: %+v %v", got, err)
 	}
-	waitFor(t, "sale finished after the kill", 2*time.Minute, func() (bool, error) {
+	testkit.WaitUntil(t, 2*time.Minute, "sale finished after the kill", func() (bool, error) {
 		got, err := c.GetRampoff(ctx, r.ID)
 		return err == nil && got.Status == client.RampoffFinished, err
 	})

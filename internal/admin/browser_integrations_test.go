@@ -16,6 +16,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
@@ -170,18 +171,13 @@ func TestIntegrationJourneys(t *testing.T) {
 // waitDeliveries waits (up to a minute) until the integration's deliveries, newest first, satisfy ok.
 func waitDeliveries(t *testing.T, e *env, ok func([]webhook.Delivery) bool) []webhook.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		list, _, err := e.app.Webhooks.Deliveries(context.Background(), e.in.ID, webhook.Filter{})
-		if err != nil {
+	var list []webhook.Delivery
+	testkit.WaitFor(t, time.Minute, "the deliveries", func() bool {
+		var err error
+		if list, _, err = e.app.Webhooks.Deliveries(context.Background(), e.in.ID, webhook.Filter{}); err != nil {
 			t.Fatal(err)
 		}
-		if len(list) > 0 && ok(list) {
-			return list
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries never got there: %+v", list)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(list) > 0 && ok(list)
+	})
+	return list
 }

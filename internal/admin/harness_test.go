@@ -4,37 +4,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/apptest"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/operator"
 	"github.com/pocketramp/pocketramp/internal/store"
-	"github.com/pocketramp/pocketramp/internal/store/storetest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 // env is a running pocketramp with a sandbox integration logged in to the partner API and one
 // operator of each role (password "password-"+role).
@@ -45,7 +34,7 @@ type env struct {
 	admin  string // operator listener (console, operator API)
 	token  string // partner API token
 	in     integration.Integration
-	clock  *clock
+	clock  *testkit.Clock
 	secret string // the integration's api_secret
 }
 
@@ -54,55 +43,24 @@ var roles = []operator.Role{operator.Admin, operator.Compliance, operator.Financ
 func email(r operator.Role) string    { return string(r) + "@ops.example" }
 func password(r operator.Role) string { return "password-" + string(r) + "-long" }
 func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
-		t.Run(string(engine), func(t *testing.T) { fn(t, newEnv(t, engine)) })
-	}
+	apptest.ForEachEngine(t, func(t *testing.T, engine store.Engine) { fn(t, newEnv(t, engine)) })
 }
 
+// newEnv starts pocketramp on engine on a clock at the real time (console sessions expire in
+// real time), with webhooks allowed to loopback receivers and a known operator token.
 func newEnv(t *testing.T, engine store.Engine) *env {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	a := apptest.New(t, apptest.Engine(engine), apptest.StartAt(time.Now().UTC()), apptest.Name("Acme Wallet"),
+		apptest.Configure(func(c *app.Config) {
+			c.SandboxPrivateWebhooks, c.OperatorToken = "true", "op_automation_token_for_tests"
+		}))
+	e := &env{t: t, app: a.App, url: a.URL, admin: a.AdminURL, clock: a.Clock, token: a.Token, secret: a.Cred.APISecret}
+	var err error
+	if e.in, err = a.App.Integrations.Get(context.Background(), a.Cred.ID); err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + l.Addr().String()
-	al, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminBase := "http://" + al.Addr().String()
-	clk := &clock{t: time.Now().UTC()}
-	cfg := app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox", SandboxPrivateWebhooks: "true", OperatorToken: "op_automation_token_for_tests", AdminURL: adminBase,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}
-	if engine == store.Postgres {
-		cfg.DatabaseURL = storetest.PostgresURL(t)
-	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	srv := httptest.NewUnstartedServer(a.Handler())
-	srv.Listener.Close()
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	adminSrv := httptest.NewUnstartedServer(a.AdminHandler())
-	adminSrv.Listener.Close()
-	adminSrv.Listener = al
-	adminSrv.Start()
-	t.Cleanup(adminSrv.Close)
-	e := &env{t: t, app: a, url: base, admin: adminBase, clock: clk}
-	cred, err := a.Integrations.Create(context.Background(), integration.NewParams{Name: "Acme Wallet", Sandbox: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.in, _ = a.Integrations.Get(context.Background(), cred.ID)
-	e.secret = cred.APISecret
-	d := e.partner("POST", "/api/authenticate", map[string]any{"api_key": cred.APIKey, "api_secret": cred.APISecret})
-	e.token, _ = d["token"].(string)
 	for _, r := range roles {
-		if _, _, err := a.Operators.Create(context.Background(), email(r), r, password(r)); err != nil {
+		if _, _, err := a.App.Operators.Create(context.Background(), email(r), r, password(r)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,25 +70,12 @@ func newEnv(t *testing.T, engine store.Engine) *env {
 // call sends a JSON request and returns the status and the decoded body.
 func (e *env) call(method, path string, body any, header map[string]string) (int, map[string]any) {
 	e.t.Helper()
-	buf, _ := json.Marshal(body)
 	base := e.url
 	if strings.HasPrefix(path, "/admin/") {
 		base = e.admin
 	}
-	req, _ := http.NewRequest(method, base+path, bytes.NewReader(buf))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var out map[string]any
-	json.Unmarshal(raw, &out)
-	return res.StatusCode, out
+	r := apptest.Do(e.t, method, base+path, body, header)
+	return r.Status, r.Map()
 }
 
 // partner calls the partner API; anything but status ok fails the test.

@@ -14,19 +14,8 @@ import (
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
-
-// waitFor polls cond until it holds or 60 s pass (background work: chain passes).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // waitJS waits until the expression is true in the page, across a navigation (an evaluation
 // that meets the page being replaced is tried again).
@@ -67,7 +56,7 @@ func TestConsoleOpsJourneys(t *testing.T) {
 		t.Fatalf("sandbox deposit: %d %v", status, out)
 	}
 	var last offramp.Rampoff
-	waitFor(t, "the off-ramp's payout", func() bool {
+	testkit.WaitFor(t, time.Minute, "the off-ramp's payout", func() bool {
 		last, _ = e.app.Offramp.GetAny(ctx, rid)
 		if last.Status != offramp.StatusPending && last.Status != offramp.StatusCryptoReceived && last.Status != offramp.StatusProcessing {
 			t.Fatalf("off-ramp %s: %s %s", rid, last.Status, last.FailureReason)
@@ -148,7 +137,7 @@ func TestConsoleOpsJourneys(t *testing.T) {
 	}
 	b.shot("bank-accounts")
 	b.do(chromedp.Click(css("#export-" + po.IBAN)))
-	waitFor(t, "the export", func() bool {
+	testkit.WaitFor(t, time.Minute, "the export", func() bool {
 		p, _ := e.app.Banking.PayoutByID(ctx, po.ID)
 		return p.Status == banking.PayoutExported || p.Status == banking.PayoutConfirmed
 	})

@@ -16,11 +16,10 @@ import (
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
 	"github.com/pocketramp/pocketramp/internal/price"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 const evmWallet = "0x52908400098527886E0F7030069857D2E4169EE7"
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // background runs the chains' passes (payouts, deposits) for the test; the sandbox bank's
 // automatic export and booking of payouts stays off, so the operator's export is what happens.
@@ -109,17 +108,9 @@ func (e *env) heldPayments(uid string, n int) []onramp.Payment {
 // waitPayment waits for a payment to reach status (the chain's background passes move it).
 func (e *env) waitPayment(id string, status onramp.Status) onramp.Payment {
 	e.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		p := e.payment(id)
-		if p.Status == status {
-			return p
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("payment %s stayed %s, want %s", id, p.Status, status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var p onramp.Payment
+	testkit.WaitFor(e.t, 60*time.Second, "payment "+id+" "+status, func() bool { p = e.payment(id); return p.Status == status })
+	return p
 }
 
 func (e *env) opToken(r operator.Role) string {

@@ -179,7 +179,7 @@ func TestStatementImport(t *testing.T) {
 		}
 		op := map[string]string{"Authorization": "Bearer " + e.app.OperatorToken}
 		upload := func(body []byte) response {
-			req, _ := http.NewRequest("POST", e.admin.URL+"/admin/api/bank-accounts/"+iban+"/statements", bytes.NewReader(body))
+			req, _ := http.NewRequest("POST", e.adminURL+"/admin/api/bank-accounts/"+iban+"/statements", bytes.NewReader(body))
 			req.Header.Set("Authorization", op["Authorization"])
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

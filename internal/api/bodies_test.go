@@ -178,7 +178,7 @@ func TestOperatorTokenTTL(t *testing.T) {
 func TestRootRedirectsToDocs(t *testing.T) {
 	e := newEnv(t, store.SQLite)
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(e.srv.URL + "/")
+	resp, err := c.Get(e.pub + "/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,14 +195,14 @@ func TestAssetsAndPrices(t *testing.T) {
 func TestOperationalEndpoints(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	for _, p := range []string{"/healthz", "/readyz", "/api/openapi.yaml"} {
-		resp, err := http.Get(e.srv.URL + p)
+		resp, err := http.Get(e.pub + p)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%s: %v %v", p, resp, err)
 		}
 		resp.Body.Close()
 	}
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
-		resp, err := http.Get(e.admin.URL + p)
+		resp, err := http.Get(e.adminURL + p)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("operator listener %s: %v %v", p, resp, err)
 		}
@@ -212,19 +212,19 @@ func TestOperationalEndpoints(t *testing.T) {
 	// the partner API is not on the operator listener.
 	op := map[string]string{"Authorization": "Bearer " + e.app.OperatorToken}
 	for _, p := range []string{"/metrics", "/admin/api/kyc/transitions", "/admin/api/customers/review", "/admin/"} {
-		r := e.doAt(e.srv.URL, "GET", p, nil, op)
+		r := e.doAt(e.pub, "GET", p, nil, op)
 		if r.status != 404 || r.path("error") != "not_found" {
 			t.Errorf("public %s: %d %s, want 404 not_found", p, r.status, r.body)
 		}
 	}
-	if r := e.doAt(e.admin.URL, "GET", "/admin/api/kyc/transitions", nil, op); r.status != 200 {
+	if r := e.doAt(e.adminURL, "GET", "/admin/api/kyc/transitions", nil, op); r.status != 200 {
 		t.Errorf("operator listener /admin/api/kyc/transitions: %d %s", r.status, r.body)
 	}
-	if r := e.doAt(e.admin.URL, "GET", "/api/available-assets", nil, map[string]string{"auth": e.token}); r.status != 404 {
+	if r := e.doAt(e.adminURL, "GET", "/api/available-assets", nil, map[string]string{"auth": e.token}); r.status != 404 {
 		t.Errorf("partner API on the operator listener: %d %s", r.status, r.body)
 	}
 	e.do("GET", "/api/token-price?symbol=USDC", nil, nil, "")
-	resp, err := http.Get(e.admin.URL + "/metrics")
+	resp, err := http.Get(e.adminURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 	e.app.DB.Close()
-	resp, err = http.Get(e.srv.URL + "/readyz")
+	resp, err = http.Get(e.pub + "/readyz")
 	if err != nil || resp.StatusCode != 503 {
 		t.Fatalf("readyz with closed database: %v %v", resp.StatusCode, err)
 	}

@@ -324,7 +324,7 @@ tokens = [{ symbol = "USDC", contract = %q, decimals = 6 }]
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequest("POST", e.admin.URL+"/admin/api/bank-accounts/"+iban+"/statements", bytes.NewReader(file))
+		req, _ := http.NewRequest("POST", e.adminURL+"/admin/api/bank-accounts/"+iban+"/statements", bytes.NewReader(file))
 		req.Header.Set("Authorization", "Bearer "+e.app.OperatorToken)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,85 +17,41 @@ import (
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/apptest"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/store"
-	"github.com/pocketramp/pocketramp/internal/store/storetest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 	"github.com/pocketramp/pocketramp/openapi"
 )
 
-// clock is a settable clock shared by the app under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// env is a running pocketramp on one engine with a sandbox integration logged in.
+// env is a running pocketramp on one engine with a sandbox integration logged in, answers
+// checked against openapi.yaml.
 type env struct {
-	t      *testing.T
-	app    *app.App
-	srv    *httptest.Server // public listener
-	admin  *httptest.Server // operator listener (/admin/..., /metrics)
-	clock  *clock
-	cred   integration.Credentials
-	token  string
-	router routers.Router
+	t        *testing.T
+	app      *app.App
+	pub      string // public listener
+	adminURL string // operator listener (/admin/..., /metrics)
+	clock    *testkit.Clock
+	cred     integration.Credentials
+	token    string
+	router   routers.Router
 }
 
-// forEachEngine runs fn against a fresh pocketramp on SQLite and on PostgreSQL.
+// forEachEngine runs fn against a fresh pocketramp on SQLite and on PostgreSQL, in parallel.
 func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
-		t.Run(string(engine), func(t *testing.T) { fn(t, newEnv(t, engine)) })
-	}
+	apptest.ForEachEngine(t, func(t *testing.T, engine store.Engine) { fn(t, newEnv(t, engine)) })
 }
 
-// newEnv starts pocketramp on engine; opts adjust its configuration first.
+// newEnv starts pocketramp on engine with its background work; opts adjust its configuration.
 func newEnv(t *testing.T, engine store.Engine, opts ...func(*app.Config)) *env {
 	t.Helper()
-	cfg := app.Config{
-		DataDir:              t.TempDir(),
-		PriceSources:         "sandbox",
-		SandboxBlockInterval: 100 * time.Millisecond,
-		Log:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	o := []apptest.Option{apptest.Engine(engine), apptest.Background()}
+	for _, f := range opts {
+		o = append(o, apptest.Configure(f))
 	}
-	if engine == store.Postgres {
-		cfg.DatabaseURL = storetest.PostgresURL(t)
-	}
-	clk := &clock{t: time.Date(2026, 6, 26, 10, 30, 0, 0, time.UTC)}
-	cfg.Now = clk.Now
-	for _, o := range opts {
-		o(&cfg)
-	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	bg, stop := context.WithCancel(context.Background())
-	a.StartBackground(bg)
-	t.Cleanup(func() { stop(); a.WaitBackground() })
-	srv := httptest.NewServer(a.PublicHandler())
-	t.Cleanup(srv.Close)
-	admin := httptest.NewServer(a.AdminHandler())
-	t.Cleanup(admin.Close)
-	e := &env{t: t, app: a, srv: srv, admin: admin, clock: clk, router: openAPIRouter(t, srv.URL)}
-	e.cred, err = a.Integrations.Create(context.Background(), integration.NewParams{Name: "Test", Sandbox: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.token = e.login(e.cred)
-	return e
+	a := apptest.New(t, o...)
+	return &env{t: t, app: a.App, pub: a.URL, adminURL: a.AdminURL, clock: a.Clock, cred: a.Cred, token: a.Token,
+		router: openAPIRouter(t, a.URL)}
 }
 
 func openAPIRouter(t *testing.T, base string) routers.Router {
@@ -120,12 +73,7 @@ func openAPIRouter(t *testing.T, base string) routers.Router {
 
 func (e *env) login(cred integration.Credentials) string {
 	e.t.Helper()
-	res := e.do("POST", "/api/authenticate", map[string]string{"api_key": cred.APIKey, "api_secret": cred.APISecret}, nil, "")
-	tok, _ := res.path("data.token").(string)
-	if res.status != 200 || tok == "" {
-		e.t.Fatalf("login failed: %d %s", res.status, res.body)
-	}
-	return tok
+	return apptest.Login(e.t, e.pub, cred)
 }
 
 // response is a decoded answer.
@@ -215,28 +163,21 @@ func (e *env) do(method, path string, body any, headers map[string]string, token
 // doAt sends a bare request to base+path (no token, no contract check) and decodes the answer.
 func (e *env) doAt(base, method, path string, body io.Reader, headers map[string]string) response {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, base+path, body)
-	for k, v := range headers {
-		req.Header.Set(k, v)
+	var b any
+	if body != nil {
+		b = body
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, body: raw}
-	json.Unmarshal(raw, &r.json)
-	return r
+	r := apptest.Do(e.t, method, base+path, b, headers)
+	return response{status: r.Status, header: r.Header, body: r.Body, json: r.JSON}
 }
 
 // url is where path is served: the operator listener for /admin/... and /metrics, otherwise
 // the public one.
 func (e *env) url(path string) string {
 	if strings.HasPrefix(path, "/admin/") || path == "/metrics" {
-		return e.admin.URL + path
+		return e.adminURL + path
 	}
-	return e.srv.URL + path
+	return e.pub + path
 }
 
 // checkOpenAPI validates every response of a documented route against openapi.yaml.
@@ -306,11 +247,5 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // waitFor polls cond for up to 30 seconds.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 30s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 30*time.Second, "condition", cond)
 }

@@ -91,9 +91,9 @@ func TestHostileRequestsNeverFail5xx(t *testing.T) {
 			}
 			var r response
 			if rd != nil {
-				r = e.doAt(e.srv.URL, method, path, rd, h)
+				r = e.doAt(e.pub, method, path, rd, h)
 			} else {
-				r = e.doAt(e.srv.URL, method, path, nil, h)
+				r = e.doAt(e.pub, method, path, nil, h)
 			}
 			sent++
 			statuses[r.status]++

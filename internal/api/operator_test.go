@@ -86,7 +86,7 @@ func TestOperatorAPI(t *testing.T) {
 		if r.path("data.customer.kyc_level") != "reinforced" || r.path("data.onboarding_status") != "approved" {
 			t.Fatalf("approve onboarding: %s", r.body)
 		}
-		req, _ := http.NewRequest("GET", e.admin.URL+"/admin/api/customers/"+uid+"/documents/"+docID, nil)
+		req, _ := http.NewRequest("GET", e.adminURL+"/admin/api/customers/"+uid+"/documents/"+docID, nil)
 		req.Header.Set("Authorization", op["Authorization"])
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -13,23 +13,23 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/api"
 	"github.com/pocketramp/pocketramp/internal/app"
+	"github.com/pocketramp/pocketramp/internal/apptest"
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/store"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // throttledEnv is an env whose rate limits and lockouts run on their own settable clock.
-func throttledEnv(t *testing.T, engine store.Engine) (*env, *clock) {
-	tc := &clock{t: time.Date(2026, 6, 26, 10, 30, 0, 0, time.UTC)}
+func throttledEnv(t *testing.T, engine store.Engine) (*env, *testkit.Clock) {
+	tc := testkit.NewClock(apptest.Start)
 	return newEnv(t, engine, func(c *app.Config) { c.ThrottleNow = tc.Now }), tc
 }
 
-func forEachThrottledEngine(t *testing.T, fn func(t *testing.T, e *env, tc *clock)) {
-	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
-		t.Run(string(engine), func(t *testing.T) {
-			e, tc := throttledEnv(t, engine)
-			fn(t, e, tc)
-		})
-	}
+func forEachThrottledEngine(t *testing.T, fn func(t *testing.T, e *env, tc *testkit.Clock)) {
+	apptest.ForEachEngine(t, func(t *testing.T, engine store.Engine) {
+		e, tc := throttledEnv(t, engine)
+		fn(t, e, tc)
+	})
 }
 
 // retryAfter reads the Retry-After header of a 429 in the contract's envelope.
@@ -46,7 +46,7 @@ func retryAfter(t *testing.T, r response) time.Duration {
 }
 
 func TestIntegrationRateLimit(t *testing.T) {
-	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *clock) {
+	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *testkit.Clock) {
 		op := map[string]string{"Authorization": "Bearer " + e.app.OperatorToken}
 		path := fmt.Sprintf("/admin/api/integrations/%d", e.cred.ID)
 		if r := e.do("GET", path, nil, op, "-"); r.path("data.rate_per_second") != float64(50) || r.path("data.rate_burst") != float64(100) {
@@ -107,13 +107,13 @@ func authAttempt(base, key, secret string) (status int, code, retry string, err 
 // 500 wrong secrets at once: only AuthAttemptsPerKey reach the secret check, the rest are 429;
 // the right secret is refused during the lockout and works again once it ends.
 func TestAuthenticateBackoff(t *testing.T) {
-	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *clock) {
+	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *testkit.Clock) {
 		var mu sync.Mutex
 		counts := map[string]int{}
 		var wg sync.WaitGroup
 		for i := range 500 {
 			wg.Go(func() {
-				status, code, retry, err := authAttempt(e.srv.URL, e.cred.APIKey, fmt.Sprintf("sk_sandbox_wrong%03d", i))
+				status, code, retry, err := authAttempt(e.pub, e.cred.APIKey, fmt.Sprintf("sk_sandbox_wrong%03d", i))
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -150,7 +150,7 @@ func TestAuthenticateBackoff(t *testing.T) {
 
 // Guessing across many api_keys from one address hits the per-address limit.
 func TestAuthenticateBackoffPerAddress(t *testing.T) {
-	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *clock) {
+	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *testkit.Clock) {
 		for i := range api.AuthAttemptsPerIP {
 			r := e.do("POST", "/api/authenticate", map[string]string{"api_key": fmt.Sprintf("pk_sandbox_guess%d", i), "api_secret": "x"}, nil, "-")
 			if r.path("error") != "authorization_incorrect" {

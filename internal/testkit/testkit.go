@@ -40,9 +40,23 @@ func (c *Clock) Advance(d time.Duration) {
 // only bounds a test that would otherwise hang: nothing is asserted about how long it took.
 func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	WaitUntil(t, d, what, func() (bool, error) { return cond(), nil })
+}
+
+// WaitUntil is WaitFor for a check that may fail on the way (a server still starting): at the
+// deadline t fails with the check's last error.
+func WaitUntil(t testing.TB, d time.Duration, what string, check func() (bool, error)) {
+	t.Helper()
 	deadline := time.Now().Add(d)
-	for !cond() {
+	for {
+		done, err := check()
+		if done {
+			return
+		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				t.Fatalf("%s: not reached in %v (last error: %v)", what, d, err)
+			}
 			t.Fatalf("%s: not reached in %v", what, d)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -14,22 +14,18 @@ import (
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // waitStatus polls the partner API until the payment reaches status.
 func (e *env) waitStatus(id, status string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		d := e.data("GET", "/api/payment/"+id, nil)
-		if d["status"] == status {
-			return d
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("payment %s did not reach %s: %v", id, status, d)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var d map[string]any
+	testkit.WaitFor(e.t, time.Minute, "payment "+id+" "+status, func() bool {
+		d = e.data("GET", "/api/payment/"+id, nil)
+		return d["status"] == status
+	})
+	return d
 }
 
 // coinUnits reads a payment's coin_amount (USDC on polygon: 6 decimals) in token units.

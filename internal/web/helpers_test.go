@@ -2,28 +2,22 @@ package web_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
-	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/pocketramp/pocketramp/internal/app"
-	"github.com/pocketramp/pocketramp/internal/integration"
+	"github.com/pocketramp/pocketramp/internal/apptest"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // Valid Spanish identifiers for the forms.
@@ -32,31 +26,15 @@ const (
 	validCIF = "B12345674"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a running pocketramp (SQLite) whose public URL is its own test server, with a sandbox
 // integration logged in to the partner API.
 type env struct {
 	t      *testing.T
 	app    *app.App
 	url    string
-	clock  *clock
+	clock  *testkit.Clock
 	token  string
+	a      *apptest.Env
 	client *http.Client // follows no redirects and keeps no cookies: tests look at each answer
 }
 
@@ -66,67 +44,19 @@ func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, false) }
 // sandbox bank, expiry) when background is set, so payments go all the way to coins_sent.
 func newEnvWith(t *testing.T, background bool) *env {
 	t.Helper()
-	// Listen first so the app's PublicURL is the server's real address.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + l.Addr().String()
-	clk := &clock{t: time.Date(2026, 6, 26, 10, 30, 0, 0, time.UTC)}
-	cfg := app.Config{DataDir: t.TempDir(), PublicURL: base, PriceSources: "sandbox",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}
+	opts := []apptest.Option{apptest.Name("Web")}
 	if background {
-		cfg.SandboxBlockInterval = 100 * time.Millisecond
+		opts = append(opts, apptest.Background())
 	}
-	a, err := app.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if background {
-		bg, stop := context.WithCancel(context.Background())
-		a.StartBackground(bg)
-		t.Cleanup(func() { stop(); a.WaitBackground() })
-	}
-	srv := httptest.NewUnstartedServer(a.Handler())
-	srv.Listener.Close()
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, url: base, clock: clk,
+	a := apptest.New(t, opts...)
+	return &env{t: t, app: a.App, url: a.URL, clock: a.Clock, token: a.Token, a: a,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	cred, err := a.Integrations.Create(context.Background(), integration.NewParams{Name: "Web", Sandbox: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := e.api("POST", "/api/authenticate", map[string]any{"api_key": cred.APIKey, "api_secret": cred.APISecret})
-	e.token, _ = r["token"].(string)
-	return e
 }
 
 // api calls the partner API and returns its data; anything but status ok fails the test.
 func (e *env) api(method, path string, body any) map[string]any {
 	e.t.Helper()
-	buf, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, e.url+path, bytes.NewReader(buf))
-	req.Header.Set("Content-Type", "application/json")
-	if e.token != "" {
-		req.Header.Set("auth", e.token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var out struct {
-		Status string         `json:"status"`
-		Data   map[string]any `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.Status != "ok" {
-		e.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
-	}
-	return out.Data
+	return e.a.Partner(e.t, method, path, body)
 }
 
 // registerUser registers an individual through the partner API; it returns the id and form URL.

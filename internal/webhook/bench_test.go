@@ -12,6 +12,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
 	"github.com/pocketramp/pocketramp/internal/webhook"
+	"github.com/pocketramp/pocketramp/internal/webhook/webhooktest"
 )
 
 // BenchmarkDelivery records b.N events from 8 concurrent writers (each in its own transaction,
@@ -32,9 +33,9 @@ func BenchmarkDelivery(b *testing.B) {
 
 func benchDelivery(b *testing.B, e *env) {
 	ctx := context.Background()
-	rcv := newReceiver(b)
+	rcv := webhooktest.NewReceiver(b)
 	whsec, _ := e.svc.SigningSecret(ctx, e.in.ID)
-	rcv.setKeys(e.cred.APIKey, e.cred.APISecret, whsec)
+	rcv.SetKeys(e.cred.APIKey, e.cred.APISecret, whsec)
 	if err := e.svc.Subscribe(ctx, e.in, "PAY_IN", rcv.URL()); err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func benchDelivery(b *testing.B, e *env) {
 	arrived := map[string]time.Time{}
 	done := make(chan struct{})
 	n := b.N
-	rcv.onRecv = func(p payload) {
+	rcv.OnReceive(func(p webhooktest.Payload) {
 		mu.Lock()
 		defer mu.Unlock()
 		if _, dup := arrived[p.ID]; dup {
@@ -53,7 +54,7 @@ func benchDelivery(b *testing.B, e *env) {
 		if len(arrived) == n {
 			close(done)
 		}
-	}
+	})
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -105,7 +106,7 @@ func benchDelivery(b *testing.B, e *env) {
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99_ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max_ms")
 	b.ReportMetric(0, "ns/op")
-	if rej := rcv.rejections(); len(rej) > 0 {
+	if rej := rcv.Rejections(); len(rej) > 0 {
 		b.Fatalf("receiver rejected: %v", rej[0])
 	}
 }

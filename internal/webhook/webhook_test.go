@@ -21,6 +21,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
 	"github.com/pocketramp/pocketramp/internal/testkit"
 	"github.com/pocketramp/pocketramp/internal/webhook"
+	"github.com/pocketramp/pocketramp/internal/webhook/webhooktest"
 )
 
 type env struct {
@@ -31,7 +32,7 @@ type env struct {
 	log  *event.Log
 	in   integration.Integration
 	cred integration.Credentials
-	rcv  *receiver
+	rcv  *webhooktest.Receiver
 	box  *secret.Box
 }
 
@@ -73,7 +74,7 @@ func newEnv(t testing.TB, db *store.DB, cfg webhook.Config, sandbox bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, ins: ins, svc: svc, log: &event.Log{Enqueue: svc.Enqueue}, in: in, cred: cred, rcv: newReceiver(t), box: box}
+	e := &env{t: t, db: db, ins: ins, svc: svc, log: &event.Log{Enqueue: svc.Enqueue}, in: in, cred: cred, rcv: webhooktest.NewReceiver(t), box: box}
 	whsec, err := svc.SigningSecret(ctx, in.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func newEnv(t testing.TB, db *store.DB, cfg webhook.Config, sandbox bool) *env {
 	if !strings.HasPrefix(whsec, "whsec_") {
 		t.Fatalf("signing secret %q", whsec)
 	}
-	e.rcv.setKeys(cred.APIKey, cred.APISecret, whsec)
+	e.rcv.SetKeys(cred.APIKey, cred.APISecret, whsec)
 	return e
 }
 
@@ -123,12 +124,12 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		for i := range 5 {
 			evs = append(evs, e.record(event.KYCStatusChanged, map[string]any{"user_id": i, "kyc_status": "valid"}))
 		}
-		testkit.WaitFor(t, 15*time.Second, "5 deliveries", func() bool { return len(e.rcv.received()) >= 5 })
-		if rej := e.rcv.rejections(); len(rej) > 0 {
+		testkit.WaitFor(t, 15*time.Second, "5 deliveries", func() bool { return len(e.rcv.Received()) >= 5 })
+		if rej := e.rcv.Rejections(); len(rej) > 0 {
 			t.Fatalf("receiver rejected: %v", rej)
 		}
-		bySeq := map[int64]payload{}
-		for _, p := range e.rcv.received() {
+		bySeq := map[int64]webhooktest.Payload{}
+		for _, p := range e.rcv.Received() {
 			if p.Type != event.KYCStatusChanged {
 				t.Fatalf("delivered %s, which has no subscription", p.Type)
 			}
@@ -168,7 +169,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		if _, err := e.svc.Retry(ctx, e.in.ID, d[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		testkit.WaitFor(t, 10*time.Second, "the retried delivery", func() bool { return len(e.rcv.received()) == 6 })
+		testkit.WaitFor(t, 10*time.Second, "the retried delivery", func() bool { return len(e.rcv.Received()) == 6 })
 		if _, err := e.svc.Retry(ctx, e.in.ID+1, d[0].ID); !errors.Is(err, webhook.ErrDeliveryNotFound) {
 			t.Fatalf("retry of another integration's delivery: %v", err)
 		}
@@ -181,7 +182,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		if err != nil || n != 6 {
 			t.Fatalf("replay: %d %v", n, err)
 		}
-		testkit.WaitFor(t, 10*time.Second, "the replayed deliveries", func() bool { return len(e.rcv.received()) == 12 })
+		testkit.WaitFor(t, 10*time.Second, "the replayed deliveries", func() bool { return len(e.rcv.Received()) == 12 })
 		if n, err := e.svc.Replay(ctx, e.in.ID, time.Now().Add(-time.Hour), "RAMPOFF_FINISHED"); err != nil || n != 0 {
 			t.Fatalf("replay of an unsubscribed type: %d %v", n, err)
 		}
@@ -213,8 +214,8 @@ func TestRolledBackChangeQueuesNothing(t *testing.T) {
 			t.Fatalf("deliveries after rollback: %+v", d)
 		}
 		ev := e.record(event.KYCStatusChanged, map[string]any{"n": 1})
-		testkit.WaitFor(t, 10*time.Second, "the committed event", func() bool { return len(e.rcv.received()) == 1 })
-		if got := e.rcv.received()[0]; got.ID != ev.ID || got.Sequence != 1 {
+		testkit.WaitFor(t, 10*time.Second, "the committed event", func() bool { return len(e.rcv.Received()) == 1 })
+		if got := e.rcv.Received()[0]; got.ID != ev.ID || got.Sequence != 1 {
 			t.Fatalf("delivered %+v, want %s with sequence 1 (the rolled back one used none)", got, ev.ID)
 		}
 	})
@@ -227,15 +228,15 @@ func TestRetryUntilSuccess(t *testing.T) {
 		if err := e.svc.Subscribe(ctx, e.in, "RAMPOFF_FINISHED", e.rcv.URL()); err != nil {
 			t.Fatal(err)
 		}
-		e.rcv.fail(503)
+		e.rcv.Fail(503)
 		ev := e.record(event.TransferRampoffFinished, map[string]any{"id": "x"})
 		testkit.WaitFor(t, 10*time.Second, "a failed attempt", func() bool {
 			d := e.deliveries(webhook.Filter{EventID: ev.ID})
 			return len(d) == 1 && d[0].Attempts >= 1
 		})
-		e.rcv.fail(0)
-		testkit.WaitFor(t, 30*time.Second, "the retry to succeed", func() bool { return len(e.rcv.received()) == 1 })
-		if p := e.rcv.received()[0]; p.Type != "TRANSFER_RAMPOFF_FINISHED" || p.ID != ev.ID {
+		e.rcv.Fail(0)
+		testkit.WaitFor(t, 30*time.Second, "the retry to succeed", func() bool { return len(e.rcv.Received()) == 1 })
+		if p := e.rcv.Received()[0]; p.Type != "TRANSFER_RAMPOFF_FINISHED" || p.ID != ev.ID {
 			t.Fatalf("delivered %+v", p)
 		}
 		testkit.WaitFor(t, 5*time.Second, "the log", func() bool {
@@ -354,7 +355,7 @@ func TestSubscriptionRules(t *testing.T) {
 		if err != nil || !r.Success || r.StatusCode != 200 || r.DeliveryID == "" {
 			t.Fatalf("test ping: %+v %v", r, err)
 		}
-		got := e.rcv.received()
+		got := e.rcv.Received()
 		if len(got) != 1 || got[0].Type != "PAY_IN" || got[0].Sequence != 0 || !strings.Contains(string(got[0].Data), `"test":true`) {
 			t.Fatalf("test ping body: %+v", got)
 		}
@@ -413,7 +414,7 @@ func TestSandboxPrivateTargets(t *testing.T) {
 		if err != nil || r.Success || r.StatusCode != 0 || !strings.Contains(r.Error, "refused") {
 			t.Fatalf("delivery to loopback with a production integration: %+v %v", r, err)
 		}
-		got := len(e.rcv.received())
+		got := len(e.rcv.Received())
 
 		// The operator's explicit choices win over the rule.
 		on := newServiceOn(t, e, webhook.PrivateOn)
@@ -423,8 +424,8 @@ func TestSandboxPrivateTargets(t *testing.T) {
 		if r, err := on.SendTest(ctx, e.in, "KYC_STATUS_CHANGED"); err != nil || !r.Success || r.Excerpt != "" {
 			t.Fatalf("PrivateOn delivery: %+v %v", r, err)
 		}
-		if len(e.rcv.received()) != got+1 {
-			t.Fatalf("receiver got %d, want %d", len(e.rcv.received()), got+1)
+		if len(e.rcv.Received()) != got+1 {
+			t.Fatalf("receiver got %d, want %d", len(e.rcv.Received()), got+1)
 		}
 		// Production integrations never reach private addresses, whatever the setting.
 		live, _ := e.ins.Create(ctx, integration.NewParams{Name: "Live 2"})

@@ -1,0 +1,54 @@
+// Package chrometest starts the headless Chromium the browser tests drive. Only tests import it.
+package chrometest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pocketramp/pocketramp/internal/testkit"
+)
+
+// Start launches headless Chromium for t and returns a context bound to it for at most limit;
+// Chromium stops when t ends. Without Chromium the test is skipped, or fails when CI=true
+// (.ci/run installs it). The browser is already started on the returned context, so a step
+// run with a shorter deadline does not own (and end) it.
+func Start(t testing.TB, limit time.Duration) context.Context {
+	t.Helper()
+	path := testkit.FindChromium()
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but no Chromium found: install it (apt-get install -y chromium)")
+		}
+		t.Skip("no Chromium installed: skipping the browser test")
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
+	// Registered after TempDir, so Chromium is gone before its profile dir is removed.
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// Screenshots is $SCREENSHOT_DIR, created, or "" when screenshots are not wanted.
+func Screenshots(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("SCREENSHOT_DIR")
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -109,7 +109,7 @@ func (e *env) heldPayments(uid string, n int) []onramp.Payment {
 func (e *env) waitPayment(id string, status onramp.Status) onramp.Payment {
 	e.t.Helper()
 	var p onramp.Payment
-	testkit.WaitFor(e.t, 60*time.Second, "payment "+id+" "+status, func() bool { p = e.payment(id); return p.Status == status })
+	testkit.WaitFor(e.t, 60*time.Second, "payment "+id+" "+string(status), func() bool { p = e.payment(id); return p.Status == status })
 	return p
 }
 

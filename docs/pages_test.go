@@ -52,7 +52,7 @@ func TestPagesServed(t *testing.T) {
 		if p.Slug != "" {
 			path += "/" + p.Slug
 		}
-		pg := get(t, e.srv.URL+path)
+		pg := get(t, e.url+path)
 		if pg.status != 200 || !strings.HasPrefix(pg.header.Get("Content-Type"), "text/html") {
 			t.Fatalf("GET %s: %d %s", path, pg.status, pg.header.Get("Content-Type"))
 		}
@@ -96,7 +96,7 @@ func TestPagesServed(t *testing.T) {
 					}
 					continue
 				}
-				if r := get(t, e.srv.URL+u); r.status != 200 {
+				if r := get(t, e.url+u); r.status != 200 {
 					t.Errorf("%s: same-origin link %s answers %d", path, u, r.status)
 				}
 			default:
@@ -104,18 +104,18 @@ func TestPagesServed(t *testing.T) {
 			}
 		}
 	}
-	css := get(t, e.srv.URL+"/docs/docs.css")
+	css := get(t, e.url+"/docs/docs.css")
 	if css.status != 200 || !strings.HasPrefix(css.header.Get("Content-Type"), "text/css") {
 		t.Fatalf("css: %d %s", css.status, css.header.Get("Content-Type"))
 	}
 	if strings.Contains(css.body, "@import") || regexp.MustCompile(`url\(\s*['"]?(https?:)?//`).MatchString(css.body) {
 		t.Error("the stylesheet loads something from elsewhere")
 	}
-	if nf := get(t, e.srv.URL+"/docs/no-such-page"); nf.status != 404 || !strings.Contains(nf.body, "Page not found") ||
+	if nf := get(t, e.url+"/docs/no-such-page"); nf.status != 404 || !strings.Contains(nf.body, "Page not found") ||
 		nf.header.Get("Content-Security-Policy") == "" {
 		t.Errorf("unknown page: %d %q", nf.status, nf.body)
 	}
-	if r := get(t, e.srv.URL+"/docs/"); r.status != 200 || !strings.Contains(r.body, "integration guide") {
+	if r := get(t, e.url+"/docs/"); r.status != 200 || !strings.Contains(r.body, "integration guide") {
 		t.Errorf("/docs/ does not lead to the index: %d", r.status)
 	}
 }

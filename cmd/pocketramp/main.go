@@ -23,6 +23,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
 	"github.com/pocketramp/pocketramp/internal/bench"
+	"github.com/pocketramp/pocketramp/internal/chain/btc"
 	"github.com/pocketramp/pocketramp/internal/config"
 	"github.com/pocketramp/pocketramp/internal/demo"
 	"github.com/pocketramp/pocketramp/internal/integration"
@@ -39,6 +40,7 @@ Usage:
   pocketramp serve [--addr 127.0.0.1:8080] [--admin-addr 127.0.0.1:8081|off] [--data-dir ./data]
   pocketramp migrate [--data-dir ./data]
   pocketramp config check [--config FILE]
+  pocketramp keys --out DIR [--network mainnet|testnet|signet|regtest]
   pocketramp integration create --name NAME [--sandbox] [--data-dir ./data]
   pocketramp ledger verify [--data-dir ./data]
   pocketramp operator create --email E --role admin|compliance|finance|read-only [--password-stdin]
@@ -119,6 +121,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return ledgerVerify(ctx, args[2:], stdout, stderr)
 	case "demo":
 		return demo.Run(ctx, stdout)
+	case "keys":
+		return keysCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -549,6 +553,17 @@ func configCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, ", %s node answers with chain id %d", l.Chain.Name, l.Chain.ChainID)
 	}
 	fmt.Fprintln(stdout, ")")
+	if b := cfg.Bitcoin; b != nil {
+		// Each configured node on its own: a failover node that does not answer is named now.
+		for i, u := range b.RPCURLs {
+			height, err := btc.CheckNode(ctx, u, b.Params)
+			if err != nil {
+				fmt.Fprintf(stdout, "# bitcoin node %d %s (%s): NOT answering: %v\n", i+1, btc.NodeHost(u), b.Params.Name, err)
+				continue
+			}
+			fmt.Fprintf(stdout, "# bitcoin node %d %s (%s): answers at height %d\n", i+1, btc.NodeHost(u), b.Params.Name, height)
+		}
+	}
 	return printLiveNeeds(ctx, a, 0, stdout)
 }
 

@@ -601,3 +601,13 @@ func (a *Adapter) confirmDeposits(ctx context.Context, head int64) error {
 	}
 	return nil
 }
+
+// DepositAddressAt is the deposit address with index of the BIP-84 account key xpub on params'
+// network, as the adapter derives it (key generation and checks).
+func DepositAddressAt(xpub string, params *chaincfg.Params, index uint32) (string, error) {
+	d, err := newDeriver(xpub, params)
+	if err != nil {
+		return "", err
+	}
+	return d.address(index)
+}

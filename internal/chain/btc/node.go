@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 )
@@ -334,4 +335,30 @@ func parseBTC(s string, roundUp bool) (int64, error) {
 		return 0, fmt.Errorf("btc: amount %q out of range", s)
 	}
 	return q.Int64(), nil
+}
+
+// CheckNode asks the node at url (one of the configured ones) for its genesis block and height:
+// the genesis must be params' network's (regtest's differ per node and are not checked).
+func CheckNode(ctx context.Context, url string, params *chaincfg.Params) (height int64, err error) {
+	r, err := NewRPC([]string{url}, &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		return 0, err
+	}
+	g, err := r.BlockHash(ctx, 0)
+	if err != nil {
+		return 0, err
+	}
+	if params.Net != chaincfg.RegressionNetParams.Net && g != *params.GenesisHash {
+		return 0, fmt.Errorf("genesis %s is not %s's (wrong network?)", g, params.Name)
+	}
+	return r.BlockCount(ctx)
+}
+
+// NodeHost is url without its credentials and path: what logs and checks may show of it.
+func NodeHost(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" {
+		return "(unparsable URL)"
+	}
+	return u.Host
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/offramp"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/operator"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 func (s *Server) kycPages() {
@@ -137,7 +138,7 @@ func (s *Server) showCustomer(w http.ResponseWriter, r *http.Request, v *view, i
 		if d.Payments, _, err = s.Onramp.List(ctx, it.Customer.IntegrationID, onramp.Filter{UserID: id}, 1, 20); err != nil {
 			return err
 		}
-		if d.Rampoffs, _, err = s.Offramp.List(ctx, 0, offramp.Filter{UserID: id}, 1, 20); err != nil {
+		if d.Rampoffs, _, err = s.Offramp.List(ctx, 0, offramp.Filter{Filter: ramp.Filter[offramp.Status]{UserID: id}}, 1, 20); err != nil {
 			return err
 		}
 	}

@@ -37,7 +37,7 @@ func (s *Server) rampoffList(w http.ResponseWriter, r *http.Request, v *view) er
 	if !offramp.Status(d.Status).Valid() {
 		d.Status = ""
 	}
-	f := offramp.Filter{Status: offramp.Status(d.Status)}
+	f := offramp.Filter{Filter: ramp.Filter[offramp.Status]{Status: offramp.Status(d.Status)}}
 	if d.Kind == offramp.PayoutLocal {
 		f.PayoutKind = offramp.PayoutLocal
 	}

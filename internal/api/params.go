@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 // flexInt is an integer that also arrives as a numeric string ("user_id": "42"), as
@@ -129,4 +131,47 @@ func (f *flexStr) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexStr(n.String())
 	return nil
+}
+
+// listFilter reads the filters every ramp's operation list takes (status, user_id,
+// external_id, from, to); statuses are the ramp's, which the status must be one of.
+func listFilter[S ~string](r *http.Request, statuses []S) (ramp.Filter[S], error) {
+	q := r.URL.Query()
+	f := errcode.Fields{}
+	filter := ramp.Filter[S]{Status: S(q.Get("status")), ExternalID: q.Get("external_id"),
+		From: parseDate(f, "from", q.Get("from"), false), To: parseDate(f, "to", q.Get("to"), true)}
+	if filter.Status != "" && !slices.Contains(statuses, filter.Status) {
+		f.Add("status", "The status must be one of %s.", strings.Join(ramp.Names(statuses...), ", "))
+	}
+	if v := q.Get("user_id"); v != "" {
+		id, err := queryID(r, "user_id")
+		if err != nil {
+			return filter, err
+		}
+		filter.UserID = id
+	}
+	return filter, f.Err()
+}
+
+// listed answers a list request: the page asked for, of the operations its filter selects, as
+// views (a bad page comes first, then a bad filter).
+func listed[F, T, V any](r *http.Request, filter func(*http.Request) (F, error), list func(f F, page, perPage int) ([]T, int, error),
+	view func(T) V) (any, error) {
+	page, perPage, err := parsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	f, err := filter(r)
+	if err != nil {
+		return nil, err
+	}
+	ops, total, err := list(f, page, perPage)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]V, len(ops))
+	for i, o := range ops {
+		items[i] = view(o)
+	}
+	return paginated(items, page, perPage, total), nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/pricing"
-	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 func (s *Server) paymentRoutes() {
@@ -216,42 +215,12 @@ func parseDate(f errcode.Fields, field, v string, endOfDay bool) time.Time {
 }
 
 // paymentFilter reads the filters of a payment list (status, user_id, external_id, from, to).
-func paymentFilter(r *http.Request) (onramp.Filter, error) {
-	q := r.URL.Query()
-	f := errcode.Fields{}
-	filter := onramp.Filter{Status: onramp.Status(q.Get("status")), ExternalID: q.Get("external_id"),
-		From: parseDate(f, "from", q.Get("from"), false), To: parseDate(f, "to", q.Get("to"), true)}
-	if filter.Status != "" && !filter.Status.Valid() {
-		f.Add("status", "The status must be one of %s.", strings.Join(ramp.Names(onramp.Statuses()...), ", "))
-	}
-	if v := q.Get("user_id"); v != "" {
-		id, err := queryID(r, "user_id")
-		if err != nil {
-			return filter, err
-		}
-		filter.UserID = id
-	}
-	return filter, f.Err()
-}
+func paymentFilter(r *http.Request) (onramp.Filter, error) { return listFilter(r, onramp.Statuses()) }
 
 func (s *Server) listPayments(r *http.Request) (any, error) {
-	page, perPage, err := parsePage(r)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := paymentFilter(r)
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.Onramp.List(r.Context(), caller(r).ID, filter, page, perPage)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]onramp.View, len(list))
-	for i, p := range list {
-		items[i] = p.View()
-	}
-	return paginated(items, page, perPage, total), nil
+	return listed(r, paymentFilter, func(f onramp.Filter, page, perPage int) ([]onramp.Payment, int, error) {
+		return s.Onramp.List(r.Context(), caller(r).ID, f, page, perPage)
+	}, onramp.Payment.View)
 }
 
 type sandboxPayRequest struct {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/offramp"
-	"github.com/pocketramp/pocketramp/internal/ramp"
 )
 
 // rampoffRoutes serves the off-ramp (REFERENCE §5), its sandbox deposit (§8) and the operator
@@ -101,41 +100,14 @@ func (s *Server) getRampoff(r *http.Request) (any, error) {
 
 // rampoffFilter reads the list filters shared by the partner and operator lists.
 func rampoffFilter(r *http.Request) (offramp.Filter, error) {
-	q := r.URL.Query()
-	f := errcode.Fields{}
-	filter := offramp.Filter{Status: offramp.Status(q.Get("status")), ExternalID: q.Get("external_id"),
-		From: parseDate(f, "from", q.Get("from"), false), To: parseDate(f, "to", q.Get("to"), true)}
-	if filter.Status != "" && !filter.Status.Valid() {
-		f.Add("status", "The status must be one of %s.", strings.Join(ramp.Names(offramp.Statuses()...), ", "))
-	}
-	if v := q.Get("user_id"); v != "" {
-		id, err := queryID(r, "user_id")
-		if err != nil {
-			return filter, err
-		}
-		filter.UserID = id
-	}
-	return filter, f.Err()
+	f, err := listFilter(r, offramp.Statuses())
+	return offramp.Filter{Filter: f}, err
 }
 
 func (s *Server) listRampoffs(r *http.Request) (any, error) {
-	page, perPage, err := parsePage(r)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := rampoffFilter(r)
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.Offramp.List(r.Context(), caller(r).ID, filter, page, perPage)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]offramp.View, len(list))
-	for i, o := range list {
-		items[i] = o.View()
-	}
-	return paginated(items, page, perPage, total), nil
+	return listed(r, rampoffFilter, func(f offramp.Filter, page, perPage int) ([]offramp.Rampoff, int, error) {
+		return s.Offramp.List(r.Context(), caller(r).ID, f, page, perPage)
+	}, offramp.Rampoff.View)
 }
 
 type sandboxDepositRequest struct {

@@ -83,12 +83,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -264,41 +264,32 @@ func (r Rampoff) View() View {
 	return v
 }
 
+// rows reads the rampoffs table (scanning unseals the payout account with s.Box).
+func (s *Service) rows() ramp.Rows[Rampoff] {
+	return ramp.Rows[Rampoff]{Table: "rampoffs", Columns: columns, Scan: s.scan, NotFound: ErrRampoffNotFound}
+}
+
 // Get returns an off-ramp of integrationID; another integration's is ErrRampoffNotFound.
 func (s *Service) Get(ctx context.Context, integrationID int64, id string) (_ Rampoff, err error) {
 	defer errcode.Op("offramp.Get", &err)
-	r, err := s.scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ? AND integration_id = ?", id, integrationID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Rampoff{}, ErrRampoffNotFound
-	}
-	return r, err
+	return s.rows().Get(ctx, s.DB, integrationID, id)
 }
 
 // GetAny returns an off-ramp of any integration (operator API).
 func (s *Service) GetAny(ctx context.Context, id string) (_ Rampoff, err error) {
 	defer errcode.Op("offramp.GetAny", &err)
-	r, err := s.scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Rampoff{}, ErrRampoffNotFound
-	}
-	return r, err
+	return s.rows().Get(ctx, s.DB, 0, id)
 }
 
+// getTx reads an off-ramp, locked for the rest of tx.
 func (s *Service) getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Rampoff, error) {
-	r, err := s.scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM rampoffs WHERE "+where+tx.ForUpdate(), args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Rampoff{}, ErrRampoffNotFound
-	}
-	return r, err
+	return s.rows().Lock(ctx, tx, where, args...)
 }
 
 // Filter narrows List.
 type Filter struct {
-	Status     Status
-	UserID     int64
-	ExternalID string
+	ramp.Filter[Status]
 	PayoutKind string
-	From, To   time.Time // created_at in [From, To)
 }
 
 // List returns one page of an integration's off-ramps (integrationID 0: every integration's),
@@ -307,11 +298,7 @@ func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page,
 	defer errcode.Op("offramp.List", &err)
 	var w store.Where
 	w.AddIf(integrationID != 0, "integration_id = ?", integrationID)
-	w.AddIf(f.Status != "", "status = ?", string(f.Status))
-	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
-	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
+	f.Filter.Where(&w)
 	w.AddIf(f.PayoutKind != "", "payout_kind = ?", f.PayoutKind)
-	w.AddIf(!f.From.IsZero(), "created_at >= ?", store.Micros(f.From))
-	w.AddIf(!f.To.IsZero(), "created_at < ?", store.Micros(f.To))
-	return store.Page(ctx, s.DB, "rampoffs", columns, w, "created_at DESC, id", page, perPage, s.scan)
+	return s.rows().Page(ctx, s.DB, w, page, perPage)
 }

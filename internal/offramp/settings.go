@@ -2,15 +2,12 @@ package offramp
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -89,32 +86,15 @@ func (s Settings) AssetEnabled(symbol, chain string) bool {
 // toleranceBps is the tolerance in basis points (percent with 2 decimals = bps).
 func (s Settings) toleranceBps() int64 { return money.MustParse(s.TolerancePercent, 2).Units().Int64() }
 
+// settings stores the off-ramp settings.
+var settings = ramp.Settings[Settings]{Table: "offramp_settings", Name: "off-ramp settings", Fill: Settings.withDefaults}
+
 // SettingsOf returns an integration's off-ramp settings with defaults filled in.
-func SettingsOf(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) *sql.Row
-}, integrationID int64) (Settings, error) {
-	var raw string
-	err := q.QueryRow(ctx, "SELECT data FROM offramp_settings WHERE integration_id = ?", integrationID).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Defaults, nil
-	}
-	if err != nil {
-		return Settings{}, err
-	}
-	var s Settings
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		return Settings{}, fmt.Errorf("off-ramp settings of integration %d: %w", integrationID, err)
-	}
-	return s.withDefaults(), nil
+func SettingsOf(ctx context.Context, q ramp.Querier, integrationID int64) (Settings, error) {
+	return settings.Of(ctx, q, integrationID)
 }
 
 // SaveSettings validates and stores an integration's off-ramp settings.
 func SaveSettings(ctx context.Context, db *store.DB, integrationID int64, s Settings, now time.Time) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	raw, _ := json.Marshal(s)
-	_, err := db.Exec(ctx, `INSERT INTO offramp_settings (integration_id, data, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (integration_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, integrationID, string(raw), store.Micros(now))
-	return err
+	return settings.Save(ctx, db, integrationID, s, now)
 }

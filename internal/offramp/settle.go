@@ -691,58 +691,31 @@ func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po c
 // ExpireDue expires pending off-ramps past their deposit window and returns how many.
 func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
 	defer errcode.Op("offramp.ExpireDue", &err)
-	open, args := ramp.In("status", openStatuses...)
-	rows, err := s.DB.Query(ctx, "SELECT id FROM rampoffs WHERE "+open+" AND expires_at <= ? LIMIT 500", append(args, store.Micros(s.Now()))...)
-	if err != nil {
-		return 0, err
+	return ramp.Expiry{DB: s.DB, Book: book, Now: s.Now, Expire: s.expire}.Due(ctx)
+}
+
+// expire expires off-ramp id if it is still pending past its deposit window.
+func (s *Service) expire(ctx context.Context, tx *store.Tx, id string, now time.Time) (bool, error) {
+	r, err := s.getTx(ctx, tx, "id = ?", id)
+	if err != nil || r.Status != StatusPending || r.ExpiresAt.After(now) {
+		return false, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
+	r.FailureReason = "no deposit in time"
+	if err := setStatus(ctx, tx, &r, StatusExpired, now); err != nil {
+		return false, err
 	}
-	rows.Close()
-	n := 0
-	for _, id := range ids {
-		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
-			r, err := s.getTx(ctx, tx, "id = ?", id)
-			if err != nil || r.Status != StatusPending || r.ExpiresAt.After(s.Now()) {
-				return err
-			}
-			r.FailureReason = "no deposit in time"
-			if err := setStatus(ctx, tx, &r, StatusExpired, s.Now()); err != nil {
-				return err
-			}
-			n++
-			return s.record(ctx, tx, r, event.RampoffFailed)
-		})
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return true, s.record(ctx, tx, r, event.RampoffFailed)
 }
 
 // RunExpiry expires due off-ramps and sweeps sandbox deposit addresses every interval until ctx
 // ends.
 func (s *Service) RunExpiry(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-				s.log().Error("off-ramp expiry", "err", err)
-			}
-			if _, err := s.SweepDue(ctx); err != nil && ctx.Err() == nil {
-				s.log().Error("off-ramp sweep", "err", err)
-			}
+	ramp.Every(ctx, interval, func(ctx context.Context) {
+		if _, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			s.log().Error("off-ramp expiry", "err", err)
 		}
-	}
+		if _, err := s.SweepDue(ctx); err != nil && ctx.Err() == nil {
+			s.log().Error("off-ramp sweep", "err", err)
+		}
+	})
 }

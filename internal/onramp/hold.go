@@ -149,12 +149,9 @@ func (s *Service) Refund(ctx context.Context, id string, to RefundTo) (Payment, 
 }
 
 // GetAny returns any integration's payment (the operator's view).
-func (s *Service) GetAny(ctx context.Context, id string) (Payment, error) {
-	p, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM payments WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Payment{}, ErrPaymentNotFound
-	}
-	return p, err
+func (s *Service) GetAny(ctx context.Context, id string) (_ Payment, err error) {
+	defer errcode.Op("onramp.GetAny", &err)
+	return payments.Get(ctx, s.DB, 0, id)
 }
 
 // OperatorFilter narrows the operator's list of every integration's payments.
@@ -170,12 +167,8 @@ type OperatorFilter struct {
 func (s *Service) ListAll(ctx context.Context, f OperatorFilter, page, perPage int) ([]Payment, int, error) {
 	var w store.Where
 	w.AddIf(f.IntegrationID != 0, "integration_id = ?", f.IntegrationID)
-	w.AddIf(f.Status != "", "status = ?", string(f.Status))
+	f.Filter.Where(&w)
 	w.AddIf(f.Held, "status = ? AND hold_reason <> ''", string(StatusPaymentReceived))
-	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
-	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
 	w.AddIf(f.Method != "", "payment_type = ?", f.Method)
-	w.AddIf(!f.From.IsZero(), "created_at >= ?", store.Micros(f.From))
-	w.AddIf(!f.To.IsZero(), "created_at < ?", store.Micros(f.To))
-	return store.Page(ctx, s.DB, "payments", columns, w, "created_at DESC, id", page, perPage, scan)
+	return payments.Page(ctx, s.DB, w, page, perPage)
 }

@@ -8,13 +8,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -160,43 +160,30 @@ func (p Payment) View() View {
 	return v
 }
 
+// payments reads the payments table.
+var payments = ramp.Rows[Payment]{Table: "payments", Columns: columns, Scan: scan, NotFound: ErrPaymentNotFound}
+
 // Get returns a payment of integrationID; another integration's is ErrPaymentNotFound.
 func (s *Service) Get(ctx context.Context, integrationID int64, id string) (_ Payment, err error) {
 	defer errcode.Op("onramp.Get", &err)
-	p, err := scan(s.DB.QueryRow(ctx, "SELECT "+columns+" FROM payments WHERE id = ? AND integration_id = ?", id, integrationID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Payment{}, ErrPaymentNotFound
-	}
-	return p, err
+	return payments.Get(ctx, s.DB, integrationID, id)
 }
 
+// getTx reads a payment, locked for the rest of tx.
 func getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Payment, error) {
-	p, err := scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM payments WHERE "+where+tx.ForUpdate(), args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Payment{}, ErrPaymentNotFound
-	}
-	return p, err
+	return payments.Lock(ctx, tx, where, args...)
 }
 
 // Filter narrows List.
-type Filter struct {
-	Status     Status
-	UserID     int64
-	ExternalID string
-	From, To   time.Time // created_at in [From, To)
-}
+type Filter = ramp.Filter[Status]
 
 // List returns one page of an integration's payments, newest first, and the total.
 func (s *Service) List(ctx context.Context, integrationID int64, f Filter, page, perPage int) (_ []Payment, _ int, err error) {
 	defer errcode.Op("onramp.List", &err)
 	var w store.Where
 	w.Add("integration_id = ?", integrationID)
-	w.AddIf(f.Status != "", "status = ?", string(f.Status))
-	w.AddIf(f.UserID != 0, "user_id = ?", f.UserID)
-	w.AddIf(f.ExternalID != "", "external_id = ?", f.ExternalID)
-	w.AddIf(!f.From.IsZero(), "created_at >= ?", store.Micros(f.From))
-	w.AddIf(!f.To.IsZero(), "created_at < ?", store.Micros(f.To))
-	return store.Page(ctx, s.DB, "payments", columns, w, "created_at DESC, id", page, perPage, scan)
+	f.Where(&w)
+	return payments.Page(ctx, s.DB, w, page, perPage)
 }
 
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

@@ -2,10 +2,6 @@ package onramp
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +9,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/cache"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -161,54 +158,28 @@ func (s Settings) AssetEnabled(symbol, chain string) bool {
 	return len(s.Assets) == 0 || slices.Contains(s.Assets, symbol+":"+chain)
 }
 
-// SettingsOf returns an integration's settings with defaults filled in.
-func SettingsOf(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) *sql.Row
-}, integrationID int64) (Settings, error) {
-	var raw string
-	err := q.QueryRow(ctx, "SELECT data FROM integration_settings WHERE integration_id = ?", integrationID).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Defaults, nil
-	}
-	if err != nil {
-		return Settings{}, err
-	}
-	var s Settings
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		return Settings{}, fmt.Errorf("settings of integration %d: %w", integrationID, err)
-	}
-	return s.withDefaults(), nil
-}
-
 // SettingsCacheTTL bounds how long CachedSettings serves an integration's settings from memory:
 // SaveSettings on this instance is seen by the next call, a change made by another instance
 // within SettingsCacheTTL.
 const SettingsCacheTTL = 5 * time.Second
 
-type settingsKey struct {
-	db *store.DB
-	id int64
-}
+// settings stores the on-ramp settings (the KYC-level limits in them apply to both ramps).
+var settings = ramp.Settings[Settings]{Table: "integration_settings", Name: "settings", Fill: Settings.withDefaults,
+	Cache: &cache.Map[ramp.SettingsKey, Settings]{TTL: SettingsCacheTTL}}
 
-var settingsCache = cache.Map[settingsKey, Settings]{TTL: SettingsCacheTTL}
+// SettingsOf returns an integration's settings with defaults filled in.
+func SettingsOf(ctx context.Context, q ramp.Querier, integrationID int64) (Settings, error) {
+	return settings.Of(ctx, q, integrationID)
+}
 
 // CachedSettings is SettingsOf for the request paths (quote, createPayment, payment methods),
 // served from memory for at most SettingsCacheTTL. The result is shared: do not modify its
 // slices. Transactions that must see the row as of their snapshot use SettingsOf.
 func CachedSettings(ctx context.Context, db *store.DB, integrationID int64) (Settings, error) {
-	return settingsCache.Load(ctx, settingsKey{db, integrationID}, func(ctx context.Context) (Settings, error) {
-		return SettingsOf(ctx, db, integrationID)
-	})
+	return settings.Cached(ctx, db, integrationID)
 }
 
 // SaveSettings validates and stores an integration's settings.
 func SaveSettings(ctx context.Context, db *store.DB, integrationID int64, s Settings, now time.Time) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	raw, _ := json.Marshal(s)
-	_, err := db.Exec(ctx, `INSERT INTO integration_settings (integration_id, data, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (integration_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, integrationID, string(raw), store.Micros(now))
-	settingsCache.DeleteFunc(func(k settingsKey, _ Settings) bool { return k.id == integrationID })
-	return err
+	return settings.Save(ctx, db, integrationID, s, now)
 }

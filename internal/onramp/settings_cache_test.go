@@ -15,8 +15,8 @@ func TestCachedSettingsStaleness(t *testing.T) {
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		now := time.Now()
-		settingsCache.Now = func() time.Time { return now }
-		t.Cleanup(func() { settingsCache.Now = nil })
+		settings.Cache.Now = func() time.Time { return now }
+		t.Cleanup(func() { settings.Cache.Now = nil })
 		var id int64
 		err := db.Tx(ctx, func(tx *store.Tx) error {
 			return tx.QueryRow(ctx, `INSERT INTO integrations (name, sandbox, api_key, secret_enc, ip_allowlist, token_ttl_s, created_at)

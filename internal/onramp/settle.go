@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"slices"
 	"strings"
@@ -487,52 +488,27 @@ func (s *Service) MarkSent(ctx context.Context, id string) (_ Payment, err error
 // ExpireDue expires unpaid payments past their expiry and returns how many.
 func (s *Service) ExpireDue(ctx context.Context) (_ int, err error) {
 	defer errcode.Op("onramp.ExpireDue", &err)
-	open, args := ramp.In("status", openStatuses...)
-	rows, err := s.DB.Query(ctx, "SELECT id FROM payments WHERE "+open+" AND expires_at <= ? LIMIT 500", append(args, store.Micros(s.Now()))...)
-	if err != nil {
-		return 0, err
+	return ramp.Expiry{DB: s.DB, Book: book, Now: s.Now, Expire: s.expire}.Due(ctx)
+}
+
+// expire expires payment id if it still waits for its fiat past its expiry.
+func (s *Service) expire(ctx context.Context, tx *store.Tx, id string, now time.Time) (bool, error) {
+	p, err := getTx(ctx, tx, "id = ?", id)
+	if err != nil || !p.Status.Open() || p.ExpiresAt.After(now) {
+		return false, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
+	p.FailureReason = "not paid in time"
+	if err := setStatus(ctx, tx, &p, StatusExpired, now); err != nil {
+		return false, err
 	}
-	rows.Close()
-	n := 0
-	for _, id := range ids {
-		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
-			p, err := getTx(ctx, tx, "id = ?", id)
-			if err != nil || !p.Status.Open() || p.ExpiresAt.After(s.Now()) {
-				return err
-			}
-			p.FailureReason = "not paid in time"
-			if err := setStatus(ctx, tx, &p, StatusExpired, s.Now()); err != nil {
-				return err
-			}
-			n++
-			return s.record(ctx, tx, p, event.PaymentFailed)
-		})
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return true, s.record(ctx, tx, p, event.PaymentFailed)
 }
 
 // RunExpiry expires due payments every interval until ctx ends.
 func (s *Service) RunExpiry(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.ExpireDue(ctx)
+	ramp.Every(ctx, interval, func(ctx context.Context) {
+		if _, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			slog.Error("on-ramp expiry", "err", err)
 		}
-	}
+	})
 }

@@ -179,11 +179,6 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	live, err := livePrices(cfg)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
 	a.Integrations = &integration.Service{DB: db, Box: box, Now: cfg.Now}
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -215,46 +210,17 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		PublicURL: cfg.PublicURL,
 		Events:    a.Events,
 	}
-	sandboxPrices := price.NewSandbox(cfg.Now)
-	livePrices := price.NewCache(live, cfg.PriceMaxAge, cfg.Now)
-	a.Pricer = &pricing.Pricer{DB: db, SandboxPrices: sandboxPrices, LivePrices: livePrices, Now: cfg.Now}
-	a.Accounts = &banking.Accounts{DB: db, Now: cfg.Now}
-	a.Onramp = &onramp.Service{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
-		Events: a.Events, SandboxProvider: onramp.SandboxProvider{}, Now: cfg.Now, PublicURL: cfg.PublicURL}
-	a.Offramp = &offramp.Service{DB: db, Box: box, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
-		Events: a.Events, Now: cfg.Now, Log: cfg.Log}
-	onPayout := func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error {
-		if err := a.Onramp.OnPayout(ctx, tx, sandbox, p); err != nil {
-			return err
-		}
-		return a.Offramp.OnPayout(ctx, tx, sandbox, p) // off-ramp refunds
-	}
-	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
-		Live: cfg.Chains, Bitcoin: cfg.Bitcoin, DataDir: cfg.DataDir, OnPayout: onPayout, OnDeposit: a.Offramp.OnDeposit, OnSandboxFunded: a.bookSandboxFunding, OnMinerFee: bookMinerFee, BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
-	if err != nil {
+	if err := a.buildMoney(ctx); err != nil {
 		db.Close()
 		return nil, err
-	}
-	a.Onramp.Chains = a.Chains
-	a.Pricer.NetworkFees = a.Chains // Bitcoin's network fee comes from the node's estimate
-	a.Offramp.Chains = a.Chains
-	a.Banking = &banking.Service{DB: db, Box: box, Accounts: a.Accounts, Payments: onramp.BankPayments{S: a.Onramp},
-		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log}
-	a.Offramp.Banking = a.Banking
-	a.Onramp.Banking = a.Banking
-	a.Banking.Payouts = a.Offramp
-	a.Onramp.BankArrival = func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {
-		_, err := a.Banking.SandboxTransfer(ctx, p.IntegrationID, banking.SandboxTransferIn{IBAN: p.BankIBAN, Amount: amount.String(),
-			Currency: p.Fiat, Concept: "Compra cripto ref " + p.Concept, CounterpartyName: payer, CounterpartyIBAN: banking.SandboxIBAN()})
-		return err
 	}
 	a.API = api.New(api.Config{
 		DB:            db,
 		Integrations:  a.Integrations,
 		Assets:        a.Assets,
 		Customers:     a.Customers,
-		SandboxPrices: sandboxPrices,
-		LivePrices:    livePrices,
+		SandboxPrices: a.Pricer.SandboxPrices,
+		LivePrices:    a.Pricer.LivePrices,
 		Onramp:        a.Onramp,
 		Offramp:       a.Offramp,
 		Accounts:      a.Accounts,
@@ -282,6 +248,79 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	web.New(web.Config{Customers: a.Customers, Onramp: a.Onramp, Box: box, PublicURL: cfg.PublicURL, Now: cfg.Now, Log: cfg.Log}).Mount(a.API.Mount)
 	docs.Mount(a.API.Mount) // integration docs at /docs
 	return a, nil
+}
+
+// buildMoney builds the services that move value, each from its dependencies, in an order in
+// which every one is built after what it needs:
+//
+//	chains → pricer (network fees) → accounts → off-ramp bank outcomes → banking
+//	       → on-ramp (chains, banking) → off-ramp (chains, banking)
+//
+// Two dependencies run against that order, because the services need each other at run time;
+// each is closed once, here, through an interface its consumer owns:
+//   - the chains report payouts and deposits to the ramps (chainset.Settler, connected with
+//     Settle before the chains start);
+//   - banking matches incoming transfers to the on-ramp's payments (banking.Payments,
+//     connected with MatchPayments before any statement is imported).
+//
+// The third cycle, banking ↔ off-ramp, is cut instead: banking reports payout outcomes to
+// offramp.BankOutcomes, which needs only the off-ramp's records and is built before banking.
+func (a *App) buildMoney(ctx context.Context) error {
+	cfg, db, box := a.Config, a.DB, a.Box
+	live, err := livePrices(cfg)
+	if err != nil {
+		return err
+	}
+	a.Chains, err = chainset.New(ctx, chainset.Config{DB: db, SandboxSeed: box.LookupHash("sandbox-chain", "seed"),
+		Live: cfg.Chains, Bitcoin: cfg.Bitcoin, DataDir: cfg.DataDir, OnSandboxFunded: a.bookSandboxFunding, OnMinerFee: bookMinerFee,
+		BlockInterval: cfg.SandboxBlockInterval, Log: cfg.Log, Now: cfg.Now})
+	if err != nil {
+		return err
+	}
+	a.Pricer = &pricing.Pricer{DB: db, SandboxPrices: price.NewSandbox(cfg.Now), LivePrices: price.NewCache(live, cfg.PriceMaxAge, cfg.Now),
+		NetworkFees: a.Chains, // Bitcoin's network fee comes from the node's estimate
+		Now:         cfg.Now}
+	a.Accounts = &banking.Accounts{DB: db, Now: cfg.Now}
+	off := offramp.Deps{DB: db, Box: box, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
+		Chains: a.Chains, Events: a.Events, Now: cfg.Now, Log: cfg.Log}
+	a.Banking = banking.New(banking.Deps{DB: db, Box: box, Accounts: a.Accounts, Payouts: offramp.NewBankOutcomes(off),
+		ValidReference: onramp.ValidConcept, ReferenceLength: onramp.ConceptLength, Now: cfg.Now, Log: cfg.Log})
+	off.Banking = a.Banking
+	a.Onramp = onramp.New(onramp.Deps{DB: db, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,
+		Banking: a.Banking, Chains: a.Chains, Events: a.Events, SandboxProvider: onramp.SandboxProvider{}, Now: cfg.Now,
+		PublicURL: cfg.PublicURL, BankArrival: sandboxBankArrival(a.Banking)})
+	a.Offramp = offramp.New(off)
+	a.Banking.MatchPayments(onramp.BankPayments{S: a.Onramp})
+	a.Chains.Settle(settlement{on: a.Onramp, off: a.Offramp})
+	return nil
+}
+
+// settlement is what the chains report to: payouts to both ramps (on-ramp deliveries,
+// off-ramp refunds), deposits to the off-ramp.
+type settlement struct {
+	on  *onramp.Service
+	off *offramp.Service
+}
+
+func (s settlement) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error {
+	if err := s.on.OnPayout(ctx, tx, sandbox, p); err != nil {
+		return err
+	}
+	return s.off.OnPayout(ctx, tx, sandbox, p)
+}
+
+func (s settlement) OnDeposit(ctx context.Context, tx *store.Tx, sandbox bool, d chain.Deposit) error {
+	return s.off.OnDeposit(ctx, tx, sandbox, d)
+}
+
+// sandboxBankArrival delivers a sandbox customer's bank transfer through banking's import and
+// matching, the path of a real statement.
+func sandboxBankArrival(b *banking.Service) func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {
+	return func(ctx context.Context, p onramp.Payment, amount money.Amount, payer string) error {
+		_, err := b.SandboxTransfer(ctx, p.IntegrationID, banking.SandboxTransferIn{IBAN: p.BankIBAN, Amount: amount.String(),
+			Currency: p.Fiat, Concept: "Compra cripto ref " + p.Concept, CounterpartyName: payer, CounterpartyIBAN: banking.SandboxIBAN()})
+		return err
+	}
 }
 
 func livePrices(cfg Config) (price.Provider, error) {

@@ -102,10 +102,12 @@ type Payable struct {
 	Sandbox       bool
 }
 
-// Service imports statements, matches them and reconciles.
+// Service imports statements, matches them and reconciles. New builds it.
 type Service struct {
 	DB       *store.DB
 	Accounts *Accounts
+	// Payments is the on-ramp, which is built after banking (it queues its refunds here) and
+	// connects itself with MatchPayments.
 	Payments Payments
 	Payouts  PayoutHandler // off-ramp side of confirmed payouts; may be nil
 	// ValidReference recognises a payment reference of ReferenceLength digits (the on-ramp's
@@ -116,6 +118,38 @@ type Service struct {
 	Log             *slog.Logger // operator alerts (held payouts); nil: slog.Default()
 	Box             *secret.Box  // seals creditors' IBANs at rest (bank_payouts.creditor_iban)
 }
+
+// Deps are what banking is built from.
+type Deps struct {
+	DB       *store.DB
+	Box      *secret.Box // seals creditors' IBANs at rest
+	Accounts *Accounts
+	// Payouts hears about the off-ramp's payouts confirmed, returned or cancelled (built before
+	// banking: offramp.BankOutcomes).
+	Payouts PayoutHandler
+	// ValidReference recognises a payment reference of ReferenceLength digits.
+	ValidReference  func(string) bool
+	ReferenceLength int
+	Now             func() time.Time
+	Log             *slog.Logger // nil: slog.Default()
+}
+
+// New builds banking from its dependencies. Incoming transfers are matched to payments once
+// the on-ramp is connected (MatchPayments).
+func New(d Deps) *Service {
+	if d.DB == nil || d.Box == nil || d.Accounts == nil || d.ValidReference == nil || d.Now == nil {
+		panic("banking: DB, Box, Accounts, ValidReference and Now are required")
+	}
+	return &Service{DB: d.DB, Box: d.Box, Accounts: d.Accounts, Payouts: d.Payouts, ValidReference: d.ValidReference,
+		ReferenceLength: d.ReferenceLength, Now: d.Now, Log: d.Log}
+}
+
+// MatchPayments connects the payments that incoming transfers are matched to. The on-ramp and
+// banking need each other at run time (a refund is a bank payout; a matched transfer is a
+// payment received), and a true cycle of two constructors cannot be closed by either: banking
+// is built first, the on-ramp is built with it, and the on-ramp's side of the matching is
+// connected here, once, before anything is imported. Matching before that fails.
+func (s *Service) MatchPayments(p Payments) { s.Payments = p }
 
 // PayoutHandler hears about bank payouts that the statement confirmed or returned.
 type PayoutHandler interface {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -43,9 +44,6 @@ type Config struct {
 	// SandboxSeed makes the sandbox chains' keys and contracts the same after every restart.
 	SandboxSeed []byte
 	Live        []Live
-	// OnPayout and OnDeposit run inside the transaction that changes a payout or deposit.
-	OnPayout  func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error
-	OnDeposit func(ctx context.Context, tx *store.Tx, sandbox bool, d chain.Deposit) error
 	// OnSandboxFunded books the faucet's funding of a new sandbox chain's hot wallet (genesis
 	// identifies the chain's life: a restart funds a new one).
 	OnSandboxFunded func(ctx context.Context, chainName, genesis, asset string, amount *big.Int) error
@@ -80,10 +78,12 @@ type MinerFee struct {
 
 // Set is the chains of one pocketramp.
 type Set struct {
-	cfg  Config
-	mu   sync.Mutex
-	live map[string]*evm.Adapter
-	sim  map[string]*SandboxChain
+	cfg Config
+	// settler hears about payouts and deposits (Settle); nil until connected.
+	settler atomic.Pointer[settlerBox]
+	mu      sync.Mutex
+	live    map[string]*evm.Adapter
+	sim     map[string]*SandboxChain
 	// btcLive and btcSim are the Bitcoin chain's adapters (a UTXO chain beside the EVM ones).
 	btcLive *btc.Adapter
 	btcSim  *BitcoinSandbox
@@ -148,21 +148,40 @@ func New(ctx context.Context, cfg Config) (*Set, error) {
 	return s, nil
 }
 
+// Settler is what the chains report to (the consumer, chainset, owns the interface): the ramps
+// settle a payout's or deposit's change inside the transaction that records it.
+type Settler interface {
+	OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error
+	OnDeposit(ctx context.Context, tx *store.Tx, sandbox bool, d chain.Deposit) error
+}
+
+type settlerBox struct{ Settler }
+
+// Settle connects the settler the chains report payouts and deposits to. The ramps and the
+// chains need each other at run time (a ramp pays out through a chain; a chain reports the
+// payout back to the ramp), so one of them is built first: the chains, which the ramps and the
+// pricer are then built with; the ramps connect here, once, before the chains start. Until
+// then a change that would be reported fails with its transaction (errNoSettler), so no payout
+// or deposit is recorded without its settlement.
+func (s *Set) Settle(st Settler) { s.settler.Store(&settlerBox{st}) }
+
+var errNoSettler = errors.New("chainset: no settler connected (Settle)")
+
 func (s *Set) onPayout(sandbox bool) func(context.Context, *store.Tx, chain.Payout) error {
 	return func(ctx context.Context, tx *store.Tx, p chain.Payout) error {
-		if s.cfg.OnPayout == nil {
-			return nil
+		if st := s.settler.Load(); st != nil {
+			return st.OnPayout(ctx, tx, sandbox, p)
 		}
-		return s.cfg.OnPayout(ctx, tx, sandbox, p)
+		return errNoSettler
 	}
 }
 
 func (s *Set) onDeposit(sandbox bool) func(context.Context, *store.Tx, chain.Deposit) error {
 	return func(ctx context.Context, tx *store.Tx, d chain.Deposit) error {
-		if s.cfg.OnDeposit == nil {
-			return nil
+		if st := s.settler.Load(); st != nil {
+			return st.OnDeposit(ctx, tx, sandbox, d)
 		}
-		return s.cfg.OnDeposit(ctx, tx, sandbox, d)
+		return errNoSettler
 	}
 }
 

@@ -21,16 +21,15 @@ func TestSandboxPayout(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
 	confirmed := make(chan chain.Payout, 4)
 	set, err := chainset.New(context.Background(), chainset.Config{DB: db, SandboxSeed: []byte("seed"),
-		BlockInterval: 50 * time.Millisecond, PassInterval: 20 * time.Millisecond,
-		OnPayout: func(ctx context.Context, tx *store.Tx, sandbox bool, p chain.Payout) error {
-			if sandbox && p.Status == chain.PayoutConfirmed {
-				confirmed <- p
-			}
-			return nil
-		}})
+		BlockInterval: 50 * time.Millisecond, PassInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	set.Settle(payouts(func(sandbox bool, p chain.Payout) {
+		if sandbox && p.Status == chain.PayoutConfirmed {
+			confirmed <- p
+		}
+	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	set.Start(ctx)
 	defer set.Wait()
@@ -66,3 +65,13 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 	}
 	return k
 }
+
+// payouts is a chainset.Settler that hears payouts only.
+type payouts func(sandbox bool, p chain.Payout)
+
+func (f payouts) OnPayout(_ context.Context, _ *store.Tx, sandbox bool, p chain.Payout) error {
+	f(sandbox, p)
+	return nil
+}
+
+func (payouts) OnDeposit(context.Context, *store.Tx, bool, chain.Deposit) error { return nil }

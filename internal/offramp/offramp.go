@@ -172,7 +172,7 @@ const columns = `id, integration_id, user_id, sandbox, external_id, coin_symbol,
 	failure_reason, deposit_txid, received_amount, received_at, bank_payout_id, payout_confirmed_by, created_at, updated_at, expires_at`
 
 // scan reads a row of columns, decrypting the customer's payout account.
-func (s *Service) scan(row store.Scanner) (Rampoff, error) {
+func (s *records) scan(row store.Scanner) (Rampoff, error) {
 	var r Rampoff
 	var ext, quote, opIBAN, txid, received sql.NullString
 	var receivedAt, payoutID sql.NullInt64
@@ -265,7 +265,7 @@ func (r Rampoff) View() View {
 }
 
 // rows reads the rampoffs table (scanning unseals the payout account with s.Box).
-func (s *Service) rows() ramp.Rows[Rampoff] {
+func (s *records) rows() ramp.Rows[Rampoff] {
 	return ramp.Rows[Rampoff]{Table: "rampoffs", Columns: columns, Scan: s.scan, NotFound: ErrRampoffNotFound}
 }
 
@@ -282,7 +282,7 @@ func (s *Service) GetAny(ctx context.Context, id string) (_ Rampoff, err error) 
 }
 
 // getTx reads an off-ramp, locked for the rest of tx.
-func (s *Service) getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Rampoff, error) {
+func (s *records) getTx(ctx context.Context, tx *store.Tx, where string, args ...any) (Rampoff, error) {
 	return s.rows().Lock(ctx, tx, where, args...)
 }
 

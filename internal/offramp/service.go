@@ -23,23 +23,79 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
-// Service is the off-ramp.
-type Service struct {
+// Deps are what the off-ramp is built from.
+type Deps struct {
 	DB        *store.DB
 	Customers *customer.Service
 	Box       *secret.Box // seals the customer's payout account at rest
 	Assets    asset.Catalogue
 	Pricer    *pricing.Pricer
 	Accounts  *banking.Accounts
-	Banking   *banking.Service
+	Banking   BankPayouts // queues the sales' bank payouts
 	Chains    Chains
 	Events    *event.Log
 	Now       func() time.Time
-	Log       *slog.Logger
+	Log       *slog.Logger // nil: slog.Default()
+}
+
+// records is what every part of the off-ramp reads and records operations with.
+type records struct {
+	DB     *store.DB
+	Box    *secret.Box
+	Events *event.Log
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+func (d Deps) records() records {
+	if d.DB == nil || d.Box == nil || d.Events == nil || d.Now == nil {
+		panic("offramp: DB, Box, Events and Now are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return records{DB: d.DB, Box: d.Box, Events: d.Events, Now: d.Now, Log: d.Log}
+}
+
+// Service is the off-ramp.
+type Service struct {
+	records
+	Customers *customer.Service
+	Assets    asset.Catalogue
+	Pricer    *pricing.Pricer
+	Accounts  *banking.Accounts
+	Banking   BankPayouts
+	Chains    Chains
 
 	faucets   sync.Map   // network → sandbox faucet address: its native transfers are gas top-ups, not deposits
 	sandboxMu sync.Mutex // one sandbox deposit at a time (faucet-funded sender wallets)
 	sweepMu   sync.Mutex // one sweep pass at a time in this process
+}
+
+// New builds the off-ramp from its dependencies.
+func New(d Deps) *Service {
+	if d.Customers == nil || d.Pricer == nil || d.Accounts == nil || d.Banking == nil || d.Chains == nil {
+		panic("offramp: Customers, Pricer, Accounts, Banking and Chains are required")
+	}
+	return &Service{records: d.records(), Customers: d.Customers, Assets: d.Assets, Pricer: d.Pricer, Accounts: d.Accounts,
+		Banking: d.Banking, Chains: d.Chains}
+}
+
+// BankOutcomes is the part of the off-ramp that banking reports its payouts' outcomes to
+// (banking.PayoutHandler, banking.PayoutCanceller): a payout debited on a statement finishes
+// the sale, a returned or cancelled one fails it. It needs only the off-ramp's records, not
+// banking, so the app builds it before banking and gives it to banking.New; the off-ramp
+// service, which needs banking to queue payouts, is built after. This is how the
+// banking↔off-ramp cycle is cut without setting fields after construction.
+type BankOutcomes struct{ records }
+
+// NewBankOutcomes builds the off-ramp's payout-outcome handler from the records part of d.
+func NewBankOutcomes(d Deps) *BankOutcomes { return &BankOutcomes{d.records()} }
+
+// BankPayouts is what the off-ramp needs of banking (banking.Service): queueing a sale's SEPA
+// payout in the transaction that settles the sale.
+type BankPayouts interface {
+	QueuePayoutTx(ctx context.Context, tx *store.Tx, iban string, req banking.PayoutRequest, fromKey string) (banking.Payout, error)
 }
 
 // Chains is what the off-ramp needs of the chains. Live operations use chain adapters only; the
@@ -52,12 +108,7 @@ type Chains interface {
 	BitcoinSandbox(ctx context.Context) (*chainset.BitcoinSandbox, error)
 }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.Default()
-	}
-	return s.Log
-}
+func (s *records) log() *slog.Logger { return s.Log }
 
 // QuoteInput asks for a sell quote (GET /rampoff/quote).
 type QuoteInput struct {

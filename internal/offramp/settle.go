@@ -49,7 +49,7 @@ func customerFiatKey(r Rampoff) string {
 	return ledgerKey(r.Sandbox, "customer", fmt.Sprint(r.UserID), r.Fiat)
 }
 
-func (s *Service) record(ctx context.Context, tx *store.Tx, r Rampoff, typ string) error {
+func (s *records) record(ctx context.Context, tx *store.Tx, r Rampoff, typ string) error {
 	_, err := s.Events.Record(ctx, tx, s.Now(), r.IntegrationID, typ, "rampoff", r.ID, r.View())
 	return err
 }
@@ -396,7 +396,7 @@ func (s *Service) payout(ctx context.Context, tx *store.Tx, r *Rampoff) error {
 
 // PayoutSettled follows the bank payout of an off-ramp (banking.PayoutHandler): its debit on
 // the statement finishes the operation, a return fails it. It runs in the import transaction.
-func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference string, returned bool) (err error) {
+func (s *BankOutcomes) PayoutSettled(ctx context.Context, tx *store.Tx, reference string, returned bool) (err error) {
 	defer errcode.Op("offramp.PayoutSettled", &err)
 	id, ok := strings.CutPrefix(reference, RefPrefix)
 	if !ok {
@@ -431,7 +431,7 @@ func (s *Service) PayoutSettled(ctx context.Context, tx *store.Tx, reference str
 
 // PayoutCancelled fails an off-ramp whose bank payout the operator cancelled
 // (banking.PayoutCanceller); banking has already put the money back on the customer's account.
-func (s *Service) PayoutCancelled(ctx context.Context, tx *store.Tx, reference, note string) (err error) {
+func (s *BankOutcomes) PayoutCancelled(ctx context.Context, tx *store.Tx, reference, note string) (err error) {
 	defer errcode.Op("offramp.PayoutCancelled", &err)
 	id, ok := strings.CutPrefix(reference, RefPrefix)
 	if !ok {
@@ -453,8 +453,8 @@ func (s *Service) PayoutCancelled(ctx context.Context, tx *store.Tx, reference, 
 }
 
 var (
-	_ banking.PayoutHandler   = (*Service)(nil)
-	_ banking.PayoutCanceller = (*Service)(nil)
+	_ banking.PayoutHandler   = (*BankOutcomes)(nil)
+	_ banking.PayoutCanceller = (*BankOutcomes)(nil)
 )
 
 // ConfirmPayout records that the operator paid a LATAM payout from its local account:

@@ -31,14 +31,32 @@ type Provider interface {
 	Checkout(ctx context.Context, p Payment, returnURL string) (string, error)
 }
 
-// Service is the on-ramp.
-type Service struct {
+// Service is the on-ramp, built by New.
+type Service struct{ Deps }
+
+// New builds the on-ramp from its dependencies.
+func New(d Deps) *Service {
+	if d.DB == nil || d.Customers == nil || d.Pricer == nil || d.Accounts == nil || d.Banking == nil || d.Chains == nil ||
+		d.Events == nil || d.Now == nil {
+		panic("onramp: DB, Customers, Pricer, Accounts, Banking, Chains, Events and Now are required")
+	}
+	return &Service{d}
+}
+
+// BankPayouts is what the on-ramp needs of banking (banking.Service): queueing the bank payout
+// that refunds a held payment, in the refund's transaction.
+type BankPayouts interface {
+	QueuePayoutTx(ctx context.Context, tx *store.Tx, iban string, req banking.PayoutRequest, fromKey string) (banking.Payout, error)
+}
+
+// Deps are what the on-ramp is built from.
+type Deps struct {
 	DB        *store.DB
 	Customers *customer.Service
 	Assets    asset.Catalogue
 	Pricer    *pricing.Pricer
 	Accounts  *banking.Accounts
-	Banking   *banking.Service // refunds of held payments go out as bank payouts
+	Banking   BankPayouts // refunds of held payments go out as bank payouts
 	Chains    Chains
 	Events    *event.Log
 	// Providers by sandbox flag: the sandbox provider drives our own checkout page; production

@@ -1,14 +1,21 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+
 	"github.com/pocketramp/pocketramp/internal/app"
 	"github.com/pocketramp/pocketramp/internal/chain/btc"
+	"github.com/pocketramp/pocketramp/internal/chain/btc/btcsim"
+	"github.com/pocketramp/pocketramp/internal/chainset"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/testkit"
@@ -25,6 +32,7 @@ const btcWallet = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 func TestBitcoinBuyAndSell(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
+		e.bitcoinSandbox()
 		uid := e.verifiedCustomer("btc-buyer@example.com", "reinforced")
 		q := e.do("GET", "/api/quote?amount=250&symbol=BTC&payment_type=transfer", nil, nil, "")
 		quoteID, _ := q.path("data.quote_id").(string)
@@ -129,10 +137,7 @@ func TestBitcoinDeepReorgLedger(t *testing.T) {
 			// Blocks are mined by the test only (the sandbox's timer would race the reorgs).
 			e := newEnv(t, engine, func(c *app.Config) { c.SandboxBlockInterval = time.Hour })
 			ctx := context.Background()
-			sb, err := e.app.Chains.BitcoinSandbox(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sb := e.bitcoinSandbox()
 			mineUntil := func(what string, cond func() bool) {
 				t.Helper()
 				testkit.WaitFor(t, 60*time.Second, what, func() bool {
@@ -242,6 +247,147 @@ func TestBitcoinDeepReorgLedger(t *testing.T) {
 			e.verifyLedger()
 		})
 	}
+}
+
+// TestBitcoinAmountPolicy runs the off-ramp's amount policy on BTC deposits, each a real regtest
+// transaction to the sale's bcrt1 address: exact and within the 2% tolerance (paid on what
+// arrived), outside it (held, then released or refunded on chain to the sender), a second deposit
+// to a finished sale (held as extra), a deposit after the window (held as late, released); the
+// ledger verifies at the end.
+func TestBitcoinAmountPolicy(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.bitcoinSandbox() // leading (PostgreSQL elects a leader first)
+		uid := e.seller(30, "reinforced")
+		btcSale := func() string {
+			id, addr := e.createRampoff(rampoff(uid, "amount", "0.01", "symbol", "BTC", "blockchain", "bitcoin"))
+			if !strings.HasPrefix(addr, "bcrt1q") {
+				t.Fatalf("deposit address %q", addr)
+			}
+			return id
+		}
+		cases := []struct {
+			name, amount string
+			status, hold string // status reached; hold_reason prefix
+			received     string // satoshis
+		}{
+			{name: "exact", status: "finished", received: "1000000"},
+			{name: "under within tolerance", amount: "0.0099", status: "finished", received: "990000"},
+			{name: "over at the tolerance", amount: "0.0102", status: "finished", received: "1020000"},
+			{name: "under outside tolerance", amount: "0.0097", status: "crypto_received", hold: "amount_outside_tolerance", received: "970000"},
+			{name: "over outside tolerance", amount: "0.011", status: "crypto_received", hold: "amount_outside_tolerance", received: "1100000"},
+		}
+		ids := make([]string, len(cases))
+		for i, c := range cases {
+			ids[i] = btcSale()
+			body := map[string]any{}
+			if c.amount != "" {
+				body["amount"] = c.amount
+			}
+			e.deposit(ids[i], body)
+		}
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				old := e.t
+				e.t = t
+				defer func() { e.t = old }()
+				r := e.waitRampoff(ids[i], c.status)
+				hold, _ := r.path("data.hold_reason").(string)
+				if !strings.HasPrefix(hold, c.hold) || (c.hold == "") != (hold == "") {
+					t.Fatalf("hold_reason %q, want %q: %s", hold, c.hold, r.body)
+				}
+				if r.path("data.received_amount") != c.received {
+					t.Fatalf("received_amount %v, want %s sat", r.path("data.received_amount"), c.received)
+				}
+			})
+		}
+		// Within the tolerance the customer is paid for what arrived: more for more.
+		fiat := func(id string) string {
+			r := e.do("GET", "/api/getRampoff?id="+id, nil, nil, "")
+			return fmt.Sprint(r.path("data.fiat_amount"))
+		}
+		if a, b, c := fiat(ids[1]), fiat(ids[0]), fiat(ids[2]); !(a < b && b < c) || len(a) != len(b) || len(b) != len(c) {
+			t.Fatalf("fiat paid for 0.0099, 0.01, 0.0102 BTC: %s, %s, %s", a, b, c)
+		}
+		op := e.operator()
+		if r := e.do("POST", "/admin/api/rampoffs/"+ids[3]+"/release", map[string]any{}, op, "-"); r.path("data.status") != "processing" {
+			t.Fatalf("release: %s", r.body)
+		}
+		e.waitRampoff(ids[3], "finished")
+		// The overpayment goes back on chain to the faucet address that sent it.
+		sb, err := e.app.Chains.BitcoinSandbox(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.do("POST", "/admin/api/rampoffs/"+ids[4]+"/refund", map[string]any{}, op, "-"); r.path("data.status") != "failed" {
+			t.Fatalf("refund: %s", r.body)
+		}
+		var refund string
+		waitFor(t, func() bool {
+			ds, _ := e.app.Offramp.Deposits(ctx, ids[4])
+			if len(ds) == 1 && ds[0].Status == "refunded" {
+				refund = ds[0].RefundTxID
+			}
+			return len(refund) == 64
+		})
+		faucet, err := btcutil.DecodeAddress(sb.Chain().FaucetAddress(), btcsim.Params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, _ := txscript.PayToAddrScript(faucet)
+		var back int64
+		for _, tx := range mustTxs(t, sb.Adapter()) {
+			var m wire.MsgTx
+			if tx.TxID != refund || m.Deserialize(bytes.NewReader(tx.Raw)) != nil {
+				continue
+			}
+			for _, o := range m.TxOut {
+				if bytes.Equal(o.PkScript, script) {
+					back += o.Value
+				}
+			}
+		}
+		if back != 1_100_000 {
+			t.Fatalf("refund %s pays the sender %d sat, want 1100000", refund, back)
+		}
+		// A second deposit on a finished sale is held as extra, never paid.
+		e.deposit(ids[0], map[string]any{"amount": "0.001"})
+		waitFor(t, func() bool {
+			ds, _ := e.app.Offramp.Deposits(ctx, ids[0])
+			return len(ds) == 2 && ds[1].Status == "held" && strings.HasPrefix(ds[1].Reason, "extra_deposit")
+		})
+		if r := e.do("GET", "/api/getRampoff?id="+ids[0], nil, nil, ""); r.path("data.status") != "finished" {
+			t.Fatalf("an extra deposit changed the sale: %s", r.body)
+		}
+		// Late: the window closes, then the bitcoin arrives: held, then released.
+		late := btcSale()
+		e.clock.Advance(61 * time.Minute)
+		e.token = e.login(e.cred)
+		if n, err := e.app.Offramp.ExpireDue(ctx); err != nil || n != 1 {
+			t.Fatalf("expire: %d %v", n, err)
+		}
+		e.deposit(late, map[string]any{})
+		r := e.waitRampoff(late, "crypto_received")
+		if h, _ := r.path("data.hold_reason").(string); !strings.HasPrefix(h, "late_deposit") {
+			t.Fatalf("late deposit: %s", r.body)
+		}
+		e.do("POST", "/admin/api/rampoffs/"+late+"/release", map[string]any{}, op, "-")
+		e.waitRampoff(late, "finished")
+		e.verifyLedger()
+	})
+}
+
+// bitcoinSandbox waits until this instance leads (the sandbox Bitcoin chain runs on the leader;
+// with PostgreSQL the election takes a moment) and returns the chain.
+func (e *env) bitcoinSandbox() *chainset.BitcoinSandbox {
+	e.t.Helper()
+	var sb *chainset.BitcoinSandbox
+	waitFor(e.t, func() bool {
+		var err error
+		sb, err = e.app.Chains.BitcoinSandbox(context.Background())
+		return err == nil
+	})
+	return sb
 }
 
 func ledgerBalance(t *testing.T, e *env, key string) int64 {

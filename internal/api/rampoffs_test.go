@@ -47,7 +47,7 @@ func (e *env) createRampoff(body map[string]any) (string, string) {
 	r := e.do("POST", "/api/createRampoff", body, nil, "")
 	id, _ := r.path("data.id").(string)
 	wallet, _ := r.path("data.wallet").(string)
-	if r.path("data.rampoff") != "payment created" || len(id) != 25 || !strings.HasPrefix(wallet, "0x") {
+	if r.path("data.rampoff") != "payment created" || len(id) != 25 || !(strings.HasPrefix(wallet, "0x") || strings.HasPrefix(wallet, "bcrt1q")) {
 		e.t.Fatalf("createRampoff: %s", r.body)
 	}
 	return id, wallet

@@ -3,11 +3,6 @@ package btc_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -52,61 +47,13 @@ func (n btcdNode) InvalidateBlock(height int64) error {
 	return n.Call(context.Background(), "invalidateblock", []any{h.String()}, nil)
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startBtcd runs btcd --regtest in a temporary directory, mining to miningAddr, and returns its
-// RPC client once it answers.
+// startBtcd runs btcd --regtest mining to miningAddr (testkit.StartBtcd) and returns its client.
 func startBtcd(t *testing.T, miningAddr string) btcdNode {
-	bin := testkit.GoBinary(t, "btcd", "github.com/btcsuite/btcd@v0.24.2")
-	dir := t.TempDir()
-	port := freePort(t)
-	cmd := exec.Command(bin, "--regtest", "--datadir="+filepath.Join(dir, "data"), "--logdir="+filepath.Join(dir, "logs"),
-		"--rpcuser=pr", "--rpcpass=pr-secret", fmt.Sprintf("--rpclisten=127.0.0.1:%d", port), "--notls", "--nolisten",
-		"--miningaddr="+miningAddr, "--debuglevel=warn", "--configfile="+filepath.Join(dir, "btcd.conf"))
-	if err := os.WriteFile(filepath.Join(dir, "btcd.conf"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(filepath.Join(dir, "btcd.out"))
+	rpc, err := btc.NewRPC([]string{testkit.StartBtcd(t, miningAddr)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		out.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "btcd.out"))
-			t.Logf("btcd output:\n%s", b)
-		}
-	})
-	rpc, err := btc.NewRPC([]string{fmt.Sprintf("http://pr:pr-secret@127.0.0.1:%d", port)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := rpc.BlockCount(ctx)
-		cancel()
-		if err == nil {
-			return btcdNode{rpc}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("btcd did not answer within 60s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return btcdNode{rpc}
 }
 
 // blockPays returns what the transaction txid in the best chain pays to addr, looking at the

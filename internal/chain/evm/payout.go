@@ -90,8 +90,8 @@ func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.Pa
 	return ps[0], nil
 }
 
-// SubmitPayoutsTx is SubmitPayoutTx for many requests (chain.BatchPayouter): one lookup of the
-// keys already recorded and one insert per few thousand new payouts.
+// SubmitPayoutsTx is SubmitPayoutTx for many requests (chain.BatchPayouter): one insert per few
+// thousand payouts, and one lookup of the keys that were recorded before.
 func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chain.PayoutRequest) ([]chain.Payout, error) {
 	if a.key == nil {
 		return nil, fmt.Errorf("evm: %s: no hot wallet configured", a.network)
@@ -100,7 +100,6 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 		asset, token, to string
 	}
 	cs := make([]checked, len(reqs))
-	keys := make([]any, 0, len(reqs))
 	for i, req := range reqs {
 		if req.Key == "" {
 			return nil, errors.New("evm: payout key required")
@@ -120,49 +119,35 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 		if tok != nil {
 			cs[i].asset, cs[i].token = tok.Symbol, tok.Address.Hex()
 		}
-		keys = append(keys, req.Key)
 	}
-	existing := map[string]chain.Payout{}
-	err := store.Chunks(len(keys), store.RowsPerStatement(1)-1, func(from, to int) error {
-		rows, err := a.queryPayouts(ctx, tx, `WHERE chain = ? AND idempotency_key IN (`+store.In(to-from)+`)`,
-			append([]any{a.network}, keys[from:to]...)...)
-		for _, r := range rows {
-			existing[r.Key] = r.Payout
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
+	// The new keys are inserted first and the keys the table already has (a retried request:
+	// rare) are read afterwards. Reading every key first made PostgreSQL scan all payouts of the
+	// chain per batch inside a large import, whose rows the planner's statistics do not show yet.
 	out := make([]chain.Payout, len(reqs))
 	var fresh []int           // indexes of requests to insert
-	first := map[string]int{} // a key's first request among the fresh ones
-	repeats := map[int]int{}  // a repeated fresh key's request → its first
+	first := map[string]int{} // a key's first request
+	repeats := map[int]int{}  // a repeated key's request → its first
 	for i, req := range reqs {
-		p, ok := existing[req.Key]
 		if j, again := first[req.Key]; again {
-			p, ok = chain.Payout{Asset: cs[j].asset, To: cs[j].to, Amount: reqs[j].Amount}, true
-			repeats[i] = j
-		}
-		if ok {
-			if p.Asset != cs[i].asset || p.To != cs[i].to || p.Amount.Cmp(req.Amount) != 0 {
+			if cs[j].asset != cs[i].asset || cs[j].to != cs[i].to || reqs[j].Amount.Cmp(req.Amount) != 0 {
 				return nil, fmt.Errorf("%w: payout %q", chain.ErrConflict, req.Key)
 			}
-			out[i] = p
+			repeats[i] = j
 			continue
 		}
 		first[req.Key] = i
 		fresh = append(fresh, i)
 	}
 	now := a.micros()
-	err = store.Chunks(len(fresh), store.RowsPerStatement(9), func(from, to int) error {
+	var inserted, known []int // requests whose payout is new, and those whose key was recorded before
+	err := store.Chunks(len(fresh), store.RowsPerStatement(9), func(from, to int) error {
 		args := make([]any, 0, 9*(to-from))
 		for _, i := range fresh[from:to] {
 			args = append(args, a.network, reqs[i].Key, cs[i].asset, cs[i].token, a.from.Hex(), cs[i].to, reqs[i].Amount.String(), now, now)
 		}
 		vals := strings.ReplaceAll(store.Placeholders(to-from, 9), "?, ?, ?, ?, ?, ?, ?, ?, ?", "?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?")
 		rows, err := tx.Query(ctx, `INSERT INTO chain_payouts (chain, idempotency_key, asset, token, from_address, to_address, amount,
-			status, created_at, updated_at) VALUES `+vals+` RETURNING id, idempotency_key`, args...)
+			status, created_at, updated_at) VALUES `+vals+` ON CONFLICT (chain, idempotency_key) DO NOTHING RETURNING id, idempotency_key`, args...)
 		if err != nil {
 			return err
 		}
@@ -180,7 +165,13 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 			return err
 		}
 		for _, i := range fresh[from:to] {
-			out[i] = chain.Payout{ID: ids[reqs[i].Key], Chain: a.network, Key: reqs[i].Key, Asset: cs[i].asset, Token: cs[i].token,
+			id, ok := ids[reqs[i].Key]
+			if !ok {
+				known = append(known, i)
+				continue
+			}
+			inserted = append(inserted, i)
+			out[i] = chain.Payout{ID: id, Chain: a.network, Key: reqs[i].Key, Asset: cs[i].asset, Token: cs[i].token,
 				From: a.from.Hex(), To: cs[i].to, Amount: new(big.Int).Set(reqs[i].Amount), Status: chain.PayoutQueued,
 				CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
 		}
@@ -189,15 +180,40 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 	if err != nil {
 		return nil, err
 	}
+	existing := map[string]chain.Payout{}
+	err = store.Chunks(len(known), store.RowsPerStatement(1)-1, func(from, to int) error {
+		keys := []any{a.network}
+		for _, i := range known[from:to] {
+			keys = append(keys, reqs[i].Key)
+		}
+		rows, err := a.queryPayouts(ctx, tx, `WHERE chain = ? AND idempotency_key IN (`+store.In(to-from)+`)`, keys...)
+		for _, r := range rows {
+			existing[r.Key] = r.Payout
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range known {
+		p, ok := existing[reqs[i].Key]
+		if !ok {
+			return nil, fmt.Errorf("evm: payout %q neither inserted nor found", reqs[i].Key)
+		}
+		if p.Asset != cs[i].asset || p.To != cs[i].to || p.Amount.Cmp(reqs[i].Amount) != 0 {
+			return nil, fmt.Errorf("%w: payout %q", chain.ErrConflict, reqs[i].Key)
+		}
+		out[i] = p
+	}
 	for i, j := range repeats {
 		out[i] = out[j]
 	}
 	// One counter update for the batch: a closure per payout would keep every payout of a
 	// large import (a statement of 100,000 lines) in memory until the commit.
-	if n := len(fresh); n > 0 {
+	if n := len(inserted); n > 0 {
 		tx.AfterCommit(func() { payoutsTotal.WithLabelValues(a.network, string(chain.PayoutQueued)).Add(float64(n)) })
 	}
-	for _, i := range fresh {
+	for _, i := range inserted {
 		if a.onPayout != nil {
 			if err := a.onPayout(ctx, tx, out[i]); err != nil {
 				return nil, err

@@ -216,8 +216,15 @@ btc_scan_from = 1
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One block once the transfer is in the node's mempool, so the scan sees it at exactly one
+	// confirmation.
+	testkit.WaitFor(t, 60*time.Second, "the transfer broadcast", func() bool {
+		p, _ := a.Payout(ctx, sent.ID)
+		return p.Status == chain.PayoutBroadcast
+	})
+	mine(1)
 	var seen []chain.Deposit
-	mineUntil("the deposit seen", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "the deposit seen", func() bool {
 		seen, _ = a.Deposits(ctx, offramp.RefPrefix+rid)
 		return len(seen) > 0
 	})

@@ -86,6 +86,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func TestTokenCachedAndRefreshedBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t)
 	f.expiresIn = 600
 	clk := &fakeClock{t: time.Date(2026, 6, 26, 10, 0, 0, 0, time.UTC)}
@@ -121,6 +122,7 @@ func TestTokenCachedAndRefreshedBeforeExpiry(t *testing.T) {
 }
 
 func TestReauthenticatesOnceWhenRevoked(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t)
 	c := New(f.srv.URL+"/api", "key", "secret")
 	ctx := context.Background()
@@ -154,6 +156,7 @@ func TestReauthenticatesOnceWhenRevoked(t *testing.T) {
 }
 
 func TestConcurrentCallersShareOneLogin(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t)
 	c := New(f.srv.URL, "key", "secret")
 	ctx := context.Background()
@@ -185,6 +188,7 @@ func TestConcurrentCallersShareOneLogin(t *testing.T) {
 }
 
 func TestRequestShapes(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t)
 	c := New(f.srv.URL+"/", "key", "secret", WithUserAgent("partner/2"), WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
 	if c.BaseURL() != f.srv.URL+"/api" {
@@ -221,6 +225,7 @@ func TestRequestShapes(t *testing.T) {
 }
 
 func TestUnexpectedAnswer(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t)
 	c := New(f.srv.URL, "key", "secret")
 	_, err := c.call(context.Background(), request{method: http.MethodGet, path: "/bad-gateway"}, nil)
@@ -234,6 +239,7 @@ func TestUnexpectedAnswer(t *testing.T) {
 }
 
 func TestErrorMatching(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		status int
 		body   string

@@ -16,6 +16,7 @@ import (
 
 // TestClient drives every client method against the real server.
 func TestClient(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *server) {
 		ctx := context.Background()
 		c := s.c

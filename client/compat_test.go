@@ -226,6 +226,7 @@ func (r rawAnswer) validation(t *testing.T, fields ...string) {
 }
 
 func TestCompatibility(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *server) {
 		base := s.url
 		ctx := context.Background()

@@ -183,6 +183,7 @@ func sameShape(t *testing.T, path string, got, want any, literal []string, raw [
 }
 
 func TestDocumentedExamples(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *server) {
 		ctx := context.Background()
 		n := 0

@@ -37,6 +37,7 @@ func cpHeaders(body []byte, ts time.Time, secret string) http.Header {
 }
 
 func TestVerifyWebhook(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1782469800, 0)
 	if err := client.VerifyWebhook(testBody, cpHeaders(testBody, now, testSecret), testKey, testSecret, now); err != nil {
 		t.Fatalf("valid: %v", err)
@@ -82,6 +83,7 @@ func TestVerifyWebhook(t *testing.T) {
 }
 
 func TestVerifyStandardWebhook(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	wh, err := standardwebhooks.NewWebhook(testWhsec)
 	if err != nil {
@@ -122,6 +124,7 @@ func TestVerifyStandardWebhook(t *testing.T) {
 }
 
 func TestParseWebhook(t *testing.T) {
+	t.Parallel()
 	ev, err := client.ParseWebhook(testBody)
 	if err != nil || ev.ID != "evt_abc" || ev.Type != client.EventPayIn || ev.Sequence != 3 || ev.CreatedAt.IsZero() {
 		t.Fatalf("parse: %+v %v", ev, err)

@@ -19,6 +19,7 @@ import (
 // Chromium: no CSP violation or failed load, the stylesheet applied, the sidebar beside the
 // content on a desktop and above it on a phone. Screenshots go to $SCREENSHOT_DIR when set.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(&docs.Site{})
 	t.Cleanup(srv.Close)
 	shots := chrometest.Screenshots(t)

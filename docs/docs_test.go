@@ -532,6 +532,7 @@ func (e *env) directive(t *testing.T, file string, s *scope, b docs.Block) {
 // TestExamples runs every example of every page, in order, against the real application, then
 // the webhook verification snippets against deliveries it received.
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, p := range docs.Pages {
 		if p.File == "" {
@@ -567,6 +568,7 @@ func TestExamples(t *testing.T) {
 
 // TestExampleFormat checks the example machinery itself on a small page.
 func TestExampleFormat(t *testing.T) {
+	t.Parallel()
 	src := []byte("# T\n\n<!-- doctest: advance 1h -->\n\n```http\nPOST /api/x\nauth: {{token}}\nContent-Type: application/json\n\n{\"user_id\": {{user_id}}, \"note\": \"id {{user_id}}\"}\n```\n\n```http wait\nHTTP/1.1 200 OK\n\n{\"data\": {\"id\": {{user_id}}, \"s\": \"{{user_id}}\"}}\n```\n")
 	blocks := docs.ExampleBlocks(src)
 	if len(blocks) != 3 || blocks[0].Kind != "directive" || blocks[1].Kind != "request" || blocks[2].Kind != "response" {

@@ -44,6 +44,7 @@ var (
 // TestPagesServed fetches every page through the real application: HTML, strict CSP, only
 // same-origin resources, and every link between pages lands on a page and an anchor that exist.
 func TestPagesServed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	pages := map[string]page{}
 	ids := map[string]map[string]bool{}
@@ -123,6 +124,7 @@ func TestPagesServed(t *testing.T) {
 // TestReferenceCoversOpenAPI checks that the generated reference lists every operation of
 // openapi.yaml and every component schema.
 func TestReferenceCoversOpenAPI(t *testing.T) {
+	t.Parallel()
 	html, err := (&docs.Site{}).Render("api")
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +178,7 @@ var codeRes = []*regexp.Regexp{
 // TestErrorsDocumented finds every error code in the server's source and checks errors.md has a
 // table row for it, and that every status the domain packages define is documented.
 func TestErrorsDocumented(t *testing.T) {
+	t.Parallel()
 	src, err := docs.Source(docs.Page{File: "errors.md"})
 	if err != nil {
 		t.Fatal(err)

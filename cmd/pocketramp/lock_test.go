@@ -38,6 +38,7 @@ func startServe(t *testing.T, bin string, env []string, args ...string) (*exec.C
 // A second server on the same SQLite data dir refuses to start, saying why and what to do; once
 // the first is gone (even killed), the data dir can be served again.
 func TestSQLiteDataDirLock(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	dir := t.TempDir()
 	env := []string{"POCKETRAMP_DATABASE_URL=", "POCKETRAMP_PRICE_SOURCES=sandbox"}

@@ -53,6 +53,7 @@ func binary(t *testing.T) string {
 // dir, take the printed credentials, authenticate, list assets, get a price; then SIGTERM stops
 // it cleanly and a restart does not create another integration.
 func TestServeAsANewUser(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", dir)
@@ -205,6 +206,7 @@ func statusOf(t *testing.T, url, token string) int {
 }
 
 func TestCLIErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
 	if err := run(ctx, nil, &out, &errOut); err == nil {
@@ -247,6 +249,7 @@ func getJSON(t *testing.T, method, url, token, body string, dst any) {
 
 // TestLedgerVerify: a consistent ledger exits 0; a tampered balance exits 1 with a report.
 func TestLedgerVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	a, err := app.New(ctx, app.Config{DataDir: dir, PriceSources: "sandbox"})
@@ -290,6 +293,7 @@ func TestLedgerVerify(t *testing.T) {
 
 // TestDemo runs `pocketramp demo`: the buy and the sell flow against a throw-away sandbox.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	start := time.Now()
 	if err := run(context.Background(), []string{"demo"}, &out, &errOut); err != nil {
@@ -319,6 +323,7 @@ func TestDemo(t *testing.T) {
 // TestImportStatementCLI imports a Spanish online-banking CSV export through the CLI twice (the
 // second time nothing is new) and refuses a malformed one whole.
 func TestImportStatementCLI(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	a, err := app.New(ctx, app.Config{DataDir: dir, PriceSources: "sandbox"})
@@ -357,6 +362,7 @@ func TestImportStatementCLI(t *testing.T) {
 // Every command and subcommand answers --help and -h with its usage and exit status 0, without
 // running (demo --help used to run the demo); --version prints the version.
 func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"config", "check", "-h"},
 		{"integration", "create", "--help"}, {"ledger", "verify", "-h"}, {"import-statement", "--help"}, {"bench", "-h"},
 		{"demo", "--help"}, {"version", "-h"}, {"--help"}, {"-h"}} {

@@ -37,6 +37,7 @@ import (
 // background work (payouts signed or broadcast, deposits being scanned, blocks being mined,
 // webhooks being delivered) that the kill interrupts, not a client's request in flight.
 func TestThreeInstancesOnePostgres(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("TEST_DATABASE_URL") == "" {
 		t.Skip("TEST_DATABASE_URL not set: the multi-instance test needs PostgreSQL")
 	}

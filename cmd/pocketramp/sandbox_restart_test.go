@@ -15,6 +15,7 @@ import (
 // JSON-RPC), and a deposit mined just before the server is killed is credited, and the sale
 // finished, after it starts again on the same data dir.
 func TestSandboxChainSurvivesKill(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	dir := t.TempDir()
 	env := []string{"POCKETRAMP_DATABASE_URL=", "POCKETRAMP_PRICE_SOURCES=sandbox", "POCKETRAMP_SANDBOX_BLOCK_INTERVAL=1s"}

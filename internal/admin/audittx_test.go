@@ -16,6 +16,7 @@ import (
 // audit append fails (its head row is gone) the change is undone too, through the JSON API and
 // the console; once the log works again the same change lands with exactly one record.
 func TestAuditInSameTransaction(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		db := e.app.DB

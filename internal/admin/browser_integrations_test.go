@@ -26,6 +26,7 @@ import (
 // and redeliver a failed webhook and re-enable a disabled endpoint. Screenshots (desktop and
 // narrow) go to $SCREENSHOT_DIR.
 func TestIntegrationJourneys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, store.SQLite)
 	b := newBrowser(t, e.admin)
 	ctx := context.Background()

@@ -137,6 +137,7 @@ func (b *browser) checkProblems() {
 // TestConsoleJourneys walks the console in headless Chromium as the people who use it: log in,
 // do the task, see the result. Screenshots (desktop and narrow) go to $SCREENSHOT_DIR.
 func TestConsoleJourneys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, store.SQLite)
 	b := newBrowser(t, e.admin)
 	ctx := context.Background()

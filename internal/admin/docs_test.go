@@ -10,6 +10,7 @@ import (
 
 // TestAPIDocumented: every operator API route appears in docs/operator.md.
 func TestAPIDocumented(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../../docs/operator.md")
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 // period), and sets on-ramp limits, fees, markup, spread, methods and assets, each validated and
 // audited before → after; finance and read-only operators cannot.
 func TestIntegrationsAPI(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		admin := map[string]string{"Authorization": "Bearer op_automation_token_for_tests"}
@@ -154,6 +155,7 @@ func TestIntegrationsAPI(t *testing.T) {
 // a wrong value is answered in the page's language naming the field, nothing is saved; finance
 // is refused every form.
 func TestIntegrationConsoleForms(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		page := fmt.Sprintf("/admin/integrations/%d", e.in.ID)

@@ -39,6 +39,7 @@ func (b *browser) waitJS(expr string) {
 // pain.001 export and held payouts, the chains page and the ledger. Screenshots (desktop and
 // narrow) go to $SCREENSHOT_DIR.
 func TestConsoleOpsJourneys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, store.SQLite)
 	e.background()
 	b := newBrowser(t, e.admin)

@@ -134,6 +134,7 @@ func (e *env) ledgerBalances() {
 // through the operator API and the console alike, each with its ledger postings and an audit
 // record; a read-only operator can do neither; the list's filters and the timeline show it all.
 func TestHeldPayments(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.background()
@@ -257,6 +258,7 @@ func TestHeldPayments(t *testing.T) {
 // TestBankPayoutsConsole: finance exports the pain.001 from the console (a download), corrects a
 // held payout, cancels another; compliance can do none of it.
 func TestBankPayoutsConsole(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		uid := e.verifiedCustomer("payouts@example.com", 40000002)

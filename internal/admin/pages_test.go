@@ -13,6 +13,7 @@ import (
 // 422 for a number that is not one) on every paginated route, partner API, operator API and
 // console, on both engines; never a 500.
 func TestHugePageNumbers(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.inReview("page@example.com", "Paula", 22222222)
 		var ledgerAccount int64

@@ -15,6 +15,7 @@ import (
 // TestRoles checks, for the console and the JSON API alike, that each role sees and does only
 // its part, and that every change lands in the audit log with who did it.
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		uid := e.inReview("rosa@example.com", "Rosa", 11111111)

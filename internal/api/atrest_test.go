@@ -16,6 +16,7 @@ import (
 // finds the customer by it. Rows left in clear by an older version are sealed at the next
 // start, and found and read as before.
 func TestBankAccountsEncryptedAtRest(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		const iban = "ES9121000418450200051332" // person()'s account

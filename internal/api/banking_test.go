@@ -31,6 +31,7 @@ func (e *env) bankIn(iban, amount, concept string) response {
 }
 
 func TestBankingMatchingAndExceptions(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.verifiedCustomer("bank@example.com", "reinforced")
 		paid, concept, iban := e.transferPayment(uid, 120)
@@ -166,6 +167,7 @@ type rawNumber string
 func (n rawNumber) MarshalJSON() ([]byte, error) { return []byte(n), nil }
 
 func TestStatementImport(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.verifiedCustomer("stmt@example.com", "reinforced")
 		id, concept, iban := e.transferPayment(uid, "1234.56")

@@ -30,6 +30,7 @@ const btcWallet = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 // chain: quote → createPayment → sandbox pay → coins_sent with the payout's txid; createRampoff →
 // a real regtest deposit to its bcrt1… address → finished; the ledger balances after each.
 func TestBitcoinBuyAndSell(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.bitcoinSandbox()
@@ -132,6 +133,7 @@ func TestBitcoinBuyAndSell(t *testing.T) {
 // stays coins_sent and ends up carrying the txid on the chain, the customer is paid once, the
 // books match the chain to the satoshi and the ledger verifies after every step.
 func TestBitcoinDeepReorgLedger(t *testing.T) {
+	t.Parallel()
 	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
 		t.Run(string(engine), func(t *testing.T) {
 			// Blocks are mined by the test only (the sandbox's timer would race the reorgs).

@@ -41,6 +41,7 @@ func fieldErr(field string) func(t *testing.T, r response) {
 // Every POST takes JSON, form-encoded and multipart bodies alike; malformed JSON is a 422 on
 // body everywhere; strings must be UTF-8 without NUL.
 func TestRequestBodies(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.verifiedCustomer("bodies@example.com", "reinforced")
 		mp, mpCT := multipartBody([][2]string{{"name", "Marta"}, {"email", "multi@example.com"}, {"country_code", "ESP"}, {"password", "123456"}})
@@ -109,6 +110,7 @@ func TestRequestBodies(t *testing.T) {
 // "123456" is fine. With real values in their place the customer is created, and registerUser
 // and customers/find agree on every field they share.
 func TestDocumentedCustomerExample(t *testing.T) {
+	t.Parallel()
 	const example = `{"name":"Alvaro","last_name":"Iglesia","last_name2":"Vicente","phone":"+54xxxxxxxxx",
 "country":"Argentina","country_code":"ARG","city":"Buenos Aires","address":"Fray Justo St.
 María de Oro 2121","email":"email@gmail.com","identification_number":"11111111",
@@ -161,6 +163,7 @@ María de Oro 2121","email":"email@gmail.com","identification_number":"11111111"
 
 // token_ttl set through the operator API is the lifetime of the next tokens.
 func TestOperatorTokenTTL(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		path := fmt.Sprintf("/admin/api/integrations/%d", e.cred.ID)
 		e.run(t, []scenario{
@@ -176,6 +179,7 @@ func TestOperatorTokenTTL(t *testing.T) {
 
 // GET / sends a new user to the guides.
 func TestRootRedirectsToDocs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, store.SQLite)
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(e.pub + "/")

@@ -51,6 +51,7 @@ func hasField(field string) func(t *testing.T, r response) {
 }
 
 func TestRegisterUser(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.run(t, []scenario{
 			{name: "valid Spanish customer", method: "POST", path: "/api/registerUser", body: person("lucia@example.com"), status: 200,
@@ -112,6 +113,7 @@ func clabe(body17 string) string {
 // TestIdentificationTypes registers one customer per identification type of every country with
 // a valid number, and checks the broken number is a 422 on identification_number.
 func TestIdentificationTypes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite")
 	for i, c := range idCases() {
 		t.Run(c.country+"/"+c.idType, func(t *testing.T) {
@@ -148,6 +150,7 @@ func TestIdentificationTypes(t *testing.T) {
 }
 
 func TestCompanyAndKYC(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		var userID float64
 		e.run(t, []scenario{
@@ -209,6 +212,7 @@ func TestCompanyAndKYC(t *testing.T) {
 }
 
 func TestDelegatedKYC(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		docs := func(m map[string]any) map[string]any {
 			return with(m, "document_front", pngData, "document_back", pngData, "selfie", pngData, "kyc_reference", "ext-123")
@@ -245,6 +249,7 @@ func TestDelegatedKYC(t *testing.T) {
 }
 
 func TestDocumentsListAndFind(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		r := e.do("POST", "/api/registerUser", person("docs@example.com"), nil, "")
 		uid := fmt.Sprint(r.path("data.id"))
@@ -295,6 +300,7 @@ func TestDocumentsListAndFind(t *testing.T) {
 // TestIsolation: a second integration gets user_not_in_integration / user_not_found for every
 // call with the first one's customer ids, and sees none of its customers.
 func TestIsolation(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		r := e.do("POST", "/api/registerUser", person("mine@example.com"), nil, "")
 		uid := fmt.Sprint(r.path("data.id"))

@@ -26,6 +26,7 @@ type decodeTarget struct {
 }
 
 func TestBodyAsJSONForms(t *testing.T) {
+	t.Parallel()
 	const boundary = "XyZ"
 	multipartBody := "--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nJosé\r\n" +
 		"--XyZ\r\nContent-Disposition: form-data; name=\"tags[]\"\r\n\r\na\r\n" +
@@ -71,6 +72,7 @@ func TestBodyAsJSONForms(t *testing.T) {
 }
 
 func TestBodyAsJSONRejects(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, ct, body, field string }{
 		{"NUL escaped in JSON", "application/json", `{"name":"a\u0000b"}`, "name"},
 		{"bad UTF-8 in JSON", "application/json", "{\"name\":\"a\xffb\"}", "name"},

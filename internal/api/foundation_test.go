@@ -13,6 +13,7 @@ import (
 )
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		unauthorized := map[string]any{"status": "error", "error": "authorization_incorrect"}
 		other, err := e.app.Integrations.Create(context.Background(), integration.NewParams{Name: "Other"})
@@ -92,6 +93,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestEnvelope(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		notFound := map[string]any{"status": "error", "error": "not_found"}
 		e.run(t, []scenario{
@@ -125,6 +127,7 @@ func TestEnvelope(t *testing.T) {
 }
 
 func TestAssetsAndPrices(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.run(t, []scenario{
 			{name: "available assets", method: "GET", path: "/api/available-assets", status: 200,
@@ -193,6 +196,7 @@ func TestAssetsAndPrices(t *testing.T) {
 }
 
 func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite")
 	for _, p := range []string{"/healthz", "/readyz", "/api/openapi.yaml"} {
 		resp, err := http.Get(e.pub + p)

@@ -194,6 +194,7 @@ func (g *gethNode) tokenBalance(token, owner common.Address) *big.Int {
 // USDC: createRampoff → the customer's transfer to the deposit address is pending at one
 // confirmation and credited at the configured two. The ledger verifies after each flow.
 func TestLiveAgainstGeth(t *testing.T) {
+	t.Parallel()
 	testkit.GoBinary(t, "geth", "github.com/ethereum/go-ethereum/cmd/geth@v1.17.10")
 	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
 		t.Run(string(engine), func(t *testing.T) { liveAgainstGeth(t, engine) })

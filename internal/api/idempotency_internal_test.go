@@ -26,6 +26,7 @@ var ipLocal = netip.MustParseAddr("127.0.0.1")
 // TestIdempotencyKey drives the middleware through a test-only POST route whose handler counts
 // its executions and can be told to fail, block or answer 422.
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		box, _ := secret.NewBox(bytes.Repeat([]byte{3}, 32))

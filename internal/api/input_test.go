@@ -5,6 +5,7 @@ import "testing"
 // NUL bytes, invalid UTF-8 and huge page numbers in paths, query parameters and data headers are
 // answered 4xx on both engines, never 500.
 func TestHostileQueryAndPath(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		for _, p := range []string{"/api/payment/a%00b", "/api/payment/a%ffb", "/api/customers/find?email=a%00b@x.example",
 			"/api/token-price?symbol=US%00DC", "/api/token-price?symbol=US%ffDC", "/api/payments?page=9223372036854775807",

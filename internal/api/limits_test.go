@@ -65,6 +65,7 @@ func (e *env) held(table, uid string) money.Amount {
 // Thirty parallel requests of one customer never pass a limit together: the limit is checked
 // and reserved in the transaction that writes the operation (issue 13).
 func TestLimitsHoldUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		// 120 creations in a burst: the integration's request rate must not be what refuses them.
 		if err := e.app.Integrations.SetRate(context.Background(), e.cred.ID, throttle.Rate{PerSecond: 0, Burst: 1}); err != nil {
@@ -125,6 +126,7 @@ func TestLimitsHoldUnderConcurrency(t *testing.T) {
 
 // Intents that were never paid stop counting when they expire; what was paid keeps counting.
 func TestExpiredIntentsReleaseTheLimit(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.seller(5, "basic")
 		var ids []string
@@ -157,6 +159,7 @@ func TestExpiredIntentsReleaseTheLimit(t *testing.T) {
 // A guided payment created for a transfer that the customer turns into a card payment on the
 // gateway page reserves the card quarter limit then.
 func TestGatewayCardChoiceReservesTheCardLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite")
 	if err := onrampSettings(e, onramp.Settings{CardQuarterLimitEUR: "150"}); err != nil {
 		t.Fatal(err)
@@ -184,6 +187,7 @@ func TestGatewayCardChoiceReservesTheCardLimit(t *testing.T) {
 // checked against the limit again when it arrives: one that still fits is delivered, one that no
 // longer does is received and held for the operator, its coins not sent, on both engines.
 func TestLateTransferRechecksTheLimit(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		uid := e.verifiedCustomer("late-limit@example.com", "basic") // 1,000 EUR per 30 days

@@ -15,6 +15,7 @@ import (
 // customer's; a name with no Latin letters is held, visible to the operator, corrected through
 // the operator API and paid; another is cancelled and the customer is owed again.
 func TestOffRampPayoutsWithHostileNames(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		plain := e.seller(31, "basic")
@@ -94,6 +95,7 @@ func TestOffRampPayoutsWithHostileNames(t *testing.T) {
 // The export endpoint never answers 500: payouts it cannot write are held (409 when nothing is
 // left to export), an account it cannot write is a 422 with the reason.
 func TestPayoutExportEndpoint(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iban := "ES7921000813610123456789"

@@ -12,6 +12,7 @@ import (
 )
 
 func TestOperatorAPI(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		op := map[string]string{"Authorization": "Bearer " + e.app.OperatorToken}
 		r := e.do("POST", "/api/registerUser/kyc-delegated", with(person("review@example.com"),

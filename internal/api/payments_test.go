@@ -37,6 +37,7 @@ func payment(uid string, kv ...any) map[string]any {
 }
 
 func TestPaymentMethodsAndQuote(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.run(t, []scenario{
 			{name: "methods", method: "GET", path: "/api/payment-methods", status: 200, check: func(t *testing.T, r response) {
@@ -84,6 +85,7 @@ func (failingProvider) Checkout(context.Context, onramp.Payment, string) (string
 }
 
 func TestCreatePaymentErrors(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.verifiedCustomer("buyer@example.com", "basic")
 		rich := e.verifiedCustomer("rich@example.com", "reinforced")
@@ -184,6 +186,7 @@ func (e *env) checkDelivered(r response, chainName, symbol string, want *big.Int
 }
 
 func TestBuyFlows(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.verifiedCustomer("flow@example.com", "reinforced")
 
@@ -265,6 +268,7 @@ func TestBuyFlows(t *testing.T) {
 // A guided payment is priced for a card at creation; choosing a transfer on the gateway page
 // re-prices it with the transfer's fees, so the customer never pays card fees for a transfer.
 func TestGuidedPaymentRepricedForTheChosenMethod(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite")
 	uid := e.verifiedCustomer("guided@example.com", "reinforced")
 	r := e.do("POST", "/api/createGuidedPayment", map[string]any{"user_id": uid, "coin_symbol": "USDC", "coin_chain": "polygon",

@@ -113,6 +113,7 @@ func expectedFiat(tokens, price string) string {
 }
 
 func TestRampoffQuote(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.run(t, []scenario{
 			{name: "quote", method: "GET", path: "/api/rampoff/quote?amount=100&symbol=USDC", status: 200,
@@ -139,6 +140,7 @@ func TestRampoffQuote(t *testing.T) {
 }
 
 func TestRampoffErrors(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.seller(1, "basic")
 		noIBAN := e.seller(2, "basic", "iban", nil)
@@ -224,6 +226,7 @@ func TestRampoffErrors(t *testing.T) {
 }
 
 func TestRampoffSellFlow(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		uid := e.seller(10, "basic")
@@ -274,6 +277,7 @@ func TestRampoffSellFlow(t *testing.T) {
 }
 
 func TestRampoffAmountPolicy(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		uid := e.seller(20, "reinforced")
@@ -387,6 +391,7 @@ func TestRampoffAmountPolicy(t *testing.T) {
 }
 
 func TestRampoffReturnedPayout(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		uid := e.seller(30, "basic")
 		id, _ := e.createRampoff(rampoff(uid, "iban", banking.SandboxFailingIBAN))
@@ -409,6 +414,7 @@ func TestRampoffReturnedPayout(t *testing.T) {
 }
 
 func TestRampoffLATAMPayout(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		mx := e.seller(40, "basic", "country_code", "MEX", "identification_type", "CURP", "identification_number", curp("GOMA850101HDFRRN0"),
 			"iban", clabe("00218001234567890"), "phone", nil)

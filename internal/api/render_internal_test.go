@@ -8,6 +8,7 @@ import (
 )
 
 func TestHTTPStatusOfEveryKind(t *testing.T) {
+	t.Parallel()
 	for k, want := range map[errcode.Kind]int{
 		errcode.KindRefused:      http.StatusOK, // the contract's business errors
 		errcode.KindInvalid:      http.StatusUnprocessableEntity,

@@ -14,6 +14,7 @@ import (
 // else held for the operator; an expired payment's transfer goes to the exception queue and can
 // still be reconciled.
 func TestLateTransferPolicy(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		feed := e.app.Pricer.SandboxPrices.(*price.Sandbox)
 		setPrice := func(p string) {

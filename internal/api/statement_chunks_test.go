@@ -23,6 +23,7 @@ import (
 // exception queue; importing the file again adds nothing; an entry twice in one statement and
 // a statement twice in one file are imported once; the ledger verifies.
 func TestStatementImportAcrossChunks(t *testing.T) {
+	t.Parallel()
 	defer func(n int) { banking.ChunkSize = n }(banking.ChunkSize)
 	banking.ChunkSize = 4
 	forEachEngine(t, func(t *testing.T, e *env) {

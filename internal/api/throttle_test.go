@@ -46,6 +46,7 @@ func retryAfter(t *testing.T, r response) time.Duration {
 }
 
 func TestIntegrationRateLimit(t *testing.T) {
+	t.Parallel()
 	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *testkit.Clock) {
 		op := map[string]string{"Authorization": "Bearer " + e.app.OperatorToken}
 		path := fmt.Sprintf("/admin/api/integrations/%d", e.cred.ID)
@@ -107,6 +108,7 @@ func authAttempt(base, key, secret string) (status int, code, retry string, err 
 // 500 wrong secrets at once: only AuthAttemptsPerKey reach the secret check, the rest are 429;
 // the right secret is refused during the lockout and works again once it ends.
 func TestAuthenticateBackoff(t *testing.T) {
+	t.Parallel()
 	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *testkit.Clock) {
 		var mu sync.Mutex
 		counts := map[string]int{}
@@ -150,6 +152,7 @@ func TestAuthenticateBackoff(t *testing.T) {
 
 // Guessing across many api_keys from one address hits the per-address limit.
 func TestAuthenticateBackoffPerAddress(t *testing.T) {
+	t.Parallel()
 	forEachThrottledEngine(t, func(t *testing.T, e *env, tc *testkit.Clock) {
 		for i := range api.AuthAttemptsPerIP {
 			r := e.do("POST", "/api/authenticate", map[string]string{"api_key": fmt.Sprintf("pk_sandbox_guess%d", i), "api_secret": "x"}, nil, "-")

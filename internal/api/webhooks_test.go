@@ -83,6 +83,7 @@ func form(kv ...string) string {
 var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 
 func TestWebhookSubscriptions(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		rcv := newWHReceiver(t, e.cred)
 		hook := rcv.srv.URL + "/hook"
@@ -172,6 +173,7 @@ func TestWebhookSubscriptions(t *testing.T) {
 // workers running: the events feed pages in order, the receiver gets signed deliveries, and
 // the delivery log, retry and replay work.
 func TestWebhookDeliveryAndFeed(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -63,6 +63,7 @@ func (e *env) checkChain(txid string, want *big.Int) {
 // card payment through the gateway and the checkout, then a bank transfer through the
 // transfer details page; the coins must land on the sandbox chain.
 func TestBrowserBuy(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	e := newEnvWith(t, true)
 	uid := e.buyer("buyer@example.com")

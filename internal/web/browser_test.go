@@ -112,6 +112,7 @@ func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 // TestBrowser fills and submits the hosted forms in headless Chromium against the real app, and
 // checks through the partner API that the customers moved to processing.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	e := newEnv(t)
 	dir := t.TempDir()

@@ -127,6 +127,7 @@ func securePage(t *testing.T, p page) {
 var ibanGrouped = regexp.MustCompile(`[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+(?: [A-Z0-9]{1,4})?`)
 
 func TestPaymentPagesRender(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uid := e.buyer("buyer@example.com")
 	_, gateway := e.guidedPayment(uid)
@@ -221,6 +222,7 @@ func TestPaymentPagesRender(t *testing.T) {
 }
 
 func TestGatewaySubmit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uid := e.buyer("gw@example.com")
 	id, gateway := e.guidedPayment(uid)
@@ -288,6 +290,7 @@ func TestGatewaySubmit(t *testing.T) {
 }
 
 func TestCheckoutSubmit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uid := e.buyer("co@example.com")
 	declined, declinedURL := e.directPayment(uid, "card", 20)
@@ -399,6 +402,7 @@ func TestCheckoutSubmit(t *testing.T) {
 }
 
 func TestTransferSubmit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uid := e.buyer("tr@example.com")
 	id, link := e.directPayment(uid, "transfer", 60)
@@ -452,6 +456,7 @@ func TestTransferSubmit(t *testing.T) {
 }
 
 func TestPaymentNumbers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ lang, in, want string }{
 		{"es", "50.00", "50,00"}, {"en", "50.00", "50.00"}, {"es", "1234.5", "1234,5"}, {"en", "1234.5", "1,234.5"},
 		{"es", "12345678.90", "12.345.678,90"}, {"en", "12345678", "12,345,678"}, {"es", "-10000.1", "-10.000,1"},

@@ -12,6 +12,7 @@ import (
 // A KYB link allows customer.KYBAttempts wrong passwords, then answers 429 with Retry-After,
 // even to the right password, until the lockout ends; then the right password works.
 func TestKYBPasswordLockout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, link, password := e.registerCompany("lock@acme.example", "Acme SL")
 	link = withLang(link, "en")

@@ -37,6 +37,7 @@ func without(m map[string][]string, keys ...string) map[string][]string {
 }
 
 func TestRenderLanguages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, esURL := e.registerUser(spanishCustomer("es@example.com"))
 	_, enURL := e.registerUser(map[string]any{"name": "Ann", "email": "en@example.com", "country_code": "FRA"})
@@ -98,6 +99,7 @@ func TestRenderLanguages(t *testing.T) {
 }
 
 func TestStaticFiles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for path, ctype := range map[string]string{"style.css": "text/css", "form.js": "text/javascript", "icon.svg": "image/svg+xml"} {
 		p := e.get(e.url+"/static/web/"+path, nil)
@@ -111,6 +113,7 @@ func TestStaticFiles(t *testing.T) {
 }
 
 func TestBadLinks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, kyc := e.registerUser(spanishCustomer("old@example.com"))
 	wellFormed := strings.Repeat("A", 43)
@@ -141,6 +144,7 @@ func TestBadLinks(t *testing.T) {
 }
 
 func TestKYCSubmission(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uid, link := e.registerUser(spanishCustomer("kyc@example.com"))
 	csrf := e.csrf(link)
@@ -213,6 +217,7 @@ func mergeFields(m map[string][]string, kv ...string) map[string][]string {
 }
 
 func TestKYBSubmission(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uid, link, password := e.registerCompany("ops@acme.example", "Acme SL")
 	link = withLang(link, "en")
@@ -278,6 +283,7 @@ func TestKYBSubmission(t *testing.T) {
 }
 
 func TestOnboardingSubmission(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	uid, _ := e.registerUser(spanishCustomer("ob@example.com"))
 	link := e.onboardingLink(uid)
@@ -322,6 +328,7 @@ func repeatUpload(n int) []upload {
 
 // TestRequestTooLarge streams a body over the 40 MB cap without holding it in memory.
 func TestRequestTooLarge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, link := e.registerUser(spanishCustomer("big@example.com"))
 	pr, pw := io.Pipe()

@@ -24,6 +24,7 @@ import (
 // TestRetryScheduleSpansThreeDays checks MaxAttempts against the backoff at its shortest and
 // longest jitter, for the default base.
 func TestRetryScheduleSpansThreeDays(t *testing.T) {
+	t.Parallel()
 	var lo, hi time.Duration
 	for k := 1; k < MaxAttempts; k++ {
 		nominal := min(DefaultRetryBase<<(k-1), DefaultRetryBase*maxBackoffFactor)
@@ -64,6 +65,7 @@ func (c *fakeClock) Add(d time.Duration) {
 // DisableAfter disable it with an operator alert, a metric and an ERROR log; re-subscribing
 // or updating re-enables it.
 func TestDisableAfterDaysOfFailures(t *testing.T) {
+	t.Parallel()
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		key := make([]byte, 32)
@@ -189,6 +191,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // TestExcerptOnlyFromPublicTargets: the answer's body is kept for a public address only; a
 // loopback or private target (or an unknown address) leaves status and latency alone.
 func TestExcerptOnlyFromPublicTargets(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"internal":"secret"}`)
 	for addr, keep := range map[string]bool{"93.184.215.14": true, "2606:2800:220:1::1": true, "127.0.0.1": false, "::1": false,
 		"10.0.0.5": false, "172.16.3.4": false, "192.168.1.1": false, "fd00::1": false, "::ffff:127.0.0.1": false, "::ffff:10.0.0.1": false} {

@@ -112,6 +112,7 @@ func (e *env) deliveries(f webhook.Filter) []webhook.Delivery {
 }
 
 func TestDeliveryEndToEnd(t *testing.T) {
+	t.Parallel()
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, webhook.Config{}, true)
 		ctx := context.Background()
@@ -190,6 +191,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 }
 
 func TestRolledBackChangeQueuesNothing(t *testing.T) {
+	t.Parallel()
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, webhook.Config{}, true)
 		ctx := context.Background()
@@ -222,6 +224,7 @@ func TestRolledBackChangeQueuesNothing(t *testing.T) {
 }
 
 func TestRetryUntilSuccess(t *testing.T) {
+	t.Parallel()
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, webhook.Config{}, true)
 		ctx := context.Background()
@@ -268,6 +271,7 @@ func (r *switchResolver) LookupIPAddr(ctx context.Context, host string) ([]net.I
 }
 
 func TestProductionGuard(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t, store.SQLite)
 	res := &switchResolver{}
 	e := newEnv(t, db, webhook.Config{Resolver: res}, false)
@@ -309,6 +313,7 @@ func TestProductionGuard(t *testing.T) {
 }
 
 func TestSandboxGuard(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t, store.SQLite)
 	e := newEnv(t, db, webhook.Config{}, true)
 	ctx := context.Background()
@@ -326,6 +331,7 @@ func TestSandboxGuard(t *testing.T) {
 }
 
 func TestSubscriptionRules(t *testing.T) {
+	t.Parallel()
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, webhook.Config{}, true)
 		ctx := context.Background()
@@ -367,6 +373,7 @@ func TestSubscriptionRules(t *testing.T) {
 }
 
 func TestBodyIsStable(t *testing.T) {
+	t.Parallel()
 	ev := event.Event{ID: "evt_abc", Type: "PAY_IN", Sequence: 7, CreatedAt: time.Date(2026, 6, 26, 10, 30, 0, 1000, time.UTC), Data: json.RawMessage(`{"b":1,"a":2}`)}
 	want := `{"id":"evt_abc","type":"PAY_IN","created_at":"2026-06-26T10:30:00.000001Z","sequence":7,"data":{"b":1,"a":2}}`
 	if got := string(webhook.Body(ev)); got != want {
@@ -384,6 +391,7 @@ func TestBodyIsStable(t *testing.T) {
 // with PrivateOn and never with PrivateOff; the delivery log keeps no byte of a private
 // target's answer, on both engines.
 func TestSandboxPrivateTargets(t *testing.T) {
+	t.Parallel()
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, webhook.Config{}, true)

@@ -62,9 +62,20 @@ func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// open navigates to path and waits for the selector. A navigation that meets a download still
+// finishing (an export's file) is aborted by Chromium: it is tried once more.
 func (b *browser) open(path string, waitFor string) {
 	b.t.Helper()
-	b.do(chromedp.Navigate(b.base+path), chromedp.WaitVisible(css(waitFor)))
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Navigate(b.base+path))
+	if err != nil && strings.Contains(err.Error(), "net::ERR_ABORTED") {
+		err = chromedp.Do(ctx, chromedp.Navigate(b.base+path))
+	}
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.do(chromedp.WaitVisible(css(waitFor)))
 }
 
 func (b *browser) eval(js string) string {

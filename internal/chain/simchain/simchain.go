@@ -422,7 +422,9 @@ func (c *Chain) send(ctx context.Context, key *ecdsa.PrivateKey, nonce uint64, t
 		if err != nil {
 			return common.Hash{}, fmt.Errorf("simchain: estimate gas: %w", err)
 		}
-		gas = est * 3 / 2
+		// An ERC-20 transfer costs 20,000 more gas when the recipient's balance slot is empty,
+		// and a sweep can empty it between this estimate and mining: leave room for that.
+		gas = est*3/2 + 20000
 	}
 	tip := big.NewInt(params.GWei)
 	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)

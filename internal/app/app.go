@@ -41,6 +41,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/operator"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/web"
@@ -348,7 +349,7 @@ func livePrices(cfg Config) (price.Provider, error) {
 // bookSandboxFunding records the faucet's tokens in the sandbox hot wallet's ledger account, so
 // the books show what the sandbox chain holds.
 func (a *App) bookSandboxFunding(ctx context.Context, chainName, genesis, asset string, amount *big.Int) error {
-	token := onramp.TokenAsset(asset, chainName)
+	token := ramp.TokenAsset(asset, chainName)
 	return a.DB.Tx(ctx, func(tx *store.Tx) error {
 		faucet, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: "sb:faucet:" + chainName + ":" + asset, Kind: ledger.KindExternal, Asset: token})
 		if err != nil {
@@ -418,7 +419,7 @@ func bookMinerFee(ctx context.Context, tx *store.Tx, f chainset.MinerFee) error 
 	if bookings > 0 {
 		ref = fmt.Sprintf("%s:%d", base, bookings+1)
 	}
-	coin := onramp.TokenAsset(f.Asset, f.Chain)
+	coin := ramp.TokenAsset(f.Asset, f.Chain)
 	hot, err := ledger.EnsureAccount(ctx, tx, ledger.Account{Key: prefix + "hotwallet:" + f.Chain + ":" + f.Asset, Kind: ledger.KindHotWallet, Asset: coin})
 	if err != nil {
 		return err

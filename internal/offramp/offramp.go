@@ -104,10 +104,10 @@ const (
 // Errors of the contract (REFERENCE §5), in the documented order of checks, and of the
 // operator API.
 var (
-	ErrMandatory         = errcode.New("fail_mandatory_field", "The user_id field is required.")
+	ErrMandatory         = ramp.ErrMandatory
 	ErrCoinNotSupported  = errcode.CoinNotSupported
 	ErrMinSale           = errcode.New("min_sale", "")
-	ErrExternalIDUsed    = errcode.New("external_id_already_used", "")
+	ErrExternalIDUsed    = ramp.ErrExternalIDUsed
 	ErrRampoffCreation   = errcode.New("error_rampoff_creation", "")
 	ErrRampoffNotFound   = errcode.New("rampoff_not_found", "")
 	ErrInvalidTransition = errcode.New("invalid_rampoff_transition", "")

@@ -19,6 +19,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/onramp"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/secret"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -125,19 +126,7 @@ const maxDecimals = 18
 
 // parseTokens reads a token amount (JSON number or decimal string) with at most decimals.
 func parseTokens(f errcode.Fields, field string, raw json.RawMessage, decimals int) money.Amount {
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
-		errcode.Required(f, field)
-		return money.Amount{}
-	}
-	a, err := money.ParseJSON(raw, decimals, money.ParseOptions{})
-	if err != nil {
-		f.Add(field, "The %s is not a valid amount: %s.", errcode.Label(field), strings.TrimSuffix(err.Error(), "."))
-		return money.Amount{}
-	}
-	if a.Sign() <= 0 {
-		f.Add(field, "The %s must be greater than zero.", errcode.Label(field))
-	}
-	return a
+	return ramp.ParseAmount(f, field, raw, decimals)
 }
 
 func (s *Service) params(integrationID int64, sandbox bool, st Settings, a asset.Asset, fiat string) pricing.Params {

@@ -24,23 +24,12 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
-// Ledger accounts. Sandbox operations live under "sb:" so they never mix with the operator's
-// real books; the keys are the on-ramp's where the account is the same (customer, hot wallet,
-// external, trading, fees).
-func ledgerKey(sandbox bool, parts ...string) string {
-	k := strings.Join(parts, ":")
-	if sandbox {
-		return "sb:" + k
-	}
-	return k
-}
-
-func account(ctx context.Context, tx *store.Tx, sandbox bool, kind ledger.Kind, asset string, parts ...string) (ledger.AccountID, error) {
-	return ledger.EnsureAccount(ctx, tx, ledger.Account{Key: ledgerKey(sandbox, parts...), Kind: kind, Asset: asset})
-}
-
-// TokenAsset is the ledger asset code of a token on a chain.
-func TokenAsset(symbol, chainName string) string { return symbol + ":" + chainName }
+// Ledger accounts: the ramps' shared keys (ramp.LedgerKey).
+var (
+	ledgerKey  = ramp.LedgerKey
+	account    = ramp.Account
+	tokenAsset = ramp.TokenAsset
+)
 
 // KindNetworkFees is the account kind of gas burnt by sweeps.
 const KindNetworkFees ledger.Kind = "network_fees"
@@ -287,7 +276,7 @@ func (s *Service) credit(ctx context.Context, tx *store.Tx, r Rampoff, d chain.D
 	if err != nil {
 		return err
 	}
-	token := TokenAsset(strings.ToUpper(d.Asset), r.Chain)
+	token := tokenAsset(strings.ToUpper(d.Asset), r.Chain)
 	depAcct, err := account(ctx, tx, r.Sandbox, ledger.KindDepositAddress, token, "deposit", r.Chain, r.DepositAddress, strings.ToUpper(d.Asset))
 	if err != nil {
 		return err
@@ -553,7 +542,7 @@ func (s *Service) Release(ctx context.Context, id string, reprice bool) (_ Rampo
 		if sl.net.Sign() <= 0 {
 			return ErrNotHeld.With("the held amount does not cover the fees; refund it", nil)
 		}
-		token := TokenAsset(sym, r.Chain)
+		token := tokenAsset(sym, r.Chain)
 		owed, err := account(ctx, tx, r.Sandbox, ledger.KindCustomer, token, "customer", fmt.Sprint(r.UserID), sym, r.Chain)
 		if err != nil {
 			return err
@@ -670,7 +659,7 @@ func (s *Service) OnPayout(ctx context.Context, tx *store.Tx, sandbox bool, po c
 	if err := tx.QueryRow(ctx, "SELECT user_id FROM rampoffs WHERE id = ?", d.RampoffID).Scan(&userID); err != nil {
 		return err
 	}
-	token := TokenAsset(d.Asset, d.Chain)
+	token := tokenAsset(d.Asset, d.Chain)
 	owed, err := account(ctx, tx, d.Sandbox, ledger.KindCustomer, token, "customer", fmt.Sprint(userID), d.Asset, d.Chain)
 	if err != nil {
 		return err

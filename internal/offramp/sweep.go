@@ -126,7 +126,7 @@ func (s *Service) sweep(ctx context.Context, d Deposit) (ok bool, err error) {
 			return false, fmt.Errorf("gas top-up %s reverted", h.Hex())
 		}
 		err = s.DB.Tx(ctx, func(tx *store.Tx) error {
-			asset := TokenAsset(native, d.Chain)
+			asset := tokenAsset(native, d.Chain)
 			ext, err := account(ctx, tx, true, ledger.KindExternal, asset, "external", d.Chain, native)
 			if err != nil {
 				return err
@@ -177,7 +177,7 @@ func (s *Service) finishSweep(ctx context.Context, d Deposit, rc *types.Receipt)
 		if status != "sent" {
 			return nil
 		}
-		nativeAsset := TokenAsset(native, d.Chain)
+		nativeAsset := tokenAsset(native, d.Chain)
 		depNative, err := account(ctx, tx, true, ledger.KindDepositAddress, nativeAsset, "deposit", d.Chain, d.Address, native)
 		if err != nil {
 			return err
@@ -192,7 +192,7 @@ func (s *Service) finishSweep(ctx context.Context, d Deposit, rc *types.Receipt)
 		}
 		next, desc := "failed", "reverted sweep of "+d.Address
 		if rc.Status == types.ReceiptStatusSuccessful {
-			token := TokenAsset(d.Asset, d.Chain)
+			token := tokenAsset(d.Asset, d.Chain)
 			dep, err := account(ctx, tx, true, ledger.KindDepositAddress, token, "deposit", d.Chain, d.Address, d.Asset)
 			if err != nil {
 				return err

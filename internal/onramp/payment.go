@@ -20,12 +20,12 @@ import (
 
 // Errors of the contract (REFERENCE §4.3), in the documented order of checks.
 var (
-	ErrMandatory         = errcode.New("fail_mandatory_field", "The user_id field is required.")
+	ErrMandatory         = ramp.ErrMandatory
 	ErrUserNotFound      = errcode.UserNotFound
 	ErrCoinNotSupported  = errcode.CoinNotSupported
 	ErrMinPurchase       = errcode.New("min_purchase", "")
 	ErrMethodNotAllowed  = errcode.New("method_not_allowed", "")
-	ErrExternalIDUsed    = errcode.New("external_id_already_used", "")
+	ErrExternalIDUsed    = ramp.ErrExternalIDUsed
 	ErrPaymentCreation   = errcode.New("error_payment_creation", "")
 	ErrGuidedEUROnly     = errcode.New("guided_payment_eur_only", "Guided payments are in EUR only.")
 	ErrPaymentNotFound   = errcode.New("payment_not_found", "")

@@ -20,6 +20,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/event"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
@@ -117,19 +118,7 @@ func parseFiat(f errcode.Fields, field string, raw json.RawMessage, fiat string)
 	if !ok {
 		return money.Amount{}
 	}
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
-		errcode.Required(f, field)
-		return money.Amount{}
-	}
-	a, err := money.ParseJSON(raw, scale, money.ParseOptions{})
-	if err != nil {
-		f.Add(field, "The %s is not a valid amount: %s.", errcode.Label(field), strings.TrimSuffix(err.Error(), "."))
-		return money.Amount{}
-	}
-	if a.Sign() <= 0 {
-		f.Add(field, "The %s must be greater than zero.", errcode.Label(field))
-	}
-	return a
+	return ramp.ParseAmount(f, field, raw, scale)
 }
 
 // Quote prices a buy (GET /quote) and stores it as a firm quote.

@@ -19,22 +19,12 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
-// Ledger accounts of the on-ramp. Sandbox operations live under "sb:" so they never mix with
-// the operator's real books.
-func ledgerKey(sandbox bool, parts ...string) string {
-	k := strings.Join(parts, ":")
-	if sandbox {
-		return "sb:" + k
-	}
-	return k
-}
-
-func account(ctx context.Context, tx *store.Tx, sandbox bool, kind ledger.Kind, asset string, parts ...string) (ledger.AccountID, error) {
-	return ledger.EnsureAccount(ctx, tx, ledger.Account{Key: ledgerKey(sandbox, parts...), Kind: kind, Asset: asset})
-}
-
-// TokenAsset is the ledger asset code of a token on a chain.
-func TokenAsset(symbol, chainName string) string { return symbol + ":" + chainName }
+// Ledger accounts: the ramps' shared keys (ramp.LedgerKey).
+var (
+	ledgerKey  = ramp.LedgerKey
+	account    = ramp.Account
+	tokenAsset = ramp.TokenAsset
+)
 
 func (s *Service) record(ctx context.Context, tx *store.Tx, p Payment, typ string) error {
 	_, err := s.Events.Record(ctx, tx, s.Now(), p.IntegrationID, typ, "payment", p.ID, p.View())
@@ -410,7 +400,7 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, p Payment) error {
 	if err != nil {
 		return err
 	}
-	token := TokenAsset(p.Coin, p.Chain)
+	token := tokenAsset(p.Coin, p.Chain)
 	hot, err := account(ctx, tx, p.Sandbox, ledger.KindHotWallet, token, "hotwallet", p.Chain, p.Coin)
 	if err != nil {
 		return err

@@ -7,7 +7,9 @@ package ramp
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/customer"
@@ -22,7 +24,28 @@ var (
 	ErrRequireKYC = errcode.RequireKYC
 	ErrReinforced = errcode.New("kyc_reinforced_required", "")
 	ErrLimit      = errcode.New("limit_exceded", "")
+	ErrMandatory  = errcode.New("fail_mandatory_field", "The user_id field is required.")
+	// ErrExternalIDUsed is a partner's external id given to an earlier operation of the ramp.
+	ErrExternalIDUsed = errcode.New("external_id_already_used", "")
 )
+
+// ParseAmount reads a positive amount (JSON number or decimal string) with at most scale
+// decimals, recording what is wrong with it in f under field.
+func ParseAmount(f errcode.Fields, field string, raw json.RawMessage, scale int) money.Amount {
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
+		errcode.Required(f, field)
+		return money.Amount{}
+	}
+	a, err := money.ParseJSON(raw, scale, money.ParseOptions{})
+	if err != nil {
+		f.Add(field, "The %s is not a valid amount: %s.", errcode.Label(field), strings.TrimSuffix(err.Error(), "."))
+		return money.Amount{}
+	}
+	if a.Sign() <= 0 {
+		f.Add(field, "The %s must be greater than zero.", errcode.Label(field))
+	}
+	return a
+}
 
 // KYC finds where a customer completes KYC (customer.Service).
 type KYC interface {

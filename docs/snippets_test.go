@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pocketramp/pocketramp/docs"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 	"github.com/pocketramp/pocketramp/internal/webhook"
 )
 
@@ -51,13 +52,54 @@ var snippets = []snippet{
 	}},
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// startReceiver starts a snippet on a port it is told ($PORT: the snippets are programs in
+// other languages that cannot be handed a listener). A port is picked from a listener the test
+// closes, so another process may take it first: the snippet then fails to bind and exits, and
+// another port is tried.
+func startReceiver(t *testing.T, sn snippet, dir, secret string, out *bytes.Buffer) int {
+	t.Helper()
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		out.Reset()
+		cmd := sn.start(t, dir, sn.file, port)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "POCKETRAMP_API_SECRET="+secret)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+		listening := func() bool {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}
+		up := false
+		testkit.WaitFor(t, 20*time.Second, "the "+sn.lang+" receiver to listen or exit: "+out.String(), func() bool {
+			select {
+			case <-exited:
+				return true
+			default:
+				up = listening()
+				return up
+			}
+		})
+		if up {
+			return port
+		}
+		t.Logf("the %s receiver exited on port %d (taken?), trying another: %s", sn.lang, port, out.String())
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("the %s receiver did not start", sn.lang)
+	return 0
 }
 
 // signedDelivery returns a real delivery pocketramp signed: the freshest one the receiver got,
@@ -130,29 +172,9 @@ func testSnippets(t *testing.T, e *env) {
 			if err := os.WriteFile(filepath.Join(dir, sn.file), []byte(body), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			port := freePort(t)
-			cmd := sn.start(t, dir, sn.file, port)
-			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "POCKETRAMP_API_SECRET="+secret)
 			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			port := startReceiver(t, sn, dir, secret, &out)
 			url := fmt.Sprintf("http://127.0.0.1:%d/webhooks/pocketramp", port)
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-				if err == nil {
-					c.Close()
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the %s receiver did not start: %s", sn.lang, out.String())
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
 			send := func(body []byte, ts, sig string) int {
 				req, _ := http.NewRequestWithContext(context.Background(), "POST", url, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")

@@ -16,6 +16,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/onramp"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 const wallet = "0x52908400098527886E0F7030069857D2E4169EE7" // an EIP-55 test vector
@@ -153,17 +154,12 @@ func onrampSettings(e *env, s onramp.Settings) error {
 // waitStatus polls GET /api/payment/{id} until it reaches status.
 func (e *env) waitStatus(id, status string) response {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := e.do("GET", "/api/payment/"+id, nil, nil, "")
-		if r.path("data.status") == status {
-			return r
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("payment %s did not reach %s: %s", id, status, r.body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var r response
+	testkit.WaitFor(e.t, 30*time.Second, "payment "+id+" "+status, func() bool {
+		r = e.do("GET", "/api/payment/"+id, nil, nil, "")
+		return r.path("data.status") == status
+	})
+	return r
 }
 
 // checkDelivered asserts the sandbox chain shows the payment's tokens in the wallet, sent by txid.

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketramp/pocketramp/internal/integration"
 	"github.com/pocketramp/pocketramp/internal/ledger"
 	"github.com/pocketramp/pocketramp/internal/money"
+	"github.com/pocketramp/pocketramp/internal/testkit"
 )
 
 // seller registers customer n (unique identification) with body overrides and approves its KYC.
@@ -56,17 +57,12 @@ func (e *env) createRampoff(body map[string]any) (string, string) {
 // waitRampoff polls GET /api/getRampoff until the off-ramp reaches status.
 func (e *env) waitRampoff(id, status string) response {
 	e.t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for {
-		r := e.do("GET", "/api/getRampoff?id="+id, nil, nil, "")
-		if r.path("data.status") == status {
-			return r
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("off-ramp %s did not reach %s: %s", id, status, r.body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var r response
+	testkit.WaitFor(e.t, 45*time.Second, "off-ramp "+id+" "+status, func() bool {
+		r = e.do("GET", "/api/getRampoff?id="+id, nil, nil, "")
+		return r.path("data.status") == status
+	})
+	return r
 }
 
 // deposit drives the sandbox deposit of an off-ramp.

@@ -47,6 +47,7 @@ func TestLateTransferPolicy(t *testing.T) {
 		if r.path("data.status") != "payment_received" || r.path("data.hold_reason") == nil {
 			t.Fatalf("a transfer whose price moved too far was not held: %s", r.body)
 		}
+		// Nothing is to happen: give the background passes (chains every 100 ms) time to not move it.
 		time.Sleep(500 * time.Millisecond)
 		if r := e.do("GET", "/api/payment/"+big, nil, nil, ""); r.path("data.status") != "payment_received" {
 			t.Fatalf("held payment moved on: %s", r.body)

@@ -4,8 +4,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,20 +36,7 @@ func TestBrowser(t *testing.T) {
 		}
 		return out
 	}
-	var mu sync.Mutex
-	var problems []string
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	console := chrometest.WatchConsole(ctx, "favicon")
 	shot := func(name string, full bool) {
 		t.Helper()
 		if shots == "" {
@@ -108,11 +93,5 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("phone: the page is wider than the screen: %s", eval(`document.documentElement.scrollWidth + " / " + window.innerWidth + " / " + document.querySelector('main').getBoundingClientRect().right`))
 	}
 	shot("docs-buy-phone", false)
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		if !strings.Contains(p, "favicon") {
-			t.Errorf("browser console: %s", p)
-		}
-	}
+	console.Check(t)
 }

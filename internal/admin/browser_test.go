@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,28 +26,14 @@ type browser struct {
 	base  string
 	shots string // SCREENSHOT_DIR, "" for none
 
-	mu       sync.Mutex
-	problems []string
+	console *chrometest.Console
 }
 
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
 	b := &browser{t: t, ctx: chrometest.Start(t, 4*time.Minute), base: base, shots: chrometest.Screenshots(t)}
-	ctx := b.ctx
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			// 403 and 422 answers are part of the journeys; anything else is a bug.
-			expected := strings.Contains(m.Text, "status of 403") || strings.Contains(m.Text, "status of 422") || strings.Contains(m.Text, "status of 401")
-			if (m.Type == chromedp.ConsoleError || m.IsException()) && !expected {
-				b.mu.Lock()
-				b.problems = append(b.problems, m.String())
-				b.mu.Unlock()
-			}
-		}
-	}()
+	// 403, 422 and 401 answers are part of the journeys; anything else is a bug.
+	b.console = chrometest.WatchConsole(b.ctx, "status of 403", "status of 422", "status of 401")
 	return b
 }
 
@@ -137,13 +122,7 @@ func (b *browser) logout() {
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
-func (b *browser) checkProblems() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, p := range b.problems {
-		b.t.Errorf("browser reported: %s", p)
-	}
-}
+func (b *browser) checkProblems() { b.t.Helper(); b.console.Check(b.t) }
 
 // TestConsoleJourneys walks the console in headless Chromium as the people who use it: log in,
 // do the task, see the result. Screenshots (desktop and narrow) go to $SCREENSHOT_DIR.

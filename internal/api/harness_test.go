@@ -85,27 +85,7 @@ type response struct {
 }
 
 // path reads a dotted path ("data.items.0.id") from the decoded JSON body.
-func (r response) path(p string) any {
-	var cur any = r.json
-	for _, part := range strings.Split(p, ".") {
-		switch v := cur.(type) {
-		case map[string]any:
-			cur = v[part]
-		case []any:
-			i := 0
-			for _, c := range part {
-				i = i*10 + int(c-'0')
-			}
-			if i >= len(v) {
-				return nil
-			}
-			cur = v[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
+func (r response) path(p string) any { return apptest.Response{JSON: r.json}.Path(p) }
 
 // do sends a request (body: nil, a string sent verbatim, or a value sent as JSON) with the env's
 // token unless token is "-" (none) or another value, and checks the answer against openapi.yaml.

@@ -174,9 +174,5 @@ func TestBrowserBuy(t *testing.T) {
 		t.Fatalf("ledger after the flows: %v\n%s", err, rep)
 	}
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, p := range b.problems {
-		t.Errorf("browser reported: %s", p)
-	}
+	b.console.Check(t)
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,29 +20,14 @@ type browser struct {
 	ctx   context.Context
 	shots string // SCREENSHOT_DIR, "" for none
 
-	mu       sync.Mutex
-	problems []string // CSP violations, script errors, failed loads
+	console *chrometest.Console
 }
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	b := &browser{t: t, ctx: chrometest.Start(t, 3*time.Minute), shots: chrometest.Screenshots(t)}
-	ctx := b.ctx
-	// A CSP violation, a script error or a failed asset shows up here as an error message.
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			// The pages answer 410 and 422 on purpose in this test; any other failed load is a bug.
-			expected := strings.Contains(m.Text, "status of 410") || strings.Contains(m.Text, "status of 422") || strings.Contains(m.Text, "partner.example")
-			if (m.Type == chromedp.ConsoleError || m.IsException()) && !expected {
-				b.mu.Lock()
-				b.problems = append(b.problems, m.String())
-				b.mu.Unlock()
-			}
-		}
-	}()
+	// The pages answer 410 and 422 on purpose in this test; any other failed load is a bug.
+	b.console = chrometest.WatchConsole(b.ctx, "status of 410", "status of 422", "partner.example")
 	return b
 }
 
@@ -247,9 +231,5 @@ func TestBrowser(t *testing.T) {
 	}
 	b.shot("onboarding-done-es-phone")
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, p := range b.problems {
-		t.Errorf("browser reported: %s", p)
-	}
+	b.console.Check(t)
 }

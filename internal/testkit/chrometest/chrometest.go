@@ -4,6 +4,9 @@ package chrometest
 import (
 	"context"
 	"os"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,4 +54,41 @@ func Screenshots(t testing.TB) string {
 		}
 	}
 	return dir
+}
+
+// Console collects the page's console errors and exceptions (CSP violations, script errors,
+// failed loads) from ctx's browser, leaving out those containing one of expected (answers the
+// test provokes on purpose). Its Check fails t with each one collected so far.
+type Console struct {
+	mu       sync.Mutex
+	problems []string
+}
+
+// WatchConsole starts collecting on ctx (from Start).
+func WatchConsole(ctx context.Context, expected ...string) *Console {
+	c := &Console{}
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if (m.Type != chromedp.ConsoleError && !m.IsException()) || slices.ContainsFunc(expected, func(e string) bool { return strings.Contains(m.String(), e) }) {
+				continue
+			}
+			c.mu.Lock()
+			c.problems = append(c.problems, m.String())
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+// Check fails t with every problem collected so far.
+func (c *Console) Check(t testing.TB) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.problems {
+		t.Errorf("browser reported: %s", p)
+	}
 }

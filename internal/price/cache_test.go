@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pocketramp/pocketramp/internal/money"
@@ -192,7 +193,13 @@ func TestCacheKeysArePerPair(t *testing.T) {
 	}
 }
 
+// Runs in a synctest bubble: synctest.Wait returns once all 50 callers are blocked on the one
+// in-flight fetch, so the test needs no sleep to let them pile up.
 func TestCacheSingleFlight(t *testing.T) {
+	synctest.Test(t, testCacheSingleFlight)
+}
+
+func testCacheSingleFlight(t *testing.T) {
 	clk := &fakeClock{t: fixedNow}
 	fp := &fakeProvider{release: make(chan struct{}), answer: quoteAt(rate(t, "0.92"), clk.Now)}
 	c := NewCache(fp, time.Minute, clk.Now)
@@ -211,12 +218,10 @@ func TestCacheSingleFlight(t *testing.T) {
 			results <- err
 		}()
 	}
-	// Let the goroutines pile up on the one in-flight fetch.
-	deadline := time.Now().Add(5 * time.Second)
-	for fp.calls.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	synctest.Wait() // every caller is now waiting on the one in-flight fetch
+	if got := fp.calls.Load(); got != 1 {
+		t.Fatalf("provider called %d times while the fetch was in flight, want 1", got)
 	}
-	time.Sleep(20 * time.Millisecond)
 	close(fp.release)
 	wg.Wait()
 	close(results)

@@ -72,23 +72,7 @@ func startGeth(t *testing.T) *gethNode {
 		"--http", "--http.addr", "127.0.0.1", "--http.port", fmt.Sprint(port), "--http.api", "eth,net,web3",
 		"--authrpc.addr", "127.0.0.1", "--authrpc.port", fmt.Sprint(freeTCPPort(t)),
 		"--nodiscover", "--maxpeers", "0", "--port", "0", "--ipcdisable", "--verbosity", "2")
-	out, err := os.Create(filepath.Join(dir, "geth.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		out.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "geth.out"))
-			t.Logf("geth output:\n%s", b)
-		}
-	})
+	testkit.StartProcess(t, "geth", dir, cmd)
 	g := &gethNode{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), signer: types.LatestSignerForChainID(big.NewInt(1337))}
 	g.dev, _ = crypto.HexToECDSA(gethDevKey)
 	deadline := time.Now().Add(90 * time.Second)

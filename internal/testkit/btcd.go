@@ -32,23 +32,7 @@ func StartBtcd(t testing.TB, miningAddr string) string {
 	cmd := exec.Command(bin, "--regtest", "--datadir="+filepath.Join(dir, "data"), "--logdir="+filepath.Join(dir, "logs"),
 		"--rpcuser=pr", "--rpcpass=pr-secret", fmt.Sprintf("--rpclisten=127.0.0.1:%d", port), "--notls", "--nolisten",
 		"--miningaddr="+miningAddr, "--debuglevel=warn", "--configfile="+filepath.Join(dir, "btcd.conf"))
-	out, err := os.Create(filepath.Join(dir, "btcd.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		out.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "btcd.out"))
-			t.Logf("btcd output:\n%s", b)
-		}
-	})
+	StartProcess(t, "btcd", dir, cmd)
 	url := fmt.Sprintf("http://pr:pr-secret@127.0.0.1:%d", port)
 	client := &http.Client{Timeout: 2 * time.Second}
 	WaitFor(t, 60*time.Second, "btcd answering", func() bool {

@@ -17,7 +17,7 @@ import (
 )
 
 // TestDeliveryAcrossKill runs `pocketramp serve` with a short retry base
-// (POCKETRAMP_WEBHOOK_RETRY_BASE=100ms). The receiver is down (503) while KYC events are
+// (POCKETRAMP_WEBHOOK_RETRY_BASE=100ms) and rescue window (POCKETRAMP_WEBHOOK_RESCUE_AFTER). The receiver is down (503) while KYC events are
 // recorded, the server is SIGKILLed in the middle of the retries and restarted, more events are
 // recorded while the receiver is still down, then the receiver comes back: every event must
 // arrive, correctly signed, at least once.
@@ -43,6 +43,9 @@ func testKill(t *testing.T, dbURL string) {
 		"POCKETRAMP_PRICE_SOURCES=sandbox",
 		"POCKETRAMP_OPERATOR_TOKEN=op_test_token_123456",
 		"POCKETRAMP_WEBHOOK_RETRY_BASE=100ms",
+		// A delivery cut off by the SIGKILL is tried again after the shortest rescue window
+		// (attempt timeout 10 s + 21 s) instead of the default minute.
+		"POCKETRAMP_WEBHOOK_RESCUE_AFTER=1s",
 		"POCKETRAMP_LOG_FORMAT=json",
 	}
 	dir := t.TempDir()

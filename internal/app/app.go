@@ -72,7 +72,9 @@ type Config struct {
 	StatementDir string
 	// WebhookRetryBase is the first webhook retry delay (default 30 s; tests shorten it, see
 	// POCKETRAMP_WEBHOOK_RETRY_BASE); WebhookDisableAfter is how long an endpoint may fail
-	// without a success before it is disabled (default 72 h; POCKETRAMP_WEBHOOK_DISABLE_AFTER).
+	// without a success before it is disabled (default 72 h; POCKETRAMP_WEBHOOK_DISABLE_AFTER);
+	// WebhookRescueAfter is when a delivery left running by a killed instance is tried again
+	// (default 1 min, never less than the attempt timeout + 21 s; POCKETRAMP_WEBHOOK_RESCUE_AFTER).
 	// Chains are the live EVM chains (RPC, hot wallet, deposit xpub); sandbox chains need none.
 	Chains []chainset.Live
 	// Bitcoin is the live Bitcoin chain (node RPC, hot wallet, deposit xpub); nil: not configured.
@@ -81,6 +83,7 @@ type Config struct {
 	SandboxBlockInterval time.Duration
 	WebhookRetryBase     time.Duration
 	WebhookDisableAfter  time.Duration
+	WebhookRescueAfter   time.Duration
 	// SandboxPrivateWebhooks says whether sandbox webhooks may target loopback and private
 	// addresses: "auto" or "" (only while no production integration exists), "true", "false".
 	SandboxPrivateWebhooks string
@@ -195,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Webhooks, err = webhook.New(ctx, webhook.Config{DB: db, DatabaseURL: cfg.DatabaseURL, Integrations: a.Integrations,
 		Box: box, Log: cfg.Log, Now: cfg.Now, Registry: a.Registry,
-		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter, PrivateTargets: private})
+		RetryBase: cfg.WebhookRetryBase, DisableAfter: cfg.WebhookDisableAfter, RescueAfter: cfg.WebhookRescueAfter, PrivateTargets: private})
 	if err != nil {
 		db.Close()
 		return nil, err

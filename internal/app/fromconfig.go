@@ -44,6 +44,7 @@ func FromConfig(c config.Config, log *slog.Logger, version string) (Config, erro
 		SandboxBlockInterval:   c.SandboxBlockInterval.D(),
 		WebhookRetryBase:       c.WebhookRetryBase.D(),
 		WebhookDisableAfter:    c.WebhookDisableAfter.D(),
+		WebhookRescueAfter:     c.WebhookRescueAfter.D(),
 		SandboxPrivateWebhooks: c.SandboxPrivateWebhooks,
 		Log:                    log,
 		Version:                version,

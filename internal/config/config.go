@@ -57,6 +57,7 @@ type Config struct {
 
 	WebhookRetryBase     Duration `toml:"webhook_retry_base" doc:"first webhook retry delay, doubling up to 720x"`
 	WebhookDisableAfter  Duration `toml:"webhook_disable_after" doc:"how long an endpoint may fail without a success before it is disabled"`
+	WebhookRescueAfter   Duration `toml:"webhook_rescue_after" doc:"when a webhook delivery left running by a killed instance is tried again (at least the 10 s attempt timeout + 21 s)"`
 	SandboxBlockInterval Duration `toml:"sandbox_block_interval" doc:"how often the sandbox chains mine a block"`
 	// SandboxPrivateWebhooks: may sandbox webhooks target loopback and private addresses?
 	SandboxPrivateWebhooks string `toml:"sandbox_private_webhooks" doc:"may sandbox webhooks target loopback and private addresses: auto (only while no production integration exists), true or false"`
@@ -96,6 +97,7 @@ func Default() Config {
 		PriceSources:           []string{"kraken", "bitstamp"},
 		PriceMaxAge:            Duration(60 * time.Second),
 		WebhookRetryBase:       Duration(30 * time.Second),
+		WebhookRescueAfter:     Duration(time.Minute),
 		WebhookDisableAfter:    Duration(72 * time.Hour),
 		SandboxBlockInterval:   Duration(500 * time.Millisecond),
 		BTCNetwork:             "mainnet",
@@ -383,7 +385,7 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		key string
 		v   Duration
-	}{{"price_max_age", c.PriceMaxAge}, {"webhook_retry_base", c.WebhookRetryBase}, {"webhook_disable_after", c.WebhookDisableAfter}, {"sandbox_block_interval", c.SandboxBlockInterval}} {
+	}{{"price_max_age", c.PriceMaxAge}, {"webhook_retry_base", c.WebhookRetryBase}, {"webhook_disable_after", c.WebhookDisableAfter}, {"webhook_rescue_after", c.WebhookRescueAfter}, {"sandbox_block_interval", c.SandboxBlockInterval}} {
 		if d.v <= 0 {
 			bad(d.key, "must be a positive duration")
 		}

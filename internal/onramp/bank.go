@@ -22,26 +22,11 @@ func payable(p Payment) banking.Payable {
 // ByConcepts finds the payments whose transfer references are among concepts (one query per
 // few thousand references), locking them on PostgreSQL.
 func (b BankPayments) ByConcepts(ctx context.Context, tx *store.Tx, concepts []string) (map[string]banking.Payable, error) {
-	out := make(map[string]banking.Payable, len(concepts))
-	err := store.Chunks(len(concepts), store.RowsPerStatement(1), func(from, to int) error {
-		args := make([]any, 0, to-from)
-		for _, c := range concepts[from:to] {
-			args = append(args, c)
-		}
-		rows, err := tx.Query(ctx, "SELECT "+columns+" FROM payments WHERE concept IN ("+store.In(to-from)+") ORDER BY id"+tx.ForUpdate(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out[p.Concept] = payable(p)
-		}
-		return rows.Err()
-	})
+	found, err := payments.LockIn(ctx, tx, "concept", concepts)
+	out := make(map[string]banking.Payable, len(found))
+	for _, p := range found {
+		out[p.Concept] = payable(p)
+	}
 	return out, err
 }
 

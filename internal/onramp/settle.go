@@ -173,26 +173,11 @@ func lockPayments(ctx context.Context, tx *store.Tx, ids []string) (map[string]P
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	out := make(map[string]Payment, len(sorted))
-	err := store.Chunks(len(sorted), store.RowsPerStatement(1), func(from, to int) error {
-		args := make([]any, 0, to-from)
-		for _, id := range sorted[from:to] {
-			args = append(args, id)
-		}
-		rows, err := tx.Query(ctx, "SELECT "+columns+" FROM payments WHERE id IN ("+store.In(to-from)+") ORDER BY id"+tx.ForUpdate(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out[p.ID] = p
-		}
-		return rows.Err()
-	})
+	found, err := payments.LockIn(ctx, tx, "id", sorted)
+	out := make(map[string]Payment, len(found))
+	for _, p := range found {
+		out[p.ID] = p
+	}
 	return out, err
 }
 

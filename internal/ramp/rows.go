@@ -33,6 +33,32 @@ func (r Rows[T]) Lock(ctx context.Context, tx *store.Tx, where string, args ...a
 	return r.one(tx.QueryRow(ctx, "SELECT "+r.Columns+" FROM "+r.Table+" WHERE "+where+tx.ForUpdate(), args...))
 }
 
+// LockIn returns the operations whose column is one of keys, in id order (one statement per few
+// thousand keys), locked for the rest of tx on PostgreSQL; keys that match nothing are absent.
+func (r Rows[T]) LockIn(ctx context.Context, tx *store.Tx, column string, keys []string) ([]T, error) {
+	var out []T
+	err := store.Chunks(len(keys), store.RowsPerStatement(1), func(from, to int) error {
+		args := make([]any, 0, to-from)
+		for _, k := range keys[from:to] {
+			args = append(args, k)
+		}
+		rows, err := tx.Query(ctx, "SELECT "+r.Columns+" FROM "+r.Table+" WHERE "+column+" IN ("+store.In(to-from)+") ORDER BY id"+tx.ForUpdate(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := r.Scan(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 func (r Rows[T]) one(row *sql.Row) (T, error) {
 	v, err := r.Scan(row)
 	if errors.Is(err, sql.ErrNoRows) {

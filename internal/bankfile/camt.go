@@ -284,9 +284,11 @@ type xNtry struct {
 // stays proportional to the parsed result, not to the XML. Any invalid
 // element rejects the whole file with a *FormatError naming it.
 func ParseCAMT(r io.Reader) ([]*Statement, error) {
-	p := &camtParser{dec: xml.NewDecoder(bufio.NewReaderSize(r, 64<<10)), seen: map[string]int{}}
-	p.dec.CharsetReader = charsetReader
-	return p.parse()
+	return newCAMTParser(newXMLScanner(r, charsetReader), nil).parse()
+}
+
+func newCAMTParser(src xmlSource, sink CAMTHandler) *camtParser {
+	return &camtParser{dec: src, seen: map[string]int{}, sink: sink}
 }
 
 // ErrOutOfOrder is StreamCAMT's answer to a statement that names its account, id, sequence
@@ -313,16 +315,14 @@ type CAMTHandler interface {
 // caller discards them, as ParseCAMT would have rejected the file). A statement whose header
 // elements follow its entries is ErrOutOfOrder.
 func StreamCAMT(r io.Reader, h CAMTHandler) error {
-	p := &camtParser{dec: xml.NewDecoder(bufio.NewReaderSize(r, 64<<10)), seen: map[string]int{}, sink: h}
-	p.dec.CharsetReader = charsetReader
-	_, err := p.parse()
+	_, err := newCAMTParser(newXMLScanner(r, charsetReader), h).parse()
 	return err
 }
 
 type camtParser struct {
 	seen    map[string]int // fingerprint ordinals of the file
 	sink    CAMTHandler    // StreamCAMT: where entries go instead of Statement.Entries
-	dec     *xml.Decoder
+	dec     xmlSource
 	format  string
 	kind    string
 	hdr     xGrpHdr

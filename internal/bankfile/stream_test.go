@@ -2,6 +2,7 @@ package bankfile
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"os"
 	"path/filepath"
@@ -42,6 +43,13 @@ func (c *collector) End(st *Statement) error {
 func checkStreamSame(t *testing.T, name string, raw []byte) {
 	t.Helper()
 	want, werr := ParseCAMT(bytes.NewReader(raw))
+	ref, rerr := parseReference(raw)
+	if (werr == nil) != (rerr == nil) || werr != nil && werr.Error() != rerr.Error() {
+		t.Fatalf("%s: xmlScanner: %v; encoding/xml: %v", name, werr, rerr)
+	}
+	if werr == nil && !reflect.DeepEqual(want, ref) {
+		t.Fatalf("%s: xmlScanner and encoding/xml read different statements", name)
+	}
 	var c collector
 	gerr := StreamCAMT(bytes.NewReader(raw), &c)
 	if errors.Is(gerr, ErrOutOfOrder) {
@@ -65,6 +73,14 @@ func checkStreamSame(t *testing.T, name string, raw []byte) {
 			t.Fatalf("%s: statement %d balance check %v streamed, %v parsed", name, i, gerr, werr)
 		}
 	}
+}
+
+// parseReference reads raw with encoding/xml's Decoder instead of xmlScanner: the reference
+// the scanner must match, statement for statement and error for error.
+func parseReference(raw []byte) ([]*Statement, error) {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	d.CharsetReader = charsetReader
+	return newCAMTParser(d, nil).parse()
 }
 
 func TestStreamCAMTSameAsParse(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/money"
@@ -1239,10 +1240,24 @@ func quote(s string) string {
 // clean trims and collapses internal whitespace (line breaks inside long
 // XML text nodes are formatting, not content).
 func clean(s string) string {
-	if s == "" {
-		return ""
+	if isClean(s) {
+		return s
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// isClean reports whether clean would return s unchanged: ASCII, no leading, trailing or
+// repeated spaces, no other white space. Most values are; they need no copy.
+func isClean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i-1] == ' '):
+			return false
+		}
+	}
+	return true
 }
 
 func compactIBAN(s string) string {

@@ -384,9 +384,12 @@ func day(t time.Time) string {
 // digest hashes length-prefixed fields so that no two field lists collide by
 // concatenation; 128 bits are plenty for de-duplication.
 func digest(fields ...string) string {
-	h := sha256.New()
+	var buf [512]byte
+	b := buf[:0]
 	for _, f := range fields {
-		fmt.Fprintf(h, "%d:%s;", len(f), f)
+		b = strconv.AppendInt(b, int64(len(f)), 10)
+		b = append(append(append(b, ':'), f...), ';')
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

@@ -2,8 +2,11 @@ package bankfile
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -128,5 +131,23 @@ func TestStreamCAMTOutOfOrder(t *testing.T) {
 	}
 	if err := StreamCAMT(strings.NewReader(moved), &collector{}); !errors.Is(err, ErrOutOfOrder) {
 		t.Fatalf("StreamCAMT: %v, want ErrOutOfOrder", err)
+	}
+}
+
+// The fast paths of clean and digest give what the plain forms give: fingerprints already
+// stored must stay the same.
+func TestCleanAndDigestUnchanged(t *testing.T) {
+	for _, s := range []string{"", "a", " a", "a ", "a  b", "a b", "a\tb", "a\u00a0b", "Ä b", "x\u0085", "  ", "a\nb", "abc def ghi"} {
+		if got, want := clean(s), strings.Join(strings.Fields(s), " "); got != want {
+			t.Errorf("clean(%q) = %q, want %q", s, got, want)
+		}
+	}
+	fields := []string{"ref", "ES9121000418450200051332", "2024-03-01", "12.50", "EUR", strings.Repeat("x", 600), ""}
+	h := sha256.New()
+	for _, f := range fields {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	if got, want := digest(fields...), hex.EncodeToString(h.Sum(nil)[:16]); got != want {
+		t.Errorf("digest = %s, want %s", got, want)
 	}
 }

@@ -224,39 +224,56 @@ func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	s := w.s
-	d, err := s.loadDelivery(ctx, job.Args.DeliveryID)
+	// The delivery and its subscription are read with the other deliveries starting now, in one
+	// statement.
+	l, err := s.loads.do(ctx, job.Args.DeliveryID)
+	if err == nil {
+		err = l.err
+	}
 	if errors.Is(err, ErrDeliveryNotFound) {
 		return river.JobCancel(err)
 	}
 	if err != nil {
 		return err
 	}
+	d := l.d
 	if !d.JobID.Valid || d.JobID.Int64 != job.ID || d.Status == StatusSucceeded {
 		return nil // superseded by a retry/replay, or already delivered before a crash
 	}
-	sub, err := s.subscription(ctx, d.IntegrationID, d.Type)
-	if errors.Is(err, ErrSubscriptionNotFound) {
+	if l.sub == nil {
 		return s.giveUp(ctx, d, "no subscription for this event type any more")
 	}
-	if err != nil {
-		return err
-	}
-	if sub.DisabledAt != nil {
+	if l.sub.DisabledAt != nil {
 		return s.giveUp(ctx, d, "the endpoint is disabled")
 	}
-	res, err := s.attempt(ctx, d, &sub)
+	k, err := s.keys(ctx, d.IntegrationID)
 	if err != nil {
 		return err
 	}
-	final := job.Attempt >= job.MaxAttempts
-	disabled, err := s.record(ctx, d, &sub, res, final)
+	private, err := s.privatePolicy(k.in, func() (int, error) {
+		if l.production >= 0 {
+			return l.production, nil
+		}
+		return s.countProduction(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	res := s.post(ctx, k, private, l.sub.URL, d.EventID, []byte(d.Body))
+	// Recorded with the other attempts finishing now, in one transaction. River completes the
+	// job after Work returns: a crash in between leaves a succeeded delivery whose rescued job
+	// sees the status above and sends nothing.
+	rec, err := s.records.do(context.WithoutCancel(ctx), attemptRecord{d: d, sub: l.sub, res: res, final: job.Attempt >= job.MaxAttempts})
+	if err == nil {
+		err = rec.err
+	}
 	if err != nil {
 		return err
 	}
 	switch {
 	case res.Success:
 		return nil
-	case disabled:
+	case rec.disabled:
 		return river.JobCancel(fmt.Errorf("webhook endpoint disabled: %s", res.Error))
 	}
 	return fmt.Errorf("webhook delivery %s: %s", d.ID, res.Error)
@@ -292,7 +309,11 @@ func (s *Service) attempt(ctx context.Context, d delivery, sub *Subscription) (R
 	if err != nil {
 		return Result{}, err
 	}
-	return s.post(ctx, k.in, k.apiSecret, k.whsec, sub.URL, d.EventID, []byte(d.Body)), nil
+	private, err := s.privateAllowed(ctx, k.in)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.post(ctx, k, private, sub.URL, d.EventID, []byte(d.Body)), nil
 }
 
 // signingKeys are what signing needs of an integration, cached briefly: deliveries come in
@@ -308,12 +329,43 @@ type signingKeys struct {
 const keysTTL = 30 * time.Second
 
 func (s *Service) keys(ctx context.Context, integrationID int64) (signingKeys, error) {
-	s.keysMu.Lock()
-	k, ok := s.keyCache[integrationID]
-	s.keysMu.Unlock()
-	if ok && time.Since(k.loaded) < keysTTL {
-		return k, nil
+	for {
+		s.keysMu.Lock()
+		k, ok := s.keyCache[integrationID]
+		if ok && time.Since(k.loaded) < keysTTL {
+			s.keysMu.Unlock()
+			return k, nil
+		}
+		// One caller loads; the workers starting on the same integration meanwhile wait for it
+		// rather than each reading the same three rows.
+		wait, loading := s.keysLoading[integrationID]
+		if !loading {
+			wait = make(chan struct{})
+			s.keysLoading[integrationID] = wait
+		}
+		s.keysMu.Unlock()
+		if loading {
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return k, ctx.Err()
+			}
+		}
+		k, err := s.loadKeys(ctx, integrationID)
+		s.keysMu.Lock()
+		if err == nil {
+			s.keyCache[integrationID] = k
+		}
+		delete(s.keysLoading, integrationID)
+		close(wait)
+		s.keysMu.Unlock()
+		return k, err
 	}
+}
+
+func (s *Service) loadKeys(ctx context.Context, integrationID int64) (signingKeys, error) {
+	var k signingKeys
 	var err error
 	if k.in, err = s.cfg.Integrations.Get(ctx, integrationID); err != nil {
 		return k, err
@@ -325,9 +377,6 @@ func (s *Service) keys(ctx context.Context, integrationID int64) (signingKeys, e
 		return k, err
 	}
 	k.loaded = time.Now()
-	s.keysMu.Lock()
-	s.keyCache[integrationID] = k
-	s.keysMu.Unlock()
 	return k, nil
 }
 
@@ -371,8 +420,11 @@ func (s *Service) httpClient(private bool) *http.Client {
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// post makes one signed attempt. Every failure is described in Result, never returned.
-func (s *Service) post(ctx context.Context, in integration.Integration, apiSecret, whsec, rawURL, msgID string, body []byte) Result {
+// post makes one signed attempt with the integration's keys k; private says whether the
+// address policy lets it reach loopback and private addresses. Every failure is described in
+// Result, never returned.
+func (s *Service) post(ctx context.Context, k signingKeys, private bool, rawURL, msgID string, body []byte) Result {
+	in, apiSecret, whsec := k.in, k.apiSecret, k.whsec
 	res := Result{URL: rawURL, At: s.cfg.Now()}
 	u, why := checkURL(in.Sandbox, rawURL)
 	if why != "" {
@@ -402,11 +454,6 @@ func (s *Service) post(ctx context.Context, in integration.Integration, apiSecre
 	h["webhook-id"] = []string{msgID}
 	h["webhook-timestamp"] = []string{ts}
 	h["webhook-signature"] = []string{stdSig}
-	private, err := s.privateAllowed(ctx, in)
-	if err != nil {
-		res.Error = "the address policy could not be checked"
-		return res
-	}
 	// The address actually connected to decides whether the answer's body may be kept: a
 	// loopback or private target's answer is never stored or shown (status and latency only),
 	// so a sandbox key cannot read the internal network through the delivery log.
@@ -487,95 +534,14 @@ func describe(err error, tctx context.Context, timeout time.Duration) string {
 // lastSuccessGranularity is how stale a healthy subscription's last_success_at may be.
 const lastSuccessGranularity = time.Second
 
-// record logs an attempt and updates the delivery and, for real deliveries, the endpoint's
-// health: a success clears the failure run; a failure that extends the run past DisableAfter
-// disables the subscription and raises an operator alert. It reports whether it disabled.
+// record logs one attempt: recordMany for one attempt. It reports whether the failure disabled
+// the endpoint.
 func (s *Service) record(ctx context.Context, d delivery, sub *Subscription, res Result, final bool) (disabled bool, err error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	now := s.cfg.Now()
-	nowUS := store.Micros(now)
-	var reason string
-	err = s.cfg.DB.Tx(ctx, func(tx *store.Tx) error {
-		disabled, reason = false, ""
-		var code any
-		if res.StatusCode != 0 {
-			code = res.StatusCode
-		}
-		var errText any
-		if res.Error != "" {
-			errText = res.Error
-		}
-		if sub != nil && !d.Test {
-			if res.Success {
-				// Only a change of health writes the subscription row, and last_success_at at
-				// most once per lastSuccessGranularity: every delivery of a busy endpoint
-				// writing one row would serialise the deliveries on its lock.
-				if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ?
-					WHERE id = ? AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)`,
-					nowUS, sub.ID, store.Micros(now.Add(-lastSuccessGranularity))); err != nil {
-					return err
-				}
-			} else {
-				var since int64
-				var dis sql.NullInt64
-				err := tx.QueryRow(ctx, "UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since, disabled_at",
-					nowUS, sub.ID).Scan(&since, &dis)
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
-				if err == nil && !dis.Valid && now.Sub(store.Time(since)) >= s.cfg.DisableAfter {
-					disabled = true
-					reason = fmt.Sprintf("every delivery failed since %s (last: %s)", Timestamp(store.Time(since)), res.Error)
-					if _, err := tx.Exec(ctx, "UPDATE webhook_subscriptions SET disabled_at = ?, disabled_reason = ? WHERE id = ?", nowUS, reason, sub.ID); err != nil {
-						return err
-					}
-					if _, err := tx.Exec(ctx, `INSERT INTO webhook_alerts (integration_id, subscription_id, type, url, reason, created_at)
-						VALUES (?, ?, ?, ?, ?, ?)`, sub.IntegrationID, sub.ID, sub.Type, sub.URL, reason, nowUS); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		status := StatusRetrying
-		var delivered any
-		switch {
-		case res.Success:
-			status, delivered = StatusSucceeded, nowUS
-		case final || disabled:
-			status = StatusFailed
-		}
-		var attempt int
-		err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, status = ?, url = ?, last_attempt_at = ?, last_status_code = ?,
-			last_error = ?, updated_at = ?, delivered_at = COALESCE(?, delivered_at) WHERE id = ? RETURNING attempts`,
-			status, res.URL, store.Micros(res.At), code, errText, nowUS, delivered, d.ID).Scan(&attempt)
-		if err != nil {
-			return err
-		}
-		res.Attempt = attempt
-		_, err = tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, url, started_at, latency_us, status_code, success, error, response_excerpt)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, attempt, res.URL, store.Micros(res.At), res.Latency.Microseconds(), code, res.Success, errText, res.Excerpt)
-		return err
-	})
+	recs, err := s.recordMany([]attemptRecord{{d: d, sub: sub, res: res, final: final}})
 	if err != nil {
-		return false, fmt.Errorf("record webhook attempt: %w", err)
+		return false, err
 	}
-	result := "failure"
-	if res.Success {
-		result = "success"
-		if !d.Test && d.Attempts == 0 {
-			s.metrics.lag.Observe(now.Sub(d.CreatedAt).Seconds())
-		}
-	}
-	s.metrics.attempts.WithLabelValues(result).Inc()
-	s.metrics.latency.Observe(res.Latency.Seconds())
-	if disabled {
-		s.metrics.disabled.Inc()
-		s.cfg.Log.Error("webhook endpoint disabled after failing for too long; operator action needed",
-			slog.Int64("integration_id", sub.IntegrationID), slog.Int64("subscription_id", sub.ID),
-			slog.String("type", sub.Type), slog.String("url", sub.URL), slog.String("reason", reason))
-	}
-	return disabled, nil
+	return recs[0].disabled, recs[0].err
 }
 
 // TestResult is what a test ping answers.

@@ -67,6 +67,12 @@ func isPrivate(a netip.Addr) bool {
 // PrivateAuto the first production integration seen turns it off for the process's life (an
 // integration is never deleted, so the answer cannot turn back).
 func (s *Service) privateAllowed(ctx context.Context, in integration.Integration) (bool, error) {
+	return s.privatePolicy(in, func() (int, error) { return s.countProduction(ctx) })
+}
+
+// privatePolicy is privateAllowed with the count of production integrations coming from
+// production, which is called only when the answer depends on it.
+func (s *Service) privatePolicy(in integration.Integration, production func() (int, error)) (bool, error) {
 	if !in.Sandbox {
 		return false, nil
 	}
@@ -79,14 +85,22 @@ func (s *Service) privateAllowed(ctx context.Context, in integration.Integration
 	if s.production.Load() {
 		return false, nil
 	}
-	var n int
-	if err := s.cfg.DB.QueryRow(ctx, "SELECT COUNT(*) FROM integrations WHERE sandbox = ?", false).Scan(&n); err != nil {
-		return false, fmt.Errorf("webhook: count production integrations: %w", err)
+	n, err := production()
+	if err != nil {
+		return false, err
 	}
 	if n > 0 {
 		s.production.Store(true)
 	}
 	return n == 0, nil
+}
+
+func (s *Service) countProduction(ctx context.Context) (int, error) {
+	var n int
+	if err := s.cfg.DB.QueryRow(ctx, "SELECT COUNT(*) FROM integrations WHERE sandbox = ?", false).Scan(&n); err != nil {
+		return 0, fmt.Errorf("webhook: count production integrations: %w", err)
+	}
+	return n, nil
 }
 
 // checkURL validates a webhook URL syntactically for the integration (scheme, host, no

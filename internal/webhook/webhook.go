@@ -138,6 +138,13 @@ type Service struct {
 
 	keysMu   sync.Mutex
 	keyCache map[int64]signingKeys
+	// keysLoading holds, per integration being loaded, a channel closed when it is loaded.
+	keysLoading map[int64]chan struct{}
+
+	// The workers' database work, batched across the deliveries in flight: one statement reads
+	// the deliveries starting, one transaction records the attempts finished.
+	loads   *batcher[string, loaded]
+	records *batcher[attemptRecord, recorded]
 }
 
 // Subscription is one integration's subscription to one event type.
@@ -181,7 +188,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = time.Minute
 	}
-	s := &Service{cfg: cfg, keyCache: map[int64]signingKeys{}}
+	s := &Service{cfg: cfg, keyCache: map[int64]signingKeys{}, keysLoading: map[int64]chan struct{}{}}
+	s.loads = &batcher[string, loaded]{max: maxBatch, run: s.loadMany}
+	s.records = &batcher[attemptRecord, recorded]{max: maxBatch, run: s.recordMany}
 	s.clients = map[bool]*http.Client{false: s.httpClient(false), true: s.httpClient(true)}
 	s.metrics = newMetrics(cfg.Registry)
 	rc, pool, err := newRiver(ctx, s)

@@ -283,6 +283,7 @@ func (a *App) buildMoney(ctx context.Context) error {
 	}
 	a.Pricer = &pricing.Pricer{DB: db, SandboxPrices: price.NewSandbox(cfg.Now), LivePrices: price.NewCache(live, cfg.PriceMaxAge, cfg.Now),
 		NetworkFees: a.Chains, // Bitcoin's network fee comes from the node's estimate
+		Keys:        box,      // signs quote ids
 		Now:         cfg.Now}
 	a.Accounts = &banking.Accounts{DB: db, Now: cfg.Now}
 	off := offramp.Deps{DB: db, Box: box, Customers: a.Customers, Assets: a.Assets, Pricer: a.Pricer, Accounts: a.Accounts,

@@ -184,6 +184,7 @@ type draft struct {
 	r       Rampoff
 	adapter chain.Adapter
 	limits  func(level string) []ramp.Limit
+	quote   *pricing.Quote // the firm quote the sale names, stored with it
 }
 
 // offer prices the sale and applies the integration's rules to it, in the contract's order.
@@ -208,7 +209,7 @@ func (s *Service) offer(ctx context.Context, sl sellOrder) (draft, error) {
 	if err != nil {
 		return draft{}, err
 	}
-	return draft{r: newRampoff(sl, st, p, now), adapter: adapter, limits: limits}, nil
+	return draft{r: newRampoff(sl, st, p, now), adapter: adapter, limits: limits, quote: sl.quote}, nil
 }
 
 // price quotes the sale — the firm quote it names, or a fresh one — when its token is known
@@ -314,6 +315,11 @@ func (s *Service) open(ctx context.Context, d draft) (Rampoff, error) {
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		if err := book.Reserve(ctx, tx, r.UserID, r.CreatedAt, r.EUREquivalent, d.limits); err != nil {
 			return err
+		}
+		if d.quote != nil {
+			if err := s.Pricer.RecordTx(ctx, tx, *d.quote); err != nil {
+				return err
+			}
 		}
 		return s.insert(ctx, tx, r)
 	})

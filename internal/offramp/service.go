@@ -154,7 +154,7 @@ func (s *Service) sellable(ctx context.Context, sandbox bool, st Settings, symbo
 	return a, nil
 }
 
-// Quote prices a sale and stores it as a firm quote.
+// Quote prices a sale as a firm quote, whose signed id createRampoff honours.
 func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, err error) {
 	defer errcode.Op("offramp.Quote", &err)
 	f := errcode.Fields{}
@@ -199,5 +199,5 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, er
 	if err != nil {
 		return pricing.Quote{}, err
 	}
-	return q, s.Pricer.Save(ctx, q)
+	return q, nil
 }

@@ -66,11 +66,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (_ Created, err er
 	if err != nil {
 		return Created{}, err
 	}
-	p, st, err := s.offer(ctx, o, c)
+	p, st, q, err := s.offer(ctx, o, c)
 	if err != nil {
 		return Created{}, err
 	}
-	return s.open(ctx, o, st, p)
+	return s.open(ctx, o, st, p, q)
 }
 
 // order is a createPayment request whose fields are well-formed.
@@ -213,31 +213,32 @@ func (s *Service) authorise(ctx context.Context, integrationID, userID int64) (c
 }
 
 // offer applies the integration's rules to the order, in the contract's order, and prices it:
-// the result is the payment as it will be written, and the settings it was checked against.
-func (s *Service) offer(ctx context.Context, o order, c customer.Customer) (Payment, Settings, error) {
+// the result is the payment as it will be written, the settings it was checked against and
+// its quote.
+func (s *Service) offer(ctx context.Context, o order, c customer.Customer) (Payment, Settings, pricing.Quote, error) {
 	st, err := CachedSettings(ctx, s.DB, o.IntegrationID)
 	if err != nil {
-		return Payment{}, Settings{}, err
+		return Payment{}, Settings{}, pricing.Quote{}, err
 	}
 	eur, err := s.Pricer.ToEUR(ctx, o.Sandbox, o.amount, o.fiat)
 	if err != nil {
-		return Payment{}, Settings{}, errcode.PriceUnavailable.With(err.Error(), nil)
+		return Payment{}, Settings{}, pricing.Quote{}, errcode.PriceUnavailable.With(err.Error(), nil)
 	}
 	if err := s.checkLimits(ctx, c, st, o.method, o.amount, eur); err != nil {
-		return Payment{}, Settings{}, err
+		return Payment{}, Settings{}, pricing.Quote{}, err
 	}
 	a, err := s.buyable(ctx, o, st)
 	if err != nil {
-		return Payment{}, Settings{}, err
+		return Payment{}, Settings{}, pricing.Quote{}, err
 	}
 	if err := s.checkRules(ctx, o, st, eur); err != nil {
-		return Payment{}, Settings{}, err
+		return Payment{}, Settings{}, pricing.Quote{}, err
 	}
 	q, err := s.quote(ctx, o, st, a)
 	if err != nil {
-		return Payment{}, Settings{}, err
+		return Payment{}, Settings{}, pricing.Quote{}, err
 	}
-	return newPayment(o, c, a, eur, q, s.Now()), st, nil
+	return newPayment(o, c, a, eur, q, s.Now()), st, q, nil
 }
 
 // buyable returns the asset of the order if the integration sells it and its chain is served.
@@ -319,13 +320,13 @@ func newPayment(o order, c customer.Customer, a asset.Asset, eur money.Amount, q
 }
 
 // open gives the payment its customer page and writes it, reserving its limits.
-func (s *Service) open(ctx context.Context, o order, st Settings, p Payment) (Created, error) {
+func (s *Service) open(ctx context.Context, o order, st Settings, p Payment, q pricing.Quote) (Created, error) {
 	pageToken := ids.Token(32) // every payment has a customer page: checkout, gateway or transfer details
 	out, err := s.page(ctx, o, &p, pageToken)
 	if err != nil {
 		return Created{}, err
 	}
-	if err := s.persist(ctx, &p, pageToken, limitsFor(st, o.method, p.CreatedAt)); err != nil {
+	if err := s.persist(ctx, &p, q, pageToken, limitsFor(st, o.method, p.CreatedAt)); err != nil {
 		return Created{}, err
 	}
 	out.Payment = p
@@ -363,11 +364,12 @@ func (s *Service) page(ctx context.Context, o order, p *Payment, pageToken strin
 	return out, nil
 }
 
-// persist reserves the payment's limits and writes it in one transaction. A unique violation
+// persist reserves the payment's limits and writes it in one transaction, with the firm quote
+// it names (q, when p has a quote id). A unique violation
 // is either the external id (taken concurrently) or, very rarely, a transfer reference drawn
 // twice: then the whole transaction is retried with a new reference (a failed statement aborts
 // a PostgreSQL transaction, so it cannot be retried inside it).
-func (s *Service) persist(ctx context.Context, p *Payment, pageToken string, limits func(level string) []ramp.Limit) error {
+func (s *Service) persist(ctx context.Context, p *Payment, q pricing.Quote, pageToken string, limits func(level string) []ramp.Limit) error {
 	for attempt := 0; ; attempt++ {
 		if p.BankIBAN != "" {
 			p.Concept = newConcept()
@@ -375,6 +377,11 @@ func (s *Service) persist(ctx context.Context, p *Payment, pageToken string, lim
 		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
 			if err := book.Reserve(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limits); err != nil {
 				return err
+			}
+			if p.QuoteID != "" {
+				if err := s.Pricer.RecordTx(ctx, tx, q); err != nil {
+					return err
+				}
 			}
 			return insert(ctx, tx, *p, pageToken)
 		})

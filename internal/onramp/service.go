@@ -121,7 +121,7 @@ func parseFiat(f errcode.Fields, field string, raw json.RawMessage, fiat string)
 	return ramp.ParseAmount(f, field, raw, scale)
 }
 
-// Quote prices a buy (GET /quote) and stores it as a firm quote.
+// Quote prices a buy (GET /quote) as a firm quote, whose signed id createPayment honours.
 func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, err error) {
 	defer errcode.Op("onramp.Quote", &err)
 	f := errcode.Fields{}
@@ -170,7 +170,7 @@ func (s *Service) Quote(ctx context.Context, in QuoteInput) (_ pricing.Quote, er
 	if err != nil {
 		return pricing.Quote{}, err
 	}
-	return q, s.Pricer.Save(ctx, q)
+	return q, nil
 }
 
 // feesJSON is how a payment stores its quote's itemised fees (decimal strings in its fiat).

@@ -1,7 +1,8 @@
 // Package pricing turns a provider price into a customer quote: the operator's spread on the
 // price, the payment method's processing fee (percentage + fixed), the chain's network fee and
-// the integration's markup, each itemised. Firm quotes are stored with an id and an expiry so a
-// payment created with that id gets exactly that price.
+// the integration's markup, each itemised. A firm quote's id carries its terms and expiry,
+// signed (quoteid.go), so a payment created with that id gets exactly that price; the quote is
+// stored when a payment uses it.
 //
 // Rounding (money's policy): fees round half-up to the fiat minor unit; the token amount the
 // customer receives rounds down to the token's base unit. Nothing is lost: the unrounded part
@@ -20,7 +21,6 @@ import (
 	"github.com/cockroachdb/apd/v3"
 
 	"github.com/pocketramp/pocketramp/internal/errcode"
-	"github.com/pocketramp/pocketramp/internal/ids"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/price"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -86,7 +86,9 @@ type Pricer struct {
 	// NetworkFees estimates a chain's payout fee from its node (nil, or ok false for a chain:
 	// the fixed Params.NetworkFeeEUR).
 	NetworkFees NetworkFeeEstimator
-	Now         func() time.Time
+	// Keys signs and verifies quote ids (the master key's secret.Box, shared by every instance).
+	Keys Signer
+	Now  func() time.Time
 }
 
 // NetworkFeeEstimator estimates what one payout transaction on chainName costs now, in the
@@ -248,9 +250,9 @@ func (p *Pricer) Buy(ctx context.Context, q Params, fiatAmount money.Amount) (Qu
 		return Quote{}, ErrTooSmall
 	}
 	now := p.Now()
-	return Quote{ID: "q_" + ids.Alnum(22), IntegrationID: q.IntegrationID, Direction: Buy, Fiat: q.Fiat, FiatAmount: fiatAmount,
+	return p.firm(Quote{IntegrationID: q.IntegrationID, Direction: Buy, Fiat: q.Fiat, FiatAmount: fiatAmount,
 		Coin: q.Coin, Chain: q.Chain, CoinAmount: coins, Price: customerPrice, Fees: f, PaymentType: q.PaymentType,
-		Source: pq.Source, CreatedAt: now, ExpiresAt: now.Add(q.TTL)}, nil
+		Source: pq.Source, CreatedAt: now, ExpiresAt: now.Add(q.TTL)}), nil
 }
 
 // Sell prices an off-ramp of coinAmount: the customer sends coinAmount and receives
@@ -271,20 +273,29 @@ func (p *Pricer) Sell(ctx context.Context, q Params, coinAmount money.Amount, fi
 		return Quote{}, ErrTooSmall
 	}
 	now := p.Now()
-	return Quote{ID: "q_" + ids.Alnum(22), IntegrationID: q.IntegrationID, Direction: Sell, Fiat: q.Fiat, FiatAmount: net,
+	return p.firm(Quote{IntegrationID: q.IntegrationID, Direction: Sell, Fiat: q.Fiat, FiatAmount: net,
 		Coin: q.Coin, Chain: q.Chain, CoinAmount: coinAmount, Price: customerPrice, Fees: f, PaymentType: q.PaymentType,
-		Source: pq.Source, CreatedAt: now, ExpiresAt: now.Add(q.TTL)}, nil
+		Source: pq.Source, CreatedAt: now, ExpiresAt: now.Add(q.TTL)}), nil
+}
+
+// firm gives q its signed id; the quote time and expiry are kept to the microsecond, as stored.
+func (p *Pricer) firm(q Quote) Quote {
+	q.CreatedAt, q.ExpiresAt = store.Time(store.Micros(q.CreatedAt)), store.Time(store.Micros(q.ExpiresAt))
+	q.ID = p.signedID(q)
+	return q
 }
 
 type storedFees struct {
 	Processing, Network, Partner, Total string
 }
 
-// Save stores a firm quote.
-func (p *Pricer) Save(ctx context.Context, q Quote) error {
+// RecordTx stores a firm quote that a payment or sale uses, in its transaction (once: a quote
+// may be used again, as long as it has not expired).
+func (p *Pricer) RecordTx(ctx context.Context, tx *store.Tx, q Quote) error {
 	fees, _ := json.Marshal(storedFees{q.Fees.Processing.UnitsString(), q.Fees.Network.UnitsString(), q.Fees.Partner.UnitsString(), q.Fees.Total.UnitsString()})
-	_, err := p.DB.Exec(ctx, `INSERT INTO quotes (id, integration_id, direction, fiat_symbol, fiat_scale, fiat_amount, coin_symbol, chain,
-		coin_decimals, coin_amount, price, fees, payment_type, source, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.Exec(ctx, `INSERT INTO quotes (id, integration_id, direction, fiat_symbol, fiat_scale, fiat_amount, coin_symbol, chain,
+		coin_decimals, coin_amount, price, fees, payment_type, source, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
 		q.ID, q.IntegrationID, q.Direction, q.Fiat, q.FiatAmount.Scale(), q.FiatAmount.UnitsString(), q.Coin, q.Chain,
 		q.CoinAmount.Scale(), q.CoinAmount.UnitsString(), q.Price.String(), string(fees), q.PaymentType, q.Source,
 		store.Micros(q.CreatedAt), store.Micros(q.ExpiresAt))
@@ -294,8 +305,16 @@ func (p *Pricer) Save(ctx context.Context, q Quote) error {
 // ErrQuoteNotFound is an unknown quote id, or one of another integration.
 var ErrQuoteNotFound = errcode.New("quote_not_found", "")
 
-// Get returns a stored quote of integrationID.
+// Get returns the firm quote of integrationID that id names: the terms a signed id carries
+// (ErrQuoteNotFound when its signature does not verify or it is another integration's), or a
+// quote stored before ids were signed.
 func (p *Pricer) Get(ctx context.Context, integrationID int64, id string) (Quote, error) {
+	if q, err := p.parseSignedID(id); err == nil {
+		if q.IntegrationID != integrationID {
+			return Quote{}, ErrQuoteNotFound
+		}
+		return q, nil
+	}
 	var q Quote
 	var fiatScale, coinScale int
 	var fiatUnits, coinUnits, priceS, feesS string

@@ -253,3 +253,52 @@ func TestBatchBookedDebitConfirmsItsPayouts(t *testing.T) {
 		verifyLedger(t, db)
 	})
 }
+
+// Two imports of the same file at once store each entry once: the one that loses the race (on
+// PostgreSQL it has read the fingerprints before the other committed) is run again and finds
+// every entry a duplicate; the bank account is posted once per entry.
+func TestConcurrentImportsOfOneFile(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, eur, _ := newImportService(t, db)
+		// an earlier file creates the account's ledger accounts, so the two imports do not
+		// queue behind each other's creation of them
+		if _, err := s.ImportFile(ctx, eur.IBAN, "test", camtFile(camtStmt("EUR-0", 1, eur.IBAN, "EUR", "0.00", "1.00",
+			ntry("W", "EUR", "1.00", "BOOK", "2026-12-04", "first"))), nil); err != nil {
+			t.Fatal(err)
+		}
+		var entries []string
+		const n = 2000 // more than a chunk: the race is then likely on PostgreSQL
+		for i := range n {
+			entries = append(entries, ntry(fmt.Sprintf("C%d", i), "EUR", "1.00", "BOOK", "2026-12-04", "transfer"))
+		}
+		file := camtFile(camtStmt("EUR-1", 2, eur.IBAN, "EUR", "1.00", "2001.00", entries...))
+		results := make(chan ImportResult, 2)
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				res, err := s.ImportFile(ctx, eur.IBAN, "test", file, nil)
+				results <- res
+				errs <- err
+			}()
+		}
+		imported, duplicates := 0, 0
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+			res := <-results
+			imported += res.Imported
+			duplicates += res.Duplicates
+		}
+		if imported != n || duplicates != n {
+			t.Fatalf("imported %d, duplicates %d; want %d each", imported, duplicates, n)
+		}
+		if got := count(t, db, "SELECT COUNT(*) FROM bank_transactions WHERE iban = ?", eur.IBAN); got != n+1 {
+			t.Fatalf("%d rows", got)
+		}
+		if got := count(t, db, "SELECT COUNT(*) FROM ledger_transactions WHERE reference LIKE 'bank:%'"); got != n+1 {
+			t.Fatalf("%d bank postings", got)
+		}
+	})
+}

@@ -240,6 +240,11 @@ func (tx *Tx) ForUpdate() string {
 
 const maxAttempts = 8
 
+// ErrConflict is returned by a transaction's function that found a concurrent transaction's
+// committed write where it had read none (a row its own INSERT ... ON CONFLICT DO NOTHING
+// skipped): Tx retries it like a serialization failure.
+var ErrConflict = errors.New("store: conflict with a concurrent transaction")
+
 // Tx runs fn in a transaction and commits it. When the engine reports a serialization failure,
 // a deadlock or a busy database, the whole fn is retried with jittered backoff, so such
 // conflicts never reach users; fn must therefore have no effects outside the transaction.
@@ -311,6 +316,9 @@ func (tx *Tx) nested(ctx context.Context, fn func(tx *Tx) error) error {
 
 // retryable reports whether err is a transient conflict worth retrying the transaction for.
 func retryable(err error) bool {
+	if errors.Is(err, ErrConflict) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {

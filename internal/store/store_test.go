@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -214,6 +215,35 @@ func TestJoinedTx(t *testing.T) {
 		// A context that outlived its transaction no longer joins it.
 		if _, err := db.Exec(leaked, "INSERT INTO kv (k, v) VALUES ('e', 5)"); err != nil || count() != 3 {
 			t.Fatalf("ended transaction: err=%v rows=%d", err, count())
+		}
+	})
+}
+
+// A transaction whose function reports ErrConflict (it met a concurrent transaction's write) is
+// rolled back and run again.
+func TestTxRetriesConflict(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+		attempts := 0
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			attempts++
+			if _, err := tx.Exec(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", "a", attempts); err != nil {
+				return err
+			}
+			if attempts == 1 {
+				return fmt.Errorf("row written meanwhile: %w", store.ErrConflict)
+			}
+			return nil
+		})
+		if err != nil || attempts != 2 {
+			t.Fatalf("err=%v attempts=%d, want nil and 2", err, attempts)
+		}
+		var v int
+		if err := db.QueryRow(ctx, "SELECT v FROM kv WHERE k = ?", "a").Scan(&v); err != nil || v != 2 {
+			t.Fatalf("v=%d err=%v, want the second attempt's row alone", v, err)
 		}
 	})
 }

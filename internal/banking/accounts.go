@@ -14,6 +14,7 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/bankacct"
 	"github.com/pocketramp/pocketramp/internal/bankfile"
+	"github.com/pocketramp/pocketramp/internal/cache"
 	"github.com/pocketramp/pocketramp/internal/errcode"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/store"
@@ -92,13 +93,34 @@ func (s *Accounts) Register(ctx context.Context, a Account) (Account, error) {
 		bank_name = excluded.bank_name, currency = excluded.currency, id_scheme = excluded.id_scheme, batch_booking = excluded.batch_booking,
 		pain_version = excluded.pain_version`, a.IBAN, a.BIC, a.HolderName, a.BankName, a.Currency, a.Status, a.Sandbox, a.Scheme,
 		a.BatchBooking, a.PainVersion, store.Micros(s.Now()))
+	s.forgetReceiving()
 	return a, err
 }
 
 // Assign gives an integration the use of an account.
 func (s *Accounts) Assign(ctx context.Context, integrationID int64, iban string) error {
 	_, err := s.DB.Exec(ctx, "INSERT INTO integration_bank_accounts (integration_id, iban) VALUES (?, ?) ON CONFLICT DO NOTHING", integrationID, iban)
+	s.forgetReceiving()
 	return err
+}
+
+// ReceivingCacheTTL bounds how long Receiving serves an account from memory: a change made on
+// this instance (Register, Assign) is seen at once, one made on another instance within it.
+const ReceivingCacheTTL = 5 * time.Second
+
+type receivingKey struct {
+	db            *store.DB
+	integrationID int64
+	sandbox       bool
+	currency      string
+}
+
+// receivingCache keeps the receiving accounts createPayment reads on every bank transfer.
+var receivingCache = &cache.Map[receivingKey, Account]{TTL: ReceivingCacheTTL}
+
+// forgetReceiving drops this database's cached receiving accounts after a change.
+func (s *Accounts) forgetReceiving() {
+	receivingCache.DeleteFunc(func(k receivingKey, _ Account) bool { return k.db == s.DB })
 }
 
 const accountColumns = "a.iban, a.bic, a.holder_name, a.bank_name, a.currency, a.status, a.sandbox"
@@ -141,8 +163,15 @@ func (s *Accounts) Get(ctx context.Context, integrationID int64, iban string) (A
 var ErrNoAccount = errors.New("no bank account in this currency is assigned to the integration")
 
 // Receiving returns the account an integration's customers pay currency into; a sandbox
-// integration without one is given a sandbox account on first use.
+// integration without one is given a sandbox account on first use. Served from memory for up
+// to ReceivingCacheTTL (every bank-transfer payment reads it).
 func (s *Accounts) Receiving(ctx context.Context, integrationID int64, sandbox bool, currency string) (Account, error) {
+	return receivingCache.Load(ctx, receivingKey{s.DB, integrationID, sandbox, currency}, func(ctx context.Context) (Account, error) {
+		return s.loadReceiving(ctx, integrationID, sandbox, currency)
+	})
+}
+
+func (s *Accounts) loadReceiving(ctx context.Context, integrationID int64, sandbox bool, currency string) (Account, error) {
 	if a, ok, err := s.receiving(ctx, s.DB, integrationID, sandbox, currency); err != nil || ok {
 		return a, err
 	}

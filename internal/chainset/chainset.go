@@ -219,6 +219,16 @@ func (s *Set) Adapter(ctx context.Context, sandbox bool, name string) (chain.Ada
 	return sc.adapter, nil
 }
 
+// nativeSymbols are the default chains' native coins, for Settles on every quote and payment
+// (evm.DefaultChains builds its whole map anew on each call).
+var nativeSymbols = sync.OnceValue(func() map[string]string {
+	out := map[string]string{}
+	for name, c := range evm.DefaultChains() {
+		out[name] = c.NativeSymbol
+	}
+	return out
+})
+
 // sandboxTokens are the test tokens a sandbox chain deploys: USDC and USDT with the decimals of
 // the real chain's, and on polygon the bridged ETH (an ERC-20 there, as in the catalogue).
 func sandboxTokens(name string) []simchain.TokenSpec {
@@ -248,7 +258,7 @@ func (s *Set) Settles(sandbox bool, chainName, symbol string) (contract string, 
 		if _, ok := SandboxChainIDs[chainName]; !ok {
 			return "", false
 		}
-		if strings.EqualFold(evm.DefaultChains()[chainName].NativeSymbol, symbol) {
+		if strings.EqualFold(nativeSymbols()[chainName], symbol) {
 			return "", true
 		}
 		for _, t := range sandboxTokens(chainName) {

@@ -201,6 +201,22 @@ func (s *Service) GetAny(ctx context.Context, id int64) (_ Customer, err error) 
 	return c, err
 }
 
+// LockTx returns integrationID's customer id and takes its row lock for the rest of tx, as
+// ramp.Lock does (FOR NO KEY UPDATE on PostgreSQL, which leaves foreign-key checks of rows
+// referencing the customer free; SQLite's write transactions already run one at a time).
+func (s *Service) LockTx(ctx context.Context, tx *store.Tx, integrationID, id int64) (_ Customer, err error) {
+	defer errcode.Op("customer.LockTx", &err)
+	suffix := ""
+	if tx.Engine() == store.Postgres {
+		suffix = " FOR NO KEY UPDATE"
+	}
+	c, err := s.scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM customers WHERE id = ? AND integration_id = ?"+suffix, id, integrationID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Customer{}, ErrNotFound
+	}
+	return c, err
+}
+
 func (s *Service) getTx(ctx context.Context, tx *store.Tx, id int64) (Customer, error) {
 	c, err := s.scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM customers WHERE id = ?"+tx.ForUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {

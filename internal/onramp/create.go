@@ -45,32 +45,30 @@ type Created struct {
 	Account banking.Account
 }
 
-// Create makes a payment intent in four steps, each answering its errors in the contract's
-// order (REFERENCE §4.3):
+// Create makes a payment intent, answering its errors in the contract's order (REFERENCE §4.3):
 //
 //  1. parseOrder: fail_mandatory_field, then every malformed field at once (422), then
 //     guided_payment_eur_only;
-//  2. authorise: user_not_found, user_banned, require_kyc;
-//  3. offer: the integration's rules and the price — kyc_reinforced_required and
+//  2. the customer: user_not_found, user_banned, require_kyc;
+//  3. check: the integration's rules and the price — kyc_reinforced_required and
 //     limit_exceded, coin_not_supported, min_purchase, method_not_allowed,
 //     external_id_already_used;
-//  4. open: the customer's page (error_payment_creation when the provider fails), then one
-//     transaction that reserves the limits and writes the payment.
+//  4. the customer's page (error_payment_creation when there is none), and the write, which
+//     reserves the limits.
+//
+// What the checks need that does not depend on the customer (settings, prices, the asset, the
+// quote, the receiving account) is looked up first (prepare), its errors kept for their turn.
 func (s *Service) Create(ctx context.Context, in CreateInput) (_ Created, err error) {
 	defer errcode.Op("onramp.Create", &err)
 	o, err := parseOrder(in, s.walletValidator(in.Sandbox))
 	if err != nil {
 		return Created{}, err
 	}
-	c, err := s.authorise(ctx, in.IntegrationID, in.UserID)
-	if err != nil {
-		return Created{}, err
+	pr := s.prepare(ctx, o)
+	if !o.Guided && o.method.Hosted() {
+		return s.createHosted(ctx, o, pr)
 	}
-	p, st, q, err := s.offer(ctx, o, c)
-	if err != nil {
-		return Created{}, err
-	}
-	return s.open(ctx, o, st, p, q)
+	return s.createAtOnce(ctx, o, pr)
 }
 
 // order is a createPayment request whose fields are well-formed.
@@ -203,42 +201,54 @@ func checkCallback(f errcode.Fields, callback string) {
 	}
 }
 
-// authorise finds the customer and checks that they may buy.
-func (s *Service) authorise(ctx context.Context, integrationID, userID int64) (customer.Customer, error) {
-	c, err := s.Customers.Get(ctx, integrationID, userID)
-	if err != nil {
-		return customer.Customer{}, err
-	}
-	return c, ramp.Eligible(ctx, s.Customers, c)
+// prepared is what checking an order needs that does not depend on its customer, looked up
+// before the customer is read (and outside the transaction that writes the payment: a price
+// may be fetched, a chain opened), each error kept to be answered in its turn.
+type prepared struct {
+	st       Settings
+	eur      money.Amount
+	a        asset.Asset
+	q        pricing.Quote
+	err      error // settings or price_unavailable: answered first among the checks
+	assetErr error // coin_not_supported and the like: answered after the limits
+	quoteErr error // the quote's: answered after the rules
 }
 
-// offer applies the integration's rules to the order, in the contract's order, and prices it:
-// the result is the payment as it will be written, the settings it was checked against and
-// its quote.
-func (s *Service) offer(ctx context.Context, o order, c customer.Customer) (Payment, Settings, pricing.Quote, error) {
-	st, err := CachedSettings(ctx, s.DB, o.IntegrationID)
-	if err != nil {
-		return Payment{}, Settings{}, pricing.Quote{}, err
+func (s *Service) prepare(ctx context.Context, o order) prepared {
+	var pr prepared
+	if pr.st, pr.err = CachedSettings(ctx, s.DB, o.IntegrationID); pr.err != nil {
+		return pr
 	}
 	eur, err := s.Pricer.ToEUR(ctx, o.Sandbox, o.amount, o.fiat)
 	if err != nil {
-		return Payment{}, Settings{}, pricing.Quote{}, errcode.PriceUnavailable.With(err.Error(), nil)
+		pr.err = errcode.PriceUnavailable.With(err.Error(), nil)
+		return pr
 	}
-	if err := s.checkLimits(ctx, c, st, o.method, o.amount, eur); err != nil {
-		return Payment{}, Settings{}, pricing.Quote{}, err
+	pr.eur = eur
+	if pr.a, pr.assetErr = s.buyable(ctx, o, pr.st); pr.assetErr != nil {
+		return pr
 	}
-	a, err := s.buyable(ctx, o, st)
-	if err != nil {
-		return Payment{}, Settings{}, pricing.Quote{}, err
+	pr.q, pr.quoteErr = s.quote(ctx, o, pr.st, pr.a)
+	return pr
+}
+
+// check applies the integration's rules to customer c's order, in the contract's order. q
+// reads the limit usage and the external id: the transaction that writes the payment, or the
+// database when the transaction reserves the limits again.
+func (s *Service) check(ctx context.Context, q ramp.Querier, o order, c customer.Customer, pr prepared) error {
+	if pr.err != nil {
+		return pr.err
 	}
-	if err := s.checkRules(ctx, o, st, eur); err != nil {
-		return Payment{}, Settings{}, pricing.Quote{}, err
+	if err := s.checkLimits(ctx, q, c, pr.st, o.method, o.amount, pr.eur); err != nil {
+		return err
 	}
-	q, err := s.quote(ctx, o, st, a)
-	if err != nil {
-		return Payment{}, Settings{}, pricing.Quote{}, err
+	if pr.assetErr != nil {
+		return pr.assetErr
 	}
-	return newPayment(o, c, a, eur, q, s.Now()), st, q, nil
+	if err := s.checkRules(ctx, q, o, pr.st, pr.eur); err != nil {
+		return err
+	}
+	return pr.quoteErr
 }
 
 // buyable returns the asset of the order if the integration sells it and its chain is served.
@@ -258,14 +268,14 @@ func (s *Service) buyable(ctx context.Context, o order, st Settings) (asset.Asse
 
 // checkRules applies, in the contract's order, the minimum purchase, the enabled methods and
 // the external id's uniqueness.
-func (s *Service) checkRules(ctx context.Context, o order, st Settings, eur money.Amount) error {
+func (s *Service) checkRules(ctx context.Context, q ramp.Querier, o order, st Settings, eur money.Amount) error {
 	if err := checkMinimum(st, o.method, o.amount, eur); err != nil {
 		return err
 	}
 	if !st.MethodEnabled(o.method.Code) {
 		return ErrMethodNotAllowed
 	}
-	used, err := book.ExternalIDUsed(ctx, s.DB, o.IntegrationID, o.ext)
+	used, err := book.ExternalIDUsed(ctx, q, o.IntegrationID, o.ext)
 	if err != nil {
 		return err
 	}
@@ -319,72 +329,100 @@ func newPayment(o order, c customer.Customer, a asset.Asset, eur money.Amount, q
 		Status: StatusStarted, CallbackURL: o.callback, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(o.method.Expiry)}
 }
 
-// open gives the payment its customer page and writes it, reserving its limits.
-func (s *Service) open(ctx context.Context, o order, st Settings, p Payment, q pricing.Quote) (Created, error) {
-	pageToken := ids.Token(32) // every payment has a customer page: checkout, gateway or transfer details
-	out, err := s.page(ctx, o, &p, pageToken)
+// errNotEligible ends createAtOnce's transaction for a customer who may not buy: the answer
+// (user_banned, or require_kyc with a KYC form, which is written) is made after it.
+var errNotEligible = errors.New("onramp: customer may not buy")
+
+// createAtOnce makes a bank-transfer or guided payment, whose page needs no outside call, in one
+// transaction: the customer's row lock, the checks against what the transaction sees (so they
+// also reserve the limits: one customer's payments are checked one after the other, each
+// seeing those committed before it), then the write.
+func (s *Service) createAtOnce(ctx context.Context, o order, pr prepared) (Created, error) {
+	var out Created
+	pageToken := ids.Token(32)
+	base := strings.TrimRight(s.PublicURL, "/")
+	var acctErr error
+	if o.Guided {
+		out.URL = base + "/gateway/" + pageToken
+	} else {
+		out.Account, acctErr = s.Accounts.Receiving(ctx, o.IntegrationID, o.Sandbox, o.fiat)
+		out.URL = base + "/transfer/" + pageToken
+	}
+	var c customer.Customer
+	err := s.persist(ctx, &out.Payment, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if c, err = s.Customers.LockTx(ctx, tx, o.IntegrationID, o.UserID); err != nil {
+			return err
+		}
+		if c.Banned || c.KYCStatus != customer.StatusValid {
+			return errNotEligible
+		}
+		if err := s.check(ctx, tx, o, c, pr); err != nil {
+			return err
+		}
+		if acctErr != nil {
+			return ErrPaymentCreation.With(acctErr.Error(), nil)
+		}
+		out.Payment = newPayment(o, c, pr.a, pr.eur, pr.q, s.Now())
+		out.Payment.BankIBAN = out.Account.IBAN
+		return s.insert(ctx, tx, &out.Payment, pr.q, pageToken)
+	})
+	if errors.Is(err, errNotEligible) {
+		return Created{}, ramp.Eligible(ctx, s.Customers, c)
+	}
 	if err != nil {
 		return Created{}, err
 	}
-	if err := s.persist(ctx, &p, q, pageToken, limitsFor(st, o.method, p.CreatedAt)); err != nil {
+	return out, nil
+}
+
+// createHosted makes a payment paid on the provider's page. The provider's checkout is an
+// outside call, made after the checks and never inside a transaction: the checks read outside
+// one, then the transaction that writes the payment locks the customer and reserves the limits.
+func (s *Service) createHosted(ctx context.Context, o order, pr prepared) (Created, error) {
+	c, err := s.Customers.Get(ctx, o.IntegrationID, o.UserID)
+	if err != nil {
 		return Created{}, err
 	}
-	out.Payment = p
-	return out, nil
-}
-
-// page is where the customer goes on: the gateway (guided), the transfer details with the
-// receiving account (transfer), or the provider's checkout (hosted methods).
-func (s *Service) page(ctx context.Context, o order, p *Payment, pageToken string) (Created, error) {
-	var out Created
-	base := strings.TrimRight(s.PublicURL, "/")
-	switch {
-	case o.Guided:
-		out.URL = base + "/gateway/" + pageToken
-	case !o.method.Hosted():
-		acct, err := s.Accounts.Receiving(ctx, o.IntegrationID, o.Sandbox, o.fiat)
-		if err != nil {
-			return Created{}, ErrPaymentCreation.With(err.Error(), nil)
-		}
-		p.BankIBAN, out.Account, out.URL = acct.IBAN, acct, base+"/transfer/"+pageToken
-	default:
-		prov := s.LiveProvider
-		if o.Sandbox {
-			prov = s.SandboxProvider
-		}
-		if prov == nil {
-			return Created{}, ErrPaymentCreation.With("no payment provider is configured for "+o.method.Code, nil)
-		}
-		u, err := prov.Checkout(ctx, *p, base+"/checkout/"+pageToken)
-		if err != nil {
-			return Created{}, ErrPaymentCreation.With(err.Error(), nil)
-		}
-		out.URL = u
+	if err := ramp.Eligible(ctx, s.Customers, c); err != nil {
+		return Created{}, err
 	}
-	return out, nil
+	if err := s.check(ctx, s.DB, o, c, pr); err != nil {
+		return Created{}, err
+	}
+	p := newPayment(o, c, pr.a, pr.eur, pr.q, s.Now())
+	prov := s.LiveProvider
+	if o.Sandbox {
+		prov = s.SandboxProvider
+	}
+	if prov == nil {
+		return Created{}, ErrPaymentCreation.With("no payment provider is configured for "+o.method.Code, nil)
+	}
+	pageToken := ids.Token(32)
+	u, err := prov.Checkout(ctx, p, strings.TrimRight(s.PublicURL, "/")+"/checkout/"+pageToken)
+	if err != nil {
+		return Created{}, ErrPaymentCreation.With(err.Error(), nil)
+	}
+	limits := limitsFor(pr.st, o.method, p.CreatedAt)
+	err = s.persist(ctx, &p, func(ctx context.Context, tx *store.Tx) error {
+		if err := book.Reserve(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limits); err != nil {
+			return err
+		}
+		return s.insert(ctx, tx, &p, pr.q, pageToken)
+	})
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Payment: p, URL: u}, nil
 }
 
-// persist reserves the payment's limits and writes it in one transaction, with the firm quote
-// it names (q, when p has a quote id). A unique violation
-// is either the external id (taken concurrently) or, very rarely, a transfer reference drawn
-// twice: then the whole transaction is retried with a new reference (a failed statement aborts
-// a PostgreSQL transaction, so it cannot be retried inside it).
-func (s *Service) persist(ctx context.Context, p *Payment, q pricing.Quote, pageToken string, limits func(level string) []ramp.Limit) error {
+// persist runs write, which writes *p, in one transaction. A unique violation is either the
+// external id (taken concurrently) or, very rarely, a transfer reference drawn twice: then the
+// whole transaction is run again, with a new reference (a failed statement aborts a PostgreSQL
+// transaction, so it cannot be retried inside it).
+func (s *Service) persist(ctx context.Context, p *Payment, write func(ctx context.Context, tx *store.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		if p.BankIBAN != "" {
-			p.Concept = newConcept()
-		}
-		err := s.DB.Tx(ctx, func(tx *store.Tx) error {
-			if err := book.Reserve(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limits); err != nil {
-				return err
-			}
-			if p.QuoteID != "" {
-				if err := s.Pricer.RecordTx(ctx, tx, q); err != nil {
-					return err
-				}
-			}
-			return insert(ctx, tx, *p, pageToken)
-		})
+		err := s.DB.Tx(ctx, func(tx *store.Tx) error { return write(ctx, tx) })
 		if !store.IsUniqueViolation(err) {
 			return err
 		}
@@ -396,6 +434,19 @@ func (s *Service) persist(ctx context.Context, p *Payment, q pricing.Quote, page
 			return ErrExternalIDUsed
 		}
 	}
+}
+
+// insert writes p, giving a bank transfer its reference, and stores the firm quote it names (q).
+func (s *Service) insert(ctx context.Context, tx *store.Tx, p *Payment, q pricing.Quote, pageToken string) error {
+	if p.BankIBAN != "" {
+		p.Concept = newConcept()
+	}
+	if p.QuoteID != "" {
+		if err := s.Pricer.RecordTx(ctx, tx, q); err != nil {
+			return err
+		}
+	}
+	return insert(ctx, tx, *p, pageToken)
 }
 
 func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string) error {

@@ -36,15 +36,16 @@ func limitsFor(st Settings, m Method, now time.Time) func(level string) []ramp.L
 }
 
 // checkLimits checks, in the contract's order, the KYC-level limit, the method's maximum and
-// the card quarter limit. It reads outside the transaction to answer in that order; the
-// transaction that writes the payment reserves the limits for good (book.Reserve).
-func (s *Service) checkLimits(ctx context.Context, c customer.Customer, st Settings, m Method, amount, eur money.Amount) error {
+// the card quarter limit, reading the usage with q. Inside the transaction that writes the
+// payment, after the customer's lock, this reserves the limits; outside, it is advisory and
+// that transaction reserves them (book.Reserve).
+func (s *Service) checkLimits(ctx context.Context, q ramp.Querier, c customer.Customer, st Settings, m Method, amount, eur money.Amount) error {
 	now := s.Now()
-	if err := book.Check(ctx, s.DB, c.ID, now, eur, levelLimits(st, c.KYCLevel, now)); err != nil {
+	if err := book.Check(ctx, q, c.ID, now, eur, levelLimits(st, c.KYCLevel, now)); err != nil {
 		return err
 	}
 	if max := money.MustParse(m.Max, m.scale()); amount.Scale() == max.Scale() && amount.Cmp(max) > 0 {
 		return ramp.ErrLimit.With(fmt.Sprintf("A %s payment is at most %s %s.", m.Name, max, m.Fiat), nil)
 	}
-	return book.Check(ctx, s.DB, c.ID, now, eur, cardLimits(st, m, now))
+	return book.Check(ctx, q, c.ID, now, eur, cardLimits(st, m, now))
 }

@@ -87,6 +87,9 @@ type Receipt struct {
 	Amount    money.Amount
 	Holder    string
 	FromKey   string
+	// Row is the Payable's Row when the payment has not been touched since ByConcepts read it
+	// in this transaction: ReceiveMany then need not read it again.
+	Row any
 }
 
 // Payable is a payment as matching sees it.
@@ -100,6 +103,7 @@ type Payable struct {
 	Currency      string
 	IBAN          string // the account it expects the transfer on
 	Sandbox       bool
+	Row           any // the payments side's own copy of the row it read (and locked)
 }
 
 // Service imports statements, matches them and reconciles. New builds it.
@@ -572,7 +576,7 @@ func (s *Service) classify(ctx context.Context, tx *store.Tx, c *chunk, news []*
 		if t.Exception == "" {
 			t.Status = StatusMatched
 			received[p.ID] = true
-			receipts[t] = Receipt{PaymentID: p.ID, Amount: t.Amount, Holder: t.CounterpartyName, FromKey: fromKey}
+			receipts[t] = Receipt{PaymentID: p.ID, Amount: t.Amount, Holder: t.CounterpartyName, FromKey: fromKey, Row: p.Row}
 		}
 	}
 	return receipts, nil
@@ -582,6 +586,7 @@ func (s *Service) classify(ctx context.Context, tx *store.Tx, c *chunk, news []*
 // classify matched receive their payments, debits and returns are matched to our payouts.
 func (s *Service) matchChunk(ctx context.Context, tx *store.Tx, c *chunk, news []*Transaction, matched map[*Transaction]Receipt) error {
 	var receipts []Receipt
+	payouts := false // a payout was matched: the payments read before may have changed
 	for _, t := range news {
 		if t.Direction == bankfile.Debit || t.ReturnReason != "" {
 			// Our payouts: the payments received so far go first, to keep the file's order.
@@ -594,10 +599,14 @@ func (s *Service) matchChunk(ctx context.Context, tx *store.Tx, c *chunk, news [
 				return err
 			}
 			c.count(ok)
+			payouts = true
 			continue
 		}
 		r, ok := matched[t]
 		if ok {
+			if payouts {
+				r.Row = nil
+			}
 			receipts = append(receipts, r)
 		}
 		c.count(ok)

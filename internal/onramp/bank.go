@@ -16,7 +16,7 @@ var _ banking.Payments = BankPayments{}
 
 func payable(p Payment) banking.Payable {
 	return banking.Payable{ID: p.ID, IntegrationID: p.IntegrationID, Open: p.Status.Open(), Expired: p.Status == StatusExpired, Amount: p.FiatAmount, Currency: p.Fiat,
-		IBAN: p.BankIBAN, Sandbox: p.Sandbox}
+		IBAN: p.BankIBAN, Sandbox: p.Sandbox, Row: p}
 }
 
 // ByConcepts finds the payments whose transfer references are among concepts (one query per
@@ -50,6 +50,9 @@ func (b BankPayments) ReceiveMany(ctx context.Context, tx *store.Tx, rs []bankin
 	arrivals := make([]Arrival, len(rs))
 	for i, r := range rs {
 		arrivals[i] = Arrival{PaymentID: r.PaymentID, Receipt: Receipt{Amount: r.Amount, Holder: r.Holder, Source: "bank", LedgerFrom: r.FromKey}}
+		if p, ok := r.Row.(Payment); ok {
+			arrivals[i].Locked = &p
+		}
 	}
 	_, err := b.S.ReceiveManyTx(ctx, tx, arrivals)
 	return err

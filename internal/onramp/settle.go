@@ -70,6 +70,9 @@ func (s *Service) ReceiveTx(ctx context.Context, tx *store.Tx, id string, r Rece
 type Arrival struct {
 	PaymentID string
 	Receipt   Receipt
+	// Locked is the payment as this transaction read (and on PostgreSQL locked) it, unchanged
+	// since: when every arrival has it, ReceiveManyTx does not read the payments again.
+	Locked *Payment
 }
 
 // ReceiveManyTx is ReceiveTx for many payments, in order, with a constant number of statements
@@ -78,11 +81,7 @@ type Arrival struct {
 // import matching thousands of transfers needs. Every arrival is checked before anything is
 // written; a payment named twice is received once (the second is ErrNotReconcilable).
 func (s *Service) ReceiveManyTx(ctx context.Context, tx *store.Tx, arrivals []Arrival) ([]Payment, error) {
-	ids := make([]string, len(arrivals))
-	for i, a := range arrivals {
-		ids[i] = a.PaymentID
-	}
-	byID, err := lockPayments(ctx, tx, ids)
+	byID, err := lockedPayments(ctx, tx, arrivals)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +165,24 @@ func receivingAccount(p Payment, r Receipt) ledger.Account {
 		return ledger.Account{Key: ledgerKey(p.Sandbox, "bank", p.BankIBAN, p.Fiat), Kind: ledger.KindBank, Asset: p.Fiat}
 	}
 	return ledger.Account{Key: ledgerKey(p.Sandbox, "provider", p.PaymentType, p.Fiat), Kind: ledger.KindProvider, Asset: p.Fiat}
+}
+
+// lockedPayments is the arrivals' payments by id: those the caller read in this transaction
+// when it gives them all (a statement import, which read them by reference), else read and
+// locked by lockPayments.
+func lockedPayments(ctx context.Context, tx *store.Tx, arrivals []Arrival) (map[string]Payment, error) {
+	byID := make(map[string]Payment, len(arrivals))
+	for _, a := range arrivals {
+		if a.Locked == nil || a.Locked.ID != a.PaymentID {
+			ids := make([]string, len(arrivals))
+			for i, a := range arrivals {
+				ids[i] = a.PaymentID
+			}
+			return lockPayments(ctx, tx, ids)
+		}
+		byID[a.PaymentID] = *a.Locked
+	}
+	return byID, nil
 }
 
 // lockPayments reads (and on PostgreSQL locks, in id order) the payments with the given ids.

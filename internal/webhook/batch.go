@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -14,17 +15,18 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
-// batcher gathers the calls that arrive while its previous run is busy and runs them together:
-// one run at a time, each over everything queued meanwhile (up to max). Under load one run —
-// one statement or one transaction — serves many deliveries; a lone call runs at once, so an
-// idle queue adds no delay.
+// batcher gathers the calls that arrive while its runs are busy and runs them together: up to
+// parallel runs at a time, each over what is queued when it starts (up to max). Under load one
+// run — one statement or one transaction — serves many deliveries; a lone call runs at once,
+// so an idle queue adds no delay.
 type batcher[T, R any] struct {
-	max int
-	run func(items []T) ([]R, error) // one result per item, in items' order
+	max      int
+	parallel int                          // runs at a time (at least 1)
+	run      func(items []T) ([]R, error) // one result per item, in items' order
 
 	mu      sync.Mutex
 	queue   []*batchCall[T, R]
-	running bool
+	running int
 }
 
 type batchCall[T, R any] struct {
@@ -39,8 +41,8 @@ func (b *batcher[T, R]) do(ctx context.Context, item T) (R, error) {
 	c := &batchCall[T, R]{item: item, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	if !b.running {
-		b.running = true
+	if b.running < max(1, b.parallel) {
+		b.running++
 		go b.loop()
 	}
 	b.mu.Unlock()
@@ -58,7 +60,7 @@ func (b *batcher[T, R]) loop() {
 		b.mu.Lock()
 		n := min(len(b.queue), b.max)
 		if n == 0 {
-			b.running = false
+			b.running--
 			b.mu.Unlock()
 			return
 		}
@@ -180,92 +182,38 @@ func (s *Service) recordMany(recs []attemptRecord) ([]recorded, error) {
 	nowUS := store.Micros(now)
 	out := make([]recorded, len(recs))
 	reasons := map[int64]string{} // subscriptions disabled, by id
-	err := s.cfg.DB.Tx(ctx, func(tx *store.Tx) error {
-		clear(out)
-		clear(reasons)
-		// Endpoint health, subscriptions in id order (two instances' batches lock them alike).
-		var ok []any
-		failed := map[int64]*Subscription{}
-		for _, r := range recs {
-			if r.sub == nil || r.d.Test {
-				continue
-			}
-			if r.res.Success {
-				if !slices.Contains(ok, any(r.sub.ID)) {
-					ok = append(ok, r.sub.ID)
-				}
-			} else {
-				failed[r.sub.ID] = r.sub
-			}
+	// Endpoint health: the subscriptions to write, in id order (two batches lock them alike).
+	var ok []any
+	failed := map[int64]*Subscription{}
+	for _, r := range recs {
+		if r.sub == nil || r.d.Test {
+			continue
 		}
-		if len(ok) > 0 {
-			// Only a change of health writes a subscription row, and last_success_at at most once
-			// per lastSuccessGranularity: every delivery of a busy endpoint writing one row would
-			// serialise the deliveries on its lock.
-			if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ?
-				WHERE id IN (`+store.In(len(ok))+`) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)`,
-				append(append([]any{nowUS}, ok...), store.Micros(now.Add(-lastSuccessGranularity)))...); err != nil {
-				return err
+		if r.res.Success {
+			// A subscription read healthy and recently successful just before this attempt
+			// needs no write (the UPDATE below would change nothing).
+			fresh := r.sub.FailingSince == nil && r.sub.LastSuccessAt != nil && now.Sub(*r.sub.LastSuccessAt) < lastSuccessGranularity
+			if !fresh && !slices.Contains(ok, any(r.sub.ID)) {
+				ok = append(ok, r.sub.ID)
 			}
+		} else {
+			failed[r.sub.ID] = r.sub
 		}
-		for _, id := range slices.Sorted(maps.Keys(failed)) {
-			sub := failed[id]
-			var since int64
-			var dis sql.NullInt64
-			err := tx.QueryRow(ctx, "UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since, disabled_at",
-				nowUS, id).Scan(&since, &dis)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if dis.Valid || now.Sub(store.Time(since)) < s.cfg.DisableAfter {
-				continue
-			}
-			var last string
-			for _, r := range recs {
-				if r.sub != nil && r.sub.ID == id && !r.res.Success && !r.d.Test {
-					last = r.res.Error
-				}
-			}
-			reason := fmt.Sprintf("every delivery failed since %s (last: %s)", Timestamp(store.Time(since)), last)
-			if _, err := tx.Exec(ctx, "UPDATE webhook_subscriptions SET disabled_at = ?, disabled_reason = ? WHERE id = ?", nowUS, reason, id); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO webhook_alerts (integration_id, subscription_id, type, url, reason, created_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, sub.IntegrationID, id, sub.Type, sub.URL, reason, nowUS); err != nil {
-				return err
-			}
-			reasons[id] = reason
-		}
-		for i, r := range recs {
-			out[i].disabled = !r.res.Success && !r.d.Test && r.sub != nil && reasons[r.sub.ID] != ""
-		}
-		// The deliveries, in rounds so that a delivery attempted twice in one batch (a replay
-		// while its old job ran) counts both attempts.
-		todo := make([]int, len(recs))
-		for i := range todo {
-			todo[i] = i
-		}
-		for len(todo) > 0 {
-			var round, later []int
-			seen := map[string]bool{}
-			for _, i := range todo {
-				if seen[recs[i].d.ID] {
-					later = append(later, i)
-				} else {
-					seen[recs[i].d.ID] = true
-					round = append(round, i)
-				}
-			}
-			if err := s.recordRound(ctx, tx, recs, round, out, nowUS); err != nil {
-				return err
-			}
-			todo = later
-		}
-		return nil
-	})
+	}
+	slices.SortFunc(ok, func(a, b any) int { return cmp.Compare(a.(int64), b.(int64)) })
+	rounds := distinctRounds(recs)
+	var err error
+	if s.cfg.DB.Engine() == store.Postgres && len(ok) == 0 && len(failed) == 0 && len(rounds) == 1 {
+		// The usual batch (healthy endpoints, each delivery once) is one statement on
+		// PostgreSQL, a transaction of its own: no BEGIN and COMMIT round trips.
+		err = s.recordRound(ctx, s.cfg.DB, recs, rounds[0], out, nowUS)
+	} else {
+		err = s.cfg.DB.Tx(ctx, func(tx *store.Tx) error {
+			clear(out)
+			clear(reasons)
+			return s.recordTx(ctx, tx, recs, rounds, ok, failed, out, reasons, now)
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record webhook attempts: %w", err)
 	}
@@ -303,11 +251,93 @@ func subscriptionOf(recs []attemptRecord, id int64) *Subscription {
 	return nil
 }
 
-// recordRound updates the deliveries of recs[round] (distinct) in one statement and logs their
-// attempts in another.
-func (s *Service) recordRound(ctx context.Context, tx *store.Tx, recs []attemptRecord, round []int, out []recorded, nowUS int64) error {
-	types := []string{"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BIGINT"}
-	args := make([]any, 0, len(types)*len(round))
+// recordTx is recordMany's transaction when endpoints' health changes or a delivery comes
+// twice: the failing subscriptions (disabling those failing for DisableAfter, with an alert),
+// the healthy ones, then the deliveries round by round.
+func (s *Service) recordTx(ctx context.Context, tx *store.Tx, recs []attemptRecord, rounds [][]int, ok []any,
+	failed map[int64]*Subscription, out []recorded, reasons map[int64]string, now time.Time) error {
+	nowUS := store.Micros(now)
+	if len(ok) > 0 {
+		// Only a change of health writes a subscription row, and last_success_at at most once
+		// per lastSuccessGranularity: every delivery of a busy endpoint writing one row would
+		// serialise the deliveries on its lock.
+		if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ?
+			WHERE id IN (`+store.In(len(ok))+`) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)`,
+			append(append([]any{nowUS}, ok...), store.Micros(now.Add(-lastSuccessGranularity)))...); err != nil {
+			return err
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(failed)) {
+		sub := failed[id]
+		var since int64
+		var dis sql.NullInt64
+		err := tx.QueryRow(ctx, "UPDATE webhook_subscriptions SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since, disabled_at",
+			nowUS, id).Scan(&since, &dis)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if dis.Valid || now.Sub(store.Time(since)) < s.cfg.DisableAfter {
+			continue
+		}
+		var last string
+		for _, r := range recs {
+			if r.sub != nil && r.sub.ID == id && !r.res.Success && !r.d.Test {
+				last = r.res.Error
+			}
+		}
+		reason := fmt.Sprintf("every delivery failed since %s (last: %s)", Timestamp(store.Time(since)), last)
+		if _, err := tx.Exec(ctx, "UPDATE webhook_subscriptions SET disabled_at = ?, disabled_reason = ? WHERE id = ?", nowUS, reason, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO webhook_alerts (integration_id, subscription_id, type, url, reason, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, sub.IntegrationID, id, sub.Type, sub.URL, reason, nowUS); err != nil {
+			return err
+		}
+		reasons[id] = reason
+	}
+	for i, r := range recs {
+		out[i].disabled = !r.res.Success && !r.d.Test && r.sub != nil && reasons[r.sub.ID] != ""
+	}
+	for _, round := range rounds {
+		if err := s.recordRound(ctx, tx, recs, round, out, nowUS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// distinctRounds splits the indexes of recs into rounds in which each delivery comes once, so
+// that a delivery attempted twice in one batch (a replay while its old job ran) counts both.
+func distinctRounds(recs []attemptRecord) [][]int {
+	var rounds [][]int
+	next := map[string]int{} // delivery → the round its next attempt goes in
+	for i, r := range recs {
+		k := next[r.d.ID]
+		next[r.d.ID] = k + 1
+		if k == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[k] = append(rounds[k], i)
+	}
+	return rounds
+}
+
+// querier is a *store.DB or a *store.Tx.
+type querier interface {
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// recordRound updates the deliveries of recs[round] (distinct) and logs their attempts: on
+// PostgreSQL in one statement (the UPDATE's RETURNING feeds the INSERT), on SQLite in two.
+func (s *Service) recordRound(ctx context.Context, q querier, recs []attemptRecord, round []int, out []recorded, nowUS int64) error {
+	// Per attempt: delivery, status, url, started, status code, error, delivered_at, latency,
+	// success, excerpt.
+	types := []string{"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BOOLEAN", "TEXT"}
+	args := make([]any, 0, 1+len(types)*len(round))
 	for _, i := range round {
 		r := recs[i]
 		status := StatusRetrying
@@ -318,13 +348,26 @@ func (s *Service) recordRound(ctx context.Context, tx *store.Tx, recs []attemptR
 		case r.final || out[i].disabled:
 			status = StatusFailed
 		}
-		args = append(args, r.d.ID, status, r.res.URL, store.Micros(r.res.At), statusCode(r.res), errorText(r.res), delivered)
+		args = append(args, r.d.ID, status, r.res.URL, store.Micros(r.res.At), statusCode(r.res), errorText(r.res), delivered,
+			r.res.Latency.Microseconds(), r.res.Success, r.res.Excerpt)
 	}
-	rows, err := tx.Query(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, status = v.column2, url = v.column3,
+	args = append(args, nowUS) // updated_at, after the VALUES
+	const update = `UPDATE webhook_deliveries SET attempts = attempts + 1, status = v.column2, url = v.column3,
 		last_attempt_at = v.column4, last_status_code = v.column5, last_error = v.column6, updated_at = ?,
 		delivered_at = COALESCE(v.column7, delivered_at)
-		FROM (VALUES `+store.TypedValues(len(round), types)+`) AS v WHERE webhook_deliveries.id = v.column1
-		RETURNING id, attempts`, append([]any{nowUS}, args...)...)
+		FROM v WHERE webhook_deliveries.id = v.column1`
+	const insert = `INSERT INTO webhook_attempts (delivery_id, attempt, url, started_at, latency_us, status_code, success, error, response_excerpt)
+		SELECT u.id, u.attempts, v.column3, v.column4, v.column8, v.column5, v.column9, v.column6, v.column10 FROM u JOIN v ON v.column1 = u.id`
+	values := "WITH v AS (VALUES " + store.TypedValues(len(round), types) + ")"
+	var rows *sql.Rows
+	var err error
+	if s.cfg.DB.Engine() == store.Postgres {
+		rows, err = q.Query(ctx, values+", u AS ("+update+" RETURNING webhook_deliveries.id, webhook_deliveries.attempts) "+
+			insert+" RETURNING delivery_id, attempt", args...)
+	} else {
+		// SQLite has no UPDATE in a WITH: the attempt numbers come back to be logged.
+		rows, err = q.Query(ctx, values+" "+update+" RETURNING id, attempts", args...)
+	}
 	if err != nil {
 		return err
 	}
@@ -342,24 +385,26 @@ func (s *Service) recordRound(ctx context.Context, tx *store.Tx, recs []attemptR
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	args = args[:0]
-	rowsN := 0
+	for _, i := range round {
+		if _, ok := got[recs[i].d.ID]; !ok {
+			out[i].err = ErrDeliveryNotFound
+		}
+	}
+	if s.cfg.DB.Engine() == store.Postgres || len(got) == 0 {
+		return nil
+	}
+	logArgs := make([]any, 0, 9*len(got))
 	for _, i := range round {
 		r := recs[i]
 		n, ok := got[r.d.ID]
 		if !ok {
-			out[i].err = ErrDeliveryNotFound
 			continue
 		}
-		args = append(args, r.d.ID, n, r.res.URL, store.Micros(r.res.At), r.res.Latency.Microseconds(), statusCode(r.res),
+		logArgs = append(logArgs, r.d.ID, n, r.res.URL, store.Micros(r.res.At), r.res.Latency.Microseconds(), statusCode(r.res),
 			r.res.Success, errorText(r.res), r.res.Excerpt)
-		rowsN++
 	}
-	if rowsN == 0 {
-		return nil
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, url, started_at, latency_us, status_code, success, error, response_excerpt)
-		VALUES `+store.Placeholders(rowsN, 9), args...)
+	_, err = q.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, url, started_at, latency_us, status_code, success, error, response_excerpt)
+		VALUES `+store.Placeholders(len(got), 9), logArgs...)
 	return err
 }
 

@@ -412,8 +412,8 @@ func (s *Service) httpClient(private bool) *http.Client {
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    s.cfg.Timeout,
 		ResponseHeaderTimeout:  s.cfg.Timeout,
-		MaxIdleConns:           256,
-		MaxIdleConnsPerHost:    64,
+		MaxIdleConns:           max(256, 2*s.cfg.Workers),
+		MaxIdleConnsPerHost:    max(64, s.cfg.Workers),
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}

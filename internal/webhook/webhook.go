@@ -85,7 +85,9 @@ const (
 	DefaultRetryBase    = 30 * time.Second
 	DefaultDisableAfter = 72 * time.Hour
 	DefaultTimeout      = 10 * time.Second
-	DefaultWorkers      = 50
+	// DefaultWorkers: a worker mostly waits (for its batch's statement, its transaction or the
+	// receiver), so a busy instance needs enough of them to fill the batches.
+	DefaultWorkers = 100
 	// MaxAttempts is sized so that, with the backoff below and the jitter at its shortest,
 	// retries span more than three days: retry k waits min(base·2^(k-1), 720·base)·[0.8, 1.2),
 	// and 24 retries add up to at least 0.8·(1023 + 14·720)·base = 8882·base ≥ 74 h for the
@@ -113,7 +115,7 @@ type Config struct {
 	RetryBase    time.Duration // first retry delay (default 30 s); POCKETRAMP_WEBHOOK_RETRY_BASE
 	DisableAfter time.Duration // consecutive failure span that disables an endpoint (default 72 h)
 	Timeout      time.Duration // per attempt (default 10 s)
-	Workers      int           // concurrent deliveries per process (default 50)
+	Workers      int           // concurrent deliveries per process (default 100)
 	// FetchPollInterval is how often workers poll for due jobs besides wake-ups (default 1 s).
 	FetchPollInterval time.Duration
 	// RescueAfter is when a job left running by a dead process is retried (default 1 min).
@@ -189,8 +191,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.RescueAfter = time.Minute
 	}
 	s := &Service{cfg: cfg, keyCache: map[int64]signingKeys{}, keysLoading: map[int64]chan struct{}{}}
-	s.loads = &batcher[string, loaded]{max: maxBatch, run: s.loadMany}
-	s.records = &batcher[attemptRecord, recorded]{max: maxBatch, run: s.recordMany}
+	// PostgreSQL runs two batches at a time, so a batch's commit does not hold up the next
+	// one; SQLite has one writer, so more would only queue behind it.
+	parallel := 1
+	if cfg.DB.Engine() == store.Postgres {
+		parallel = 2
+	}
+	s.loads = &batcher[string, loaded]{max: maxBatch, parallel: parallel, run: s.loadMany}
+	s.records = &batcher[attemptRecord, recorded]{max: maxBatch, parallel: parallel, run: s.recordMany}
 	s.clients = map[bool]*http.Client{false: s.httpClient(false), true: s.httpClient(true)}
 	s.metrics = newMetrics(cfg.Registry)
 	rc, pool, err := newRiver(ctx, s)

@@ -201,16 +201,20 @@ func (s *Service) GetAny(ctx context.Context, id int64) (_ Customer, err error) 
 	return c, err
 }
 
-// LockTx returns integrationID's customer id and takes its row lock for the rest of tx, as
-// ramp.Lock does (FOR NO KEY UPDATE on PostgreSQL, which leaves foreign-key checks of rows
-// referencing the customer free; SQLite's write transactions already run one at a time).
+// LockTx takes the row lock of integrationID's customer id for the rest of tx, as ramp.Lock
+// does (FOR NO KEY UPDATE on PostgreSQL, which leaves foreign-key checks of rows referencing
+// the customer free; SQLite's write transactions already run one at a time), and returns what
+// deciding whether they may buy or sell needs: id, integration, KYC status and level, ban. The
+// other fields stay empty (no personal data is read or decrypted while the lock is held).
 func (s *Service) LockTx(ctx context.Context, tx *store.Tx, integrationID, id int64) (_ Customer, err error) {
 	defer errcode.Op("customer.LockTx", &err)
 	suffix := ""
 	if tx.Engine() == store.Postgres {
 		suffix = " FOR NO KEY UPDATE"
 	}
-	c, err := s.scan(tx.QueryRow(ctx, "SELECT "+columns+" FROM customers WHERE id = ? AND integration_id = ?"+suffix, id, integrationID))
+	var c Customer
+	err = tx.QueryRow(ctx, "SELECT id, integration_id, kyc_status, kyc_level, banned FROM customers WHERE id = ? AND integration_id = ?"+suffix,
+		id, integrationID).Scan(&c.ID, &c.IntegrationID, &c.KYCStatus, &c.KYCLevel, &c.Banned)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Customer{}, ErrNotFound
 	}

@@ -232,6 +232,24 @@ func (s *Service) prepare(ctx context.Context, o order) prepared {
 	return pr
 }
 
+// checkButLimits is check without the limit usage: the checks that may be made before the
+// payment's INSERT, which reserves the limits.
+func (s *Service) checkButLimits(ctx context.Context, q ramp.Querier, o order, pr prepared) error {
+	if pr.err != nil {
+		return pr.err
+	}
+	if err := checkMethodMax(o.method, o.amount); err != nil {
+		return err
+	}
+	if pr.assetErr != nil {
+		return pr.assetErr
+	}
+	if err := s.checkRules(ctx, q, o, pr.st, pr.eur); err != nil {
+		return err
+	}
+	return pr.quoteErr
+}
+
 // check applies the integration's rules to customer c's order, in the contract's order. q
 // reads the limit usage and the external id: the transaction that writes the payment, or the
 // database when the transaction reserves the limits again.
@@ -357,15 +375,21 @@ func (s *Service) createAtOnce(ctx context.Context, o order, pr prepared) (Creat
 		if c.Banned || c.KYCStatus != customer.StatusValid {
 			return errNotEligible
 		}
-		if err := s.check(ctx, tx, o, c, pr); err != nil {
-			return err
+		// The limits are checked last, with the INSERT (insert); an order failing another check
+		// is answered by the ordered checks, in which the limits may come first.
+		if err := s.checkButLimits(ctx, tx, o, pr); err != nil {
+			return s.check(ctx, tx, o, c, pr)
 		}
 		if acctErr != nil {
+			if err := s.check(ctx, tx, o, c, pr); err != nil {
+				return err
+			}
 			return ErrPaymentCreation.With(acctErr.Error(), nil)
 		}
 		out.Payment = newPayment(o, c, pr.a, pr.eur, pr.q, s.Now())
 		out.Payment.BankIBAN = out.Account.IBAN
-		return s.insert(ctx, tx, &out.Payment, pr.q, pageToken)
+		limits := limitsFor(pr.st, o.method, out.Payment.CreatedAt)(c.KYCLevel)
+		return s.insert(ctx, tx, &out.Payment, pr.q, pageToken, limits)
 	})
 	if errors.Is(err, errNotEligible) {
 		return Created{}, ramp.Eligible(ctx, s.Customers, c)
@@ -408,7 +432,7 @@ func (s *Service) createHosted(ctx context.Context, o order, pr prepared) (Creat
 		if err := book.Reserve(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limits); err != nil {
 			return err
 		}
-		return s.insert(ctx, tx, &p, pr.q, pageToken)
+		return s.insert(ctx, tx, &p, pr.q, pageToken, nil)
 	})
 	if err != nil {
 		return Created{}, err
@@ -437,7 +461,9 @@ func (s *Service) persist(ctx context.Context, p *Payment, write func(ctx contex
 }
 
 // insert writes p, giving a bank transfer its reference, and stores the firm quote it names (q).
-func (s *Service) insert(ctx context.Context, tx *store.Tx, p *Payment, q pricing.Quote, pageToken string) error {
+// It reserves limits with it, after the customer's lock: an operation past one of them is
+// answered with the first such limit's error (tx is then rolled back).
+func (s *Service) insert(ctx context.Context, tx *store.Tx, p *Payment, q pricing.Quote, pageToken string, limits []ramp.Limit) error {
 	if p.BankIBAN != "" {
 		p.Concept = newConcept()
 	}
@@ -446,10 +472,19 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, p *Payment, q pricin
 			return err
 		}
 	}
-	return insert(ctx, tx, *p, pageToken)
+	return insert(ctx, tx, *p, pageToken, limits)
 }
 
-func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string) error {
+// insert writes p and reserves limits. On SQLite the usage is read first; on PostgreSQL the
+// INSERT returns it, saving a round trip: the usage its own statement saw, which does not
+// include p (a statement does not see its own writes), as a read before it would.
+func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string, limits []ramp.Limit) error {
+	if tx.Engine() != store.Postgres {
+		if err := book.Check(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limits); err != nil {
+			return err
+		}
+		limits = nil
+	}
 	var ext, concept, iban, quote any
 	if p.ExternalID != "" {
 		ext = p.ExternalID
@@ -467,13 +502,35 @@ func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string) erro
 	if pageToken != "" {
 		tokenHash = hashToken(pageToken)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO payments (id, integration_id, user_id, sandbox, external_id, guided, payment_type, fiat_symbol,
+	query := `INSERT INTO payments (id, integration_id, user_id, sandbox, external_id, guided, payment_type, fiat_symbol,
 		fiat_scale, fiat_amount, eur_equivalent, coin_symbol, coin_chain, coin_decimals, coin_amount, price, fees, quote_id, wallet,
 		status, concept, bank_iban, callback_url, page_token_hash, created_at, updated_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.IntegrationID, p.UserID, p.Sandbox, ext, p.Guided, p.PaymentType, p.Fiat, p.FiatAmount.Scale(),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{p.ID, p.IntegrationID, p.UserID, p.Sandbox, ext, p.Guided, p.PaymentType, p.Fiat, p.FiatAmount.Scale(),
 		p.FiatAmount.Units().Int64(), p.EUREquivalent.Units().Int64(), p.Coin, p.Chain, p.CoinAmount.Scale(), p.CoinAmount.UnitsString(),
 		p.Price.String(), string(p.Fees), quote, p.Wallet, p.Status, concept, iban, p.CallbackURL, tokenHash,
-		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), store.Micros(p.ExpiresAt))
-	return err
+		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), store.Micros(p.ExpiresAt)}
+	if len(limits) == 0 {
+		_, err := tx.Exec(ctx, query, args...)
+		return err
+	}
+	usage := make([]string, len(limits))
+	for i, lim := range limits {
+		q, a := book.UsageSQL(p.UserID, p.CreatedAt, lim)
+		usage[i], args = "("+q+")", append(args, a...)
+	}
+	used := make([]int64, len(limits))
+	dest := make([]any, len(limits))
+	for i := range used {
+		dest[i] = &used[i]
+	}
+	if err := tx.QueryRow(ctx, query+" RETURNING "+strings.Join(usage, ", "), args...).Scan(dest...); err != nil {
+		return err
+	}
+	for i, lim := range limits {
+		if money.FromInt64(used[i], 2).Add(p.EUREquivalent).Cmp(lim.Max) > 0 {
+			return lim.Err
+		}
+	}
+	return nil
 }

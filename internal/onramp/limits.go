@@ -44,8 +44,16 @@ func (s *Service) checkLimits(ctx context.Context, q ramp.Querier, c customer.Cu
 	if err := book.Check(ctx, q, c.ID, now, eur, levelLimits(st, c.KYCLevel, now)); err != nil {
 		return err
 	}
+	if err := checkMethodMax(m, amount); err != nil {
+		return err
+	}
+	return book.Check(ctx, q, c.ID, now, eur, cardLimits(st, m, now))
+}
+
+// checkMethodMax checks the method's maximum per payment.
+func checkMethodMax(m Method, amount money.Amount) error {
 	if max := money.MustParse(m.Max, m.scale()); amount.Scale() == max.Scale() && amount.Cmp(max) > 0 {
 		return ramp.ErrLimit.With(fmt.Sprintf("A %s payment is at most %s %s.", m.Name, max, m.Fiat), nil)
 	}
-	return book.Check(ctx, q, c.ID, now, eur, cardLimits(st, m, now))
+	return nil
 }

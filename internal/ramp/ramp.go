@@ -123,8 +123,10 @@ type Querier interface {
 	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Used is the EUR that the customer's holding operations of the book count against lim.
-func (b Book) Used(ctx context.Context, q Querier, userID int64, now time.Time, lim Limit) (money.Amount, error) {
+// UsageSQL is Used's query and its arguments: the EUR cents the customer's holding operations
+// at now count against lim. A statement that writes an operation may return it as a scalar
+// subquery (PostgreSQL's RETURNING), saving the read.
+func (b Book) UsageSQL(userID int64, now time.Time, lim Limit) (string, []any) {
 	holding, holdingArgs := b.holding(now)
 	query := "SELECT COALESCE(SUM(eur_equivalent), 0) FROM " + b.Table + " WHERE user_id = ? AND created_at >= ? AND (" + holding + ")"
 	args := append([]any{userID, store.Micros(lim.Since)}, holdingArgs...)
@@ -132,6 +134,12 @@ func (b Book) Used(ctx context.Context, q Querier, userID int64, now time.Time, 
 		query += " AND (" + lim.Where + ")"
 		args = append(args, lim.Args...)
 	}
+	return query, args
+}
+
+// Used is the EUR that the customer's holding operations of the book count against lim.
+func (b Book) Used(ctx context.Context, q Querier, userID int64, now time.Time, lim Limit) (money.Amount, error) {
+	query, args := b.UsageSQL(userID, now, lim)
 	var used int64
 	if err := q.QueryRow(ctx, query, args...).Scan(&used); err != nil {
 		return money.Amount{}, fmt.Errorf("limit usage of customer %d in %s: %w", userID, b.Table, err)

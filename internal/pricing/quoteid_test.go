@@ -26,7 +26,7 @@ func TestSignedQuoteIDRoundTrip(t *testing.T) {
 	price, _ := money.ParseRate("0.9246")
 	q := Quote{IntegrationID: 42, Direction: Sell, Fiat: "CLP", FiatAmount: money.MustParse("45750", 0), Coin: "ETH", Chain: "polygon",
 		CoinAmount: money.MustParse("0.123456789012345678", 18), Price: price,
-		Fees: Fees{Processing: money.MustParse("1", 0), Network: money.MustParse("20", 0), Partner: money.MustParse("0", 0), Total: money.MustParse("21", 0)},
+		Fees:        Fees{Processing: money.MustParse("1", 0), Network: money.MustParse("20", 0), Partner: money.MustParse("0", 0), Total: money.MustParse("21", 0)},
 		PaymentType: "transfer", Source: "sandbox", CreatedAt: now, ExpiresAt: now.Add(2 * time.Minute)}
 	p := &Pricer{Keys: box(t, 1)}
 	q = p.firm(q)

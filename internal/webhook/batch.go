@@ -172,14 +172,14 @@ type recorded struct {
 }
 
 // recordMany logs attempts and updates their deliveries and, for real deliveries, their
-// endpoints' health, all in one transaction of a few set-based statements however many
-// attempts there are: a success clears its endpoint's failure run; a failure that extends the
-// run past DisableAfter disables the subscription and raises an operator alert.
+// endpoints' health, however many attempts there are in one transaction of a few set-based
+// statements (on PostgreSQL a batch of successes is a single statement): a success clears its
+// endpoint's failure run; a failure that extends the run past DisableAfter disables the
+// subscription and raises an operator alert.
 func (s *Service) recordMany(recs []attemptRecord) ([]recorded, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := s.cfg.Now()
-	nowUS := store.Micros(now)
 	out := make([]recorded, len(recs))
 	reasons := map[int64]string{} // subscriptions disabled, by id
 	// Endpoint health: the subscriptions to write, in id order (two batches lock them alike).
@@ -190,10 +190,7 @@ func (s *Service) recordMany(recs []attemptRecord) ([]recorded, error) {
 			continue
 		}
 		if r.res.Success {
-			// A subscription read healthy and recently successful just before this attempt
-			// needs no write (the UPDATE below would change nothing).
-			fresh := r.sub.FailingSince == nil && r.sub.LastSuccessAt != nil && now.Sub(*r.sub.LastSuccessAt) < lastSuccessGranularity
-			if !fresh && !slices.Contains(ok, any(r.sub.ID)) {
+			if !slices.Contains(ok, any(r.sub.ID)) {
 				ok = append(ok, r.sub.ID)
 			}
 		} else {
@@ -203,10 +200,10 @@ func (s *Service) recordMany(recs []attemptRecord) ([]recorded, error) {
 	slices.SortFunc(ok, func(a, b any) int { return cmp.Compare(a.(int64), b.(int64)) })
 	rounds := distinctRounds(recs)
 	var err error
-	if s.cfg.DB.Engine() == store.Postgres && len(ok) == 0 && len(failed) == 0 && len(rounds) == 1 {
-		// The usual batch (healthy endpoints, each delivery once) is one statement on
-		// PostgreSQL, a transaction of its own: no BEGIN and COMMIT round trips.
-		err = s.recordRound(ctx, s.cfg.DB, recs, rounds[0], out, nowUS)
+	if s.cfg.DB.Engine() == store.Postgres && len(failed) == 0 && len(rounds) == 1 {
+		// The usual batch (successes, each delivery once) is one statement on PostgreSQL, a
+		// transaction of its own: no BEGIN and COMMIT round trips.
+		err = s.recordRound(ctx, s.cfg.DB, recs, rounds[0], ok, out, now)
 	} else {
 		err = s.cfg.DB.Tx(ctx, func(tx *store.Tx) error {
 			clear(out)
@@ -258,12 +255,7 @@ func (s *Service) recordTx(ctx context.Context, tx *store.Tx, recs []attemptReco
 	failed map[int64]*Subscription, out []recorded, reasons map[int64]string, now time.Time) error {
 	nowUS := store.Micros(now)
 	if len(ok) > 0 {
-		// Only a change of health writes a subscription row, and last_success_at at most once
-		// per lastSuccessGranularity: every delivery of a busy endpoint writing one row would
-		// serialise the deliveries on its lock.
-		if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ?
-			WHERE id IN (`+store.In(len(ok))+`) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)`,
-			append(append([]any{nowUS}, ok...), store.Micros(now.Add(-lastSuccessGranularity)))...); err != nil {
+		if _, err := tx.Exec(ctx, healthyUpdate(len(ok)), healthyArgs(ok, now)...); err != nil {
 			return err
 		}
 	}
@@ -302,11 +294,23 @@ func (s *Service) recordTx(ctx context.Context, tx *store.Tx, recs []attemptReco
 		out[i].disabled = !r.res.Success && !r.d.Test && r.sub != nil && reasons[r.sub.ID] != ""
 	}
 	for _, round := range rounds {
-		if err := s.recordRound(ctx, tx, recs, round, out, nowUS); err != nil {
+		if err := s.recordRound(ctx, tx, recs, round, nil, out, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// healthyUpdate marks n succeeding subscriptions healthy. Only a change of health writes a
+// row, and last_success_at at most once per lastSuccessGranularity: every delivery of a busy
+// endpoint writing one row would serialise the deliveries on its lock.
+func healthyUpdate(n int) string {
+	return `UPDATE webhook_subscriptions SET failing_since = NULL, last_success_at = ?
+		WHERE id IN (` + store.In(n) + `) AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)`
+}
+
+func healthyArgs(ok []any, now time.Time) []any {
+	return append(append([]any{store.Micros(now)}, ok...), store.Micros(now.Add(-lastSuccessGranularity)))
 }
 
 // distinctRounds splits the indexes of recs into rounds in which each delivery comes once, so
@@ -332,8 +336,10 @@ type querier interface {
 }
 
 // recordRound updates the deliveries of recs[round] (distinct) and logs their attempts: on
-// PostgreSQL in one statement (the UPDATE's RETURNING feeds the INSERT), on SQLite in two.
-func (s *Service) recordRound(ctx context.Context, q querier, recs []attemptRecord, round []int, out []recorded, nowUS int64) error {
+// PostgreSQL in one statement (the UPDATE's RETURNING feeds the INSERT) that also marks the
+// subscriptions ok healthy, on SQLite in two (ok must be empty: recordTx did it).
+func (s *Service) recordRound(ctx context.Context, q querier, recs []attemptRecord, round []int, ok []any, out []recorded, now time.Time) error {
+	nowUS := store.Micros(now)
 	// Per attempt: delivery, status, url, started, status code, error, delivered_at, latency,
 	// success, excerpt.
 	types := []string{"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BOOLEAN", "TEXT"}
@@ -351,7 +357,6 @@ func (s *Service) recordRound(ctx context.Context, q querier, recs []attemptReco
 		args = append(args, r.d.ID, status, r.res.URL, store.Micros(r.res.At), statusCode(r.res), errorText(r.res), delivered,
 			r.res.Latency.Microseconds(), r.res.Success, r.res.Excerpt)
 	}
-	args = append(args, nowUS) // updated_at, after the VALUES
 	const update = `UPDATE webhook_deliveries SET attempts = attempts + 1, status = v.column2, url = v.column3,
 		last_attempt_at = v.column4, last_status_code = v.column5, last_error = v.column6, updated_at = ?,
 		delivered_at = COALESCE(v.column7, delivered_at)
@@ -362,11 +367,17 @@ func (s *Service) recordRound(ctx context.Context, q querier, recs []attemptReco
 	var rows *sql.Rows
 	var err error
 	if s.cfg.DB.Engine() == store.Postgres {
-		rows, err = q.Query(ctx, values+", u AS ("+update+" RETURNING webhook_deliveries.id, webhook_deliveries.attempts) "+
-			insert+" RETURNING delivery_id, attempt", args...)
+		healthy := ""
+		if len(ok) > 0 {
+			// A data-modifying WITH runs whether or not the rest reads it.
+			healthy = ", h AS (" + healthyUpdate(len(ok)) + ")"
+			args = append(args, healthyArgs(ok, now)...)
+		}
+		rows, err = q.Query(ctx, values+healthy+", u AS ("+update+" RETURNING webhook_deliveries.id, webhook_deliveries.attempts) "+
+			insert+" RETURNING delivery_id, attempt", append(args, nowUS)...)
 	} else {
 		// SQLite has no UPDATE in a WITH: the attempt numbers come back to be logged.
-		rows, err = q.Query(ctx, values+" "+update+" RETURNING id, attempts", args...)
+		rows, err = q.Query(ctx, values+" "+update+" RETURNING id, attempts", append(args, nowUS)...)
 	}
 	if err != nil {
 		return err

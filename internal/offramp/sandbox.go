@@ -141,8 +141,12 @@ func (s *Service) sandboxSend(ctx context.Context, c *simchain.Chain, r Rampoff,
 	if err != nil {
 		return false, err
 	}
-	if rc, err := c.WaitMined(wctx, h); err != nil || rc.Status != types.ReceiptStatusSuccessful {
-		return true, fmt.Errorf("sandbox deposit %s failed: %v", h.Hex(), err)
+	rc, err := c.WaitMined(wctx, h)
+	if err != nil {
+		return true, fmt.Errorf("sandbox deposit %s: %w", h.Hex(), err)
+	}
+	if rc.Status != types.ReceiptStatusSuccessful {
+		return true, fmt.Errorf("sandbox deposit %s reverted (gas used %d)", h.Hex(), rc.GasUsed)
 	}
 	return true, nil
 }

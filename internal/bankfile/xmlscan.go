@@ -78,28 +78,21 @@ func (s *xmlScanner) syntax(msg string) error {
 	return s.err
 }
 
-// fill reads more input, keeping the unconsumed bytes; false at the end of input or on error.
+// fill refills the buffer once it is consumed (every caller reads to its end first); false at
+// the end of input or on a read error.
 func (s *xmlScanner) fill() bool {
-	if s.eof {
-		return false
-	}
-	n := copy(s.buf, s.buf[s.pos:s.end])
-	s.pos, s.end = 0, n
-	if s.end == len(s.buf) {
-		s.buf = append(s.buf, make([]byte, len(s.buf))...)
-	}
-	for s.end == n {
-		m, err := s.rd.Read(s.buf[s.end:])
-		s.end += m
+	s.pos, s.end = 0, 0
+	for !s.eof && s.end == 0 {
+		m, err := s.rd.Read(s.buf)
+		s.end = m
 		if err != nil {
 			s.eof = true
 			if !errors.Is(err, io.EOF) {
 				s.rerr = err
 			}
-			break
 		}
 	}
-	return s.end > s.pos
+	return s.end > 0
 }
 
 func (s *xmlScanner) getc() (byte, bool) {
@@ -508,9 +501,9 @@ func (s *xmlScanner) procInst() error {
 		return nil
 	}
 	// The rest of the input, buffered bytes first, is read through the charset's decoder.
-	rest := io.MultiReader(bytes.NewReader(append([]byte(nil), s.buf[s.pos:s.end]...)), s.rd)
-	if s.eof {
-		rest = bytes.NewReader(append([]byte(nil), s.buf[s.pos:s.end]...))
+	var rest io.Reader = bytes.NewReader(bytes.Clone(s.buf[s.pos:s.end]))
+	if !s.eof {
+		rest = io.MultiReader(rest, s.rd)
 	}
 	r, err := s.charset(enc, rest)
 	if err != nil {

@@ -226,24 +226,10 @@ func startApp(ctx context.Context, dir, databaseURL string) (*app.App, func(), e
 	cfg := app.Config{DataDir: dir, PriceSources: "sandbox", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	drop := func() {}
 	if databaseURL != "" {
-		u, err := url.Parse(databaseURL)
-		if err != nil {
+		var err error
+		if cfg.DatabaseURL, drop, err = scratchSchema(ctx, databaseURL, "bench"); err != nil {
 			return nil, nil, err
 		}
-		admin, err := sql.Open("pgx", databaseURL)
-		if err != nil {
-			return nil, nil, err
-		}
-		schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-			admin.Close()
-			return nil, nil, err
-		}
-		drop = func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() }
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		cfg.DatabaseURL = u.String()
 	}
 	a, err := app.New(ctx, cfg)
 	if err != nil {
@@ -251,4 +237,26 @@ func startApp(ctx context.Context, dir, databaseURL string) (*app.App, func(), e
 		return nil, nil, err
 	}
 	return a, func() { a.Close(); drop() }, nil
+}
+
+// scratchSchema creates an empty schema named prefix_<now> in the PostgreSQL database and
+// returns the database URL that uses it, and a func that drops it.
+func scratchSchema(ctx context.Context, databaseURL, prefix string) (string, func(), error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return "", nil, err
+	}
+	admin, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() }, nil
 }

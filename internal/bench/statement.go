@@ -61,6 +61,11 @@ type StatementResult struct {
 	// 20 ms from /proc/self/statm, which is cheap to read): the process's own memory (Go heap,
 	// stacks, SQLite's cache), without the binary.
 	PeakRSSAnonBytes uint64 `json:"peak_rss_anon_bytes"`
+	// FloorSeconds is the import's ceiling: the database alone writing the rows the import
+	// wrote, copied in one transaction into a fresh database of the same schema (floor.go).
+	FloorSeconds float64 `json:"floor_seconds"`
+	// FloorRows counts the rows the floor wrote (inserted and updated), all tables together.
+	FloorRows int64 `json:"floor_rows"`
 }
 
 // RunStatement creates n open bank-transfer payments, writes a camt.053 statement with one
@@ -168,6 +173,10 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 			return StatementResult{}, err
 		}
 	}
+	mark, err := markFloor(ctx, a.DB)
+	if err != nil {
+		return StatementResult{}, err
+	}
 	start = time.Now()
 	ir, err := a.Banking.ImportPath(ctx, acct.IBAN, "bench", path, nil)
 	elapsed := time.Since(start)
@@ -182,6 +191,11 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 	res.Matched, res.PeakHeap, res.PeakRSSAnonBytes = ir.Matched, peak.Load(), peakAnon.Load()
 	res.PeakRSSBytes = peakRSS()
 	res.ProcessPeakRSSBytes = max(res.ProcessPeakRSSBytes, res.PeakRSSBytes)
+	floor, err := importFloor(ctx, a.DB, dir, databaseURL, mark)
+	if err != nil {
+		return StatementResult{}, err
+	}
+	res.FloorSeconds, res.FloorRows = floor.took.Seconds(), floor.rows
 	if ir.Exceptions > 0 {
 		rows, err := a.DB.Query(ctx, "SELECT exception, COUNT(*) FROM bank_transactions WHERE status = 'unmatched' GROUP BY exception")
 		if err == nil {
@@ -202,6 +216,8 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 		elapsed.Round(time.Millisecond), res.LinesPerS, ir.Matched, n, float64(res.HeapBefore)/1e6, float64(res.PeakHeap)/1e6,
 		float64(res.PeakRSSBytes)/1e6, float64(res.RSSBeforeBytes)/1e6, float64(res.RSSFileBeforeBytes)/1e6, float64(res.ProcessPeakRSSBytes)/1e6,
 		float64(res.PeakRSSAnonBytes)/1e6)
+	fmt.Fprintf(out, "floor: the database alone writes the import's %d rows in %s (one INSERT ... SELECT per table into a fresh database of the same schema); the import took %.1f × that\n",
+		res.FloorRows, floor.took.Round(time.Millisecond), res.Seconds/res.FloorSeconds)
 	return res, nil
 }
 

@@ -25,10 +25,17 @@ type Result struct {
 	Errors   int
 	PerSec   float64
 	P50, P99 time.Duration
+	// CPU is this process's CPU time (user and system) per request during the load: the
+	// server's and the load generator's together, which on a machine shared with the database
+	// is taken from the database's share.
+	CPU time.Duration
 }
 
 func (r Result) note() string {
 	s := fmt.Sprintf("p50 %.2f ms, p99 %.2f ms", ms(r.P50), ms(r.P99))
+	if r.CPU > 0 {
+		s += fmt.Sprintf(", process CPU %d µs/req", r.CPU.Microseconds())
+	}
 	if r.Errors > 0 {
 		s += fmt.Sprintf(", %d errors", r.Errors)
 	}
@@ -190,6 +197,7 @@ func load(client *http.Client, name string, mk func() *http.Request, opt Options
 	var all []time.Duration
 	errors := 0
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	for range opt.Concurrency {
 		wg.Go(func() {
@@ -217,8 +225,12 @@ func load(client *http.Client, name string, mk func() *http.Request, opt Options
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	slices.Sort(all)
 	r := Result{Name: name, Requests: len(all), Errors: errors, PerSec: float64(len(all)-errors) / elapsed.Seconds()}
+	if len(all) > 0 && cpu > 0 {
+		r.CPU = cpu / time.Duration(len(all))
+	}
 	if len(all) > 0 {
 		r.P50 = all[len(all)*50/100]
 		r.P99 = all[len(all)*99/100]

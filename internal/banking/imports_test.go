@@ -302,3 +302,59 @@ func TestConcurrentImportsOfOneFile(t *testing.T) {
 		}
 	})
 }
+
+// A chunk's insert that meets an entry another import stored since the fingerprints were read
+// (the race above, made certain) fails with store.ErrConflict, which retries the import: on
+// PostgreSQL through COPY (a unique violation), on SQLite through ON CONFLICT DO NOTHING.
+func TestInsertTransactionsConflict(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, eur, _ := newImportService(t, db)
+		if _, err := s.ImportFile(ctx, eur.IBAN, "test", camtFile(camtStmt("EUR-0", 1, eur.IBAN, "EUR", "0.00", "1.00",
+			ntry("W", "EUR", "1.00", "BOOK", "2026-12-04", "first"))), nil); err != nil {
+			t.Fatal(err)
+		}
+		var taken string
+		var importID int64
+		if err := db.QueryRow(ctx, "SELECT fingerprint, import_id FROM bank_transactions WHERE iban = ?", eur.IBAN).Scan(&taken, &importID); err != nil {
+			t.Fatal(err)
+		}
+		n := 2 * store.CopyMinRows
+		ts := make([]Transaction, n)
+		fps := make([]string, n)
+		fresh := make([]bool, n)
+		for i := range ts {
+			ts[i] = Transaction{IBAN: eur.IBAN, BookingDate: "2026-12-04", Amount: money.MustParse("1.00", 2), Currency: "EUR",
+				Direction: bankfile.Credit, Status: StatusUnmatched}
+			fps[i], fresh[i] = fmt.Sprintf("fp-%d", i), true
+		}
+		fps[n/2] = taken
+		undo := errors.New("undo")
+		var got error
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			got = insertTransactions(ctx, tx, ts, fps, fresh, importID)
+			return undo
+		})
+		if !errors.Is(err, undo) {
+			t.Fatal(err)
+		}
+		if !errors.Is(got, store.ErrConflict) {
+			t.Fatalf("insert meeting a stored entry: %v, want store.ErrConflict", got)
+		}
+		if c := count(t, db, "SELECT COUNT(*) FROM bank_transactions WHERE iban = ?", eur.IBAN); c != 1 {
+			t.Fatalf("%d rows, want the first file's 1", c)
+		}
+		// Without the conflict every row is stored with its id.
+		fps[n/2] = "fp-free"
+		err = db.Tx(ctx, func(tx *store.Tx) error { return insertTransactions(ctx, tx, ts, fps, fresh, importID) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tr := range ts {
+			var fp string
+			if err := db.QueryRow(ctx, "SELECT fingerprint FROM bank_transactions WHERE id = ?", tr.ID).Scan(&fp); err != nil || fp != fps[i] {
+				t.Fatalf("row %d: id %d has fingerprint %q (err %v), want %q", i, tr.ID, fp, err, fps[i])
+			}
+		}
+	})
+}

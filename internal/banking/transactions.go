@@ -695,6 +695,31 @@ const transactionColumns = 21
 // account's imported entries, nor earlier in the chunk.
 func newEntries(ctx context.Context, tx *store.Tx, iban string, fingerprints []string) ([]bool, error) {
 	known := make(map[string]bool, len(fingerprints))
+	if tx.Engine() == store.Postgres {
+		// One array parameter, each element probed through the unique (iban, fingerprint)
+		// index by a correlated subquery, which the planner cannot turn into a join: with an IN
+		// list (or EXISTS, a semi-join) it chose to read every row of the account through the
+		// (iban, booking_date, id) index, as its statistics do not show the rows inserted
+		// earlier in the transaction (EXPLAIN ANALYZE after 90,000 rows: 13 ms per chunk
+		// instead of 180 ms, with a generic or a custom plan).
+		rows, err := tx.Query(ctx, `SELECT f FROM unnest(CAST(? AS text[])) AS f
+			WHERE (SELECT true FROM bank_transactions WHERE iban = ? AND fingerprint = f)`, fingerprints, iban)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var fp string
+			if err := rows.Scan(&fp); err != nil {
+				return nil, err
+			}
+			known[fp] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return freshOf(fingerprints, known), nil
+	}
 	err := store.Chunks(len(fingerprints), store.MaxParams-1, func(from, to int) error {
 		args := make([]any, 0, 1+to-from)
 		args = append(args, iban)
@@ -718,12 +743,17 @@ func newEntries(ctx context.Context, tx *store.Tx, iban string, fingerprints []s
 	if err != nil {
 		return nil, err
 	}
+	return freshOf(fingerprints, known), nil
+}
+
+// freshOf marks the fingerprints that are not known, nor earlier in the list.
+func freshOf(fingerprints []string, known map[string]bool) []bool {
 	fresh := make([]bool, len(fingerprints))
 	for i, fp := range fingerprints {
 		fresh[i] = !known[fp]
 		known[fp] = true
 	}
-	return fresh, nil
+	return fresh
 }
 
 // insertTransactions inserts the rows of ts that fresh marks new, with their outcome, and sets
@@ -736,6 +766,9 @@ func insertTransactions(ctx context.Context, tx *store.Tx, ts []Transaction, fin
 		if fresh[i] {
 			rows = append(rows, i)
 		}
+	}
+	if tx.CanCopy() && len(rows) >= store.CopyMinRows {
+		return copyTransactions(ctx, tx, ts, fingerprints, rows, importID)
 	}
 	ids := make(map[string]int64, len(rows))
 	err := store.Chunks(len(rows), store.RowsPerStatement(transactionColumns), func(from, to int) error {
@@ -777,6 +810,40 @@ func insertTransactions(ctx context.Context, tx *store.Tx, ts []Transaction, fin
 			return fmt.Errorf("banking: entry %s was imported by another import meanwhile: %w", ts[i].EntryRef, store.ErrConflict)
 		}
 		ts[i].ID = id
+	}
+	return nil
+}
+
+// copyTransactions is insertTransactions by COPY (PostgreSQL), with ids taken from the table's
+// sequence first. COPY cannot skip a row another import inserted since newEntries read: the
+// unique violation fails the transaction, which is retried as ErrConflict, like a skipped row.
+func copyTransactions(ctx context.Context, tx *store.Tx, ts []Transaction, fingerprints []string, rows []int, importID int64) error {
+	ids, err := tx.NextIDs(ctx, "bank_transactions", len(rows))
+	if err != nil {
+		return err
+	}
+	data := make([][]any, len(rows))
+	for k, i := range rows {
+		t := &ts[i]
+		var payment any
+		if t.PaymentID != "" {
+			payment = t.PaymentID
+		}
+		data[k] = []any{ids[k], t.IBAN, fingerprints[i], importID, t.BookingDate, t.ValueDate, t.Amount.Units().Int64(), t.Amount.Scale(),
+			t.Currency, t.Direction, t.Concept, t.CounterpartyName, t.CounterpartyIBAN, t.EndToEndID, t.EntryRef, t.ReturnReason,
+			t.Status, t.Exception, payment, t.Resolution, store.Micros(t.CreatedAt), store.Micros(t.CreatedAt)}
+	}
+	err = tx.CopyFrom(ctx, "bank_transactions", []string{"id", "iban", "fingerprint", "import_id", "booking_date", "value_date", "amount",
+		"scale", "currency", "direction", "concept", "counterparty_name", "counterparty_iban", "end_to_end_id", "entry_ref", "return_reason",
+		"status", "exception", "payment_id", "resolution", "created_at", "updated_at"}, data)
+	if store.IsUniqueViolation(err) {
+		return fmt.Errorf("banking: an entry of the chunk was imported by another import meanwhile: %w: %w", store.ErrConflict, err)
+	}
+	if err != nil {
+		return err
+	}
+	for k, i := range rows {
+		ts[i].ID = ids[k]
 	}
 	return nil
 }

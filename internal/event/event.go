@@ -105,16 +105,7 @@ func (l *Log) RecordMany(ctx context.Context, tx *store.Tx, now time.Time, news 
 		evs[i].Sequence = next[evs[i].IntegrationID]
 		next[evs[i].IntegrationID]++
 	}
-	err := store.Chunks(len(evs), store.RowsPerStatement(8), func(from, to int) error {
-		args := make([]any, 0, 8*(to-from))
-		for _, ev := range evs[from:to] {
-			args = append(args, ev.ID, ev.IntegrationID, ev.Sequence, ev.Type, ev.ObjectType, ev.ObjectID, string(ev.Data), store.Micros(ev.CreatedAt))
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO events (id, integration_id, seq, type, object_type, object_id, data, created_at) VALUES `+
-			store.Placeholders(to-from, 8), args...)
-		return err
-	})
-	if err != nil {
+	if err := insertEvents(ctx, tx, evs); err != nil {
 		return nil, fmt.Errorf("insert event: %w", err)
 	}
 	switch {
@@ -131,6 +122,27 @@ func (l *Log) RecordMany(ctx context.Context, tx *store.Tx, now time.Time, news 
 		}
 	}
 	return evs, nil
+}
+
+// insertEvents inserts the events' rows: by COPY on PostgreSQL when there are many (event ids
+// are random and sequence numbers taken under the counter's lock, so no row can conflict).
+func insertEvents(ctx context.Context, tx *store.Tx, evs []Event) error {
+	if tx.CanCopy() && len(evs) >= store.CopyMinRows {
+		rows := make([][]any, len(evs))
+		for i, ev := range evs {
+			rows[i] = []any{ev.ID, ev.IntegrationID, ev.Sequence, ev.Type, ev.ObjectType, ev.ObjectID, string(ev.Data), store.Micros(ev.CreatedAt)}
+		}
+		return tx.CopyFrom(ctx, "events", []string{"id", "integration_id", "seq", "type", "object_type", "object_id", "data", "created_at"}, rows)
+	}
+	return store.Chunks(len(evs), store.RowsPerStatement(8), func(from, to int) error {
+		args := make([]any, 0, 8*(to-from))
+		for _, ev := range evs[from:to] {
+			args = append(args, ev.ID, ev.IntegrationID, ev.Sequence, ev.Type, ev.ObjectType, ev.ObjectID, string(ev.Data), store.Micros(ev.CreatedAt))
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO events (id, integration_id, seq, type, object_type, object_id, data, created_at) VALUES `+
+			store.Placeholders(to-from, 8), args...)
+		return err
+	})
 }
 
 // List returns up to limit events of integrationID with a sequence above after, in order.

@@ -514,7 +514,68 @@ func insertTransactions(ctx context.Context, tx *store.Tx, ts []Transaction, pos
 		rev = sql.NullInt64{Int64: int64(reverses), Valid: true}
 	}
 	byRef := make(map[string]TxID, len(ts))
-	err := store.Chunks(len(ts), store.RowsPerStatement(4), func(from, to int) error {
+	insert := func() error { return insertTransactionRows(ctx, tx, ts, postedAt, rev, byRef) }
+	var err error
+	if tx.CanCopy() && reverses == 0 && len(ts) >= store.CopyMinRows {
+		// COPY with ids from the sequence; a reference already posted undoes the copy and
+		// takes the INSERT, which reports it.
+		err = copyTransactionRows(ctx, tx, ts, postedAt, byRef, insert)
+	} else {
+		err = insert()
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TxID, len(ts))
+	for k, t := range ts {
+		id, ok := byRef[t.Reference]
+		if !ok {
+			if reverses != 0 {
+				if exists, err := referenceExists(ctx, tx, t.Reference); err != nil {
+					return nil, err
+				} else if !exists {
+					return nil, fmt.Errorf("%w: transaction %d", ErrAlreadyReversed, reverses)
+				}
+			}
+			return nil, fmt.Errorf("%w: %s", ErrDuplicateReference, t.Reference)
+		}
+		out[k] = id
+	}
+	return out, nil
+}
+
+// copyTransactionRows is insertTransactionRows by COPY (PostgreSQL), falling back to insert
+// when a reference is taken.
+func copyTransactionRows(ctx context.Context, tx *store.Tx, ts []Transaction, postedAt []int64, byRef map[string]TxID, insert func() error) error {
+	ids, err := tx.NextIDs(ctx, "ledger_transactions", len(ts))
+	if err != nil {
+		return fmt.Errorf("ledger: insert transaction %s: %w", ts[0].Reference, err)
+	}
+	rows := make([][]any, len(ts))
+	for k := range ts {
+		rows[k] = []any{ids[k], ts[k].Reference, ts[k].Description, postedAt[k]}
+	}
+	inserted := false
+	err = tx.CopyOrInsert(ctx, "ledger_transactions", []string{"id", "reference", "description", "posted_at"}, rows, func() error {
+		inserted = true
+		return insert()
+	})
+	if inserted {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: insert transaction %s: %w", ts[0].Reference, err)
+	}
+	for k := range ts {
+		byRef[ts[k].Reference] = TxID(ids[k])
+	}
+	return nil
+}
+
+// insertTransactionRows inserts the transactions' rows, skipping references already posted,
+// and records the ids of those inserted in byRef.
+func insertTransactionRows(ctx context.Context, tx *store.Tx, ts []Transaction, postedAt []int64, rev sql.NullInt64, byRef map[string]TxID) error {
+	return store.Chunks(len(ts), store.RowsPerStatement(4), func(from, to int) error {
 		args := make([]any, 0, 4*(to-from))
 		for k := from; k < to; k++ {
 			args = append(args, ts[k].Reference, ts[k].Description, rev, postedAt[k])
@@ -537,25 +598,6 @@ func insertTransactions(ctx context.Context, tx *store.Tx, ts []Transaction, pos
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]TxID, len(ts))
-	for k, t := range ts {
-		id, ok := byRef[t.Reference]
-		if !ok {
-			if reverses != 0 {
-				if exists, err := referenceExists(ctx, tx, t.Reference); err != nil {
-					return nil, err
-				} else if !exists {
-					return nil, fmt.Errorf("%w: transaction %d", ErrAlreadyReversed, reverses)
-				}
-			}
-			return nil, fmt.Errorf("%w: %s", ErrDuplicateReference, t.Reference)
-		}
-		out[k] = id
-	}
-	return out, nil
 }
 
 type postingRow struct {
@@ -571,6 +613,16 @@ func insertPostings(ctx context.Context, tx *store.Tx, ts []Transaction, txIDs [
 		for i, p := range t.Postings {
 			all = append(all, postingRow{txIDs[k], p, after[k][i], postedAt[k]})
 		}
+	}
+	if tx.CanCopy() && len(all) >= store.CopyMinRows {
+		rows := make([][]any, len(all))
+		for k, r := range all {
+			rows[k] = []any{int64(r.tx), int64(r.p.Account), store.Numeric(r.p.Amount), store.Numeric(r.after), r.at}
+		}
+		if err := tx.CopyFrom(ctx, "ledger_postings", []string{"tx_id", "account_id", "amount", "balance_after", "posted_at"}, rows); err != nil {
+			return fmt.Errorf("ledger: insert postings of %s: %w", ts[0].Reference, err)
+		}
+		return nil
 	}
 	return store.Chunks(len(all), store.RowsPerStatement(5), func(from, to int) error {
 		args := make([]any, 0, 5*(to-from))

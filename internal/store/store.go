@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -179,6 +178,7 @@ type Tx struct {
 	engine     Engine
 	db         *DB
 	tx         *sql.Tx
+	conn       *sql.Conn // PostgreSQL: the connection tx runs on, for CopyFrom
 	after      []func()
 	savepoints int
 	ended      bool // committed or rolled back: a context still carrying it no longer joins it
@@ -267,11 +267,23 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	tx := &Tx{engine: db.engine, db: db}
+	var sqlTx *sql.Tx
+	if db.engine == Postgres {
+		// The transaction runs on a connection of its own, so CopyFrom can reach the pgx
+		// connection under it (a *sql.Tx does not expose it) and copy inside the transaction.
+		if tx.conn, err = db.write.Conn(ctx); err != nil {
+			return err
+		}
+		defer tx.conn.Close()
+		sqlTx, err = tx.conn.BeginTx(ctx, nil)
+	} else {
+		sqlTx, err = db.write.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return err
 	}
-	tx := &Tx{engine: db.engine, db: db, tx: sqlTx}
+	tx.tx = sqlTx
 	defer func() {
 		tx.ended = true
 		if p := recover(); p != nil {

@@ -90,16 +90,18 @@ func (a *Adapter) SubmitPayoutTx(ctx context.Context, tx *store.Tx, req chain.Pa
 	return ps[0], nil
 }
 
+// checkedPayout is a payout request's asset, token contract and recipient, validated.
+type checkedPayout struct {
+	asset, token, to string
+}
+
 // SubmitPayoutsTx is SubmitPayoutTx for many requests (chain.BatchPayouter): one insert per few
 // thousand payouts, and one lookup of the keys that were recorded before.
 func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chain.PayoutRequest) ([]chain.Payout, error) {
 	if a.key == nil {
 		return nil, fmt.Errorf("evm: %s: no hot wallet configured", a.network)
 	}
-	type checked struct {
-		asset, token, to string
-	}
-	cs := make([]checked, len(reqs))
+	cs := make([]checkedPayout, len(reqs))
 	for i, req := range reqs {
 		if req.Key == "" {
 			return nil, errors.New("evm: payout key required")
@@ -115,7 +117,7 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 		if err != nil {
 			return nil, err
 		}
-		cs[i] = checked{asset: strings.ToUpper(a.cfg.NativeSymbol), to: to}
+		cs[i] = checkedPayout{asset: strings.ToUpper(a.cfg.NativeSymbol), to: to}
 		if tok != nil {
 			cs[i].asset, cs[i].token = tok.Symbol, tok.Address.Hex()
 		}
@@ -140,43 +142,54 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 	}
 	now := a.micros()
 	var inserted, known []int // requests whose payout is new, and those whose key was recorded before
-	err := store.Chunks(len(fresh), store.RowsPerStatement(9), func(from, to int) error {
-		args := make([]any, 0, 9*(to-from))
-		for _, i := range fresh[from:to] {
-			args = append(args, a.network, reqs[i].Key, cs[i].asset, cs[i].token, a.from.Hex(), cs[i].to, reqs[i].Amount.String(), now, now)
-		}
-		vals := strings.ReplaceAll(store.Placeholders(to-from, 9), "?, ?, ?, ?, ?, ?, ?, ?, ?", "?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?")
-		rows, err := tx.Query(ctx, `INSERT INTO chain_payouts (chain, idempotency_key, asset, token, from_address, to_address, amount,
+	queued := func(i int, id int64) {
+		inserted = append(inserted, i)
+		out[i] = chain.Payout{ID: id, Chain: a.network, Key: reqs[i].Key, Asset: cs[i].asset, Token: cs[i].token,
+			From: a.from.Hex(), To: cs[i].to, Amount: new(big.Int).Set(reqs[i].Amount), Status: chain.PayoutQueued,
+			CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
+	}
+	insert := func() error {
+		return store.Chunks(len(fresh), store.RowsPerStatement(9), func(from, to int) error {
+			args := make([]any, 0, 9*(to-from))
+			for _, i := range fresh[from:to] {
+				args = append(args, a.network, reqs[i].Key, cs[i].asset, cs[i].token, a.from.Hex(), cs[i].to, reqs[i].Amount.String(), now, now)
+			}
+			vals := strings.ReplaceAll(store.Placeholders(to-from, 9), "?, ?, ?, ?, ?, ?, ?, ?, ?", "?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?")
+			rows, err := tx.Query(ctx, `INSERT INTO chain_payouts (chain, idempotency_key, asset, token, from_address, to_address, amount,
 			status, created_at, updated_at) VALUES `+vals+` ON CONFLICT (chain, idempotency_key) DO NOTHING RETURNING id, idempotency_key`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		ids := map[string]int64{}
-		for rows.Next() {
-			var id int64
-			var key string
-			if err := rows.Scan(&id, &key); err != nil {
+			if err != nil {
 				return err
 			}
-			ids[key] = id
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, i := range fresh[from:to] {
-			id, ok := ids[reqs[i].Key]
-			if !ok {
-				known = append(known, i)
-				continue
+			defer rows.Close()
+			ids := map[string]int64{}
+			for rows.Next() {
+				var id int64
+				var key string
+				if err := rows.Scan(&id, &key); err != nil {
+					return err
+				}
+				ids[key] = id
 			}
-			inserted = append(inserted, i)
-			out[i] = chain.Payout{ID: id, Chain: a.network, Key: reqs[i].Key, Asset: cs[i].asset, Token: cs[i].token,
-				From: a.from.Hex(), To: cs[i].to, Amount: new(big.Int).Set(reqs[i].Amount), Status: chain.PayoutQueued,
-				CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
-		}
-		return nil
-	})
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, i := range fresh[from:to] {
+				id, ok := ids[reqs[i].Key]
+				if !ok {
+					known = append(known, i)
+					continue
+				}
+				queued(i, id)
+			}
+			return nil
+		})
+	}
+	var err error
+	if tx.CanCopy() && len(fresh) >= store.CopyMinRows {
+		err = a.copyPayouts(ctx, tx, reqs, cs, fresh, now, queued, insert)
+	} else {
+		err = insert()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +234,34 @@ func (a *Adapter) SubmitPayoutsTx(ctx context.Context, tx *store.Tx, reqs []chai
 		}
 	}
 	return out, nil
+}
+
+// copyPayouts records the fresh requests' payouts by COPY (PostgreSQL), with ids taken from
+// the sequence first, and calls queued for each. A key recorded before (a retried request)
+// undoes the copy and takes insert, which skips and reads back such keys.
+func (a *Adapter) copyPayouts(ctx context.Context, tx *store.Tx, reqs []chain.PayoutRequest, cs []checkedPayout, fresh []int,
+	now int64, queued func(i int, id int64), insert func() error) error {
+	ids, err := tx.NextIDs(ctx, "chain_payouts", len(fresh))
+	if err != nil {
+		return err
+	}
+	rows := make([][]any, len(fresh))
+	for k, i := range fresh {
+		rows[k] = []any{ids[k], a.network, reqs[i].Key, cs[i].asset, cs[i].token, a.from.Hex(), cs[i].to, store.Numeric(reqs[i].Amount), string(chain.PayoutQueued), now, now}
+	}
+	inserted := false
+	err = tx.CopyOrInsert(ctx, "chain_payouts", []string{"id", "chain", "idempotency_key", "asset", "token", "from_address", "to_address",
+		"amount", "status", "created_at", "updated_at"}, rows, func() error {
+		inserted = true
+		return insert()
+	})
+	if err != nil || inserted {
+		return err
+	}
+	for k, i := range fresh {
+		queued(i, ids[k])
+	}
+	return nil
 }
 
 // Payout reads a payout by id.

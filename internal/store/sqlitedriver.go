@@ -22,6 +22,13 @@ func init() { sql.Register(sqliteDriverName, sqliteDriver{}) }
 // placeholders would otherwise grow it without end; past the bound they run unprepared.
 const maxPreparedPerConn = 256
 
+// maxPreparedQueryBytes keeps the multi-row statements of bulk work (a statement import's
+// INSERTs of 1,500 rows, IN lists of 1,500 keys) out of the cache: each compiles to a program
+// of about a megabyte that runs once per chunk of thousands of rows, where compiling it again
+// costs nothing measurable. Cached, a connection held about 12 MB of them through a 100,000-line
+// import (peak anonymous RSS 96-98 MB against 84-86 MB without, CPU level).
+const maxPreparedQueryBytes = 16 << 10
+
 type sqliteDriver struct{}
 
 func (sqliteDriver) Open(name string) (driver.Conn, error) {
@@ -58,7 +65,7 @@ func (c *preparedConn) inner() sqliteConn { return c.Conn.(sqliteConn) }
 
 // prepared returns the connection's statement for query, preparing it on first use, or nil
 // when the query should run unprepared (a statement whose rows are still being read, a full
-// cache). A script of several statements is safe too: modernc's statement then parses it
+// cache, a bulk statement). A script of several statements is safe too: modernc's statement then parses it
 // afresh on each run.
 func (c *preparedConn) prepared(ctx context.Context, query string) (*preparedStmt, error) {
 	if ps, ok := c.stmts[query]; ok {
@@ -67,7 +74,7 @@ func (c *preparedConn) prepared(ctx context.Context, query string) (*preparedStm
 		}
 		return ps, nil
 	}
-	if len(c.stmts) >= maxPreparedPerConn {
+	if len(c.stmts) >= maxPreparedPerConn || len(query) > maxPreparedQueryBytes {
 		return nil, nil
 	}
 	st, err := c.inner().PrepareContext(ctx, query)

@@ -354,7 +354,8 @@ var errNotEligible = errors.New("onramp: customer may not buy")
 // createAtOnce makes a bank-transfer or guided payment, whose page needs no outside call, in one
 // transaction: the customer's row lock, the checks against what the transaction sees (so they
 // also reserve the limits: one customer's payments are checked one after the other, each
-// seeing those committed before it), then the write.
+// seeing those committed before it), then the write. On PostgreSQL an order that passes its
+// checks is made by createPipelined, the same transaction in two round trips.
 func (s *Service) createAtOnce(ctx context.Context, o order, pr prepared) (Created, error) {
 	var out Created
 	pageToken := ids.Token(32)
@@ -365,6 +366,15 @@ func (s *Service) createAtOnce(ctx context.Context, o order, pr prepared) (Creat
 	} else {
 		out.Account, acctErr = s.Accounts.Receiving(ctx, o.IntegrationID, o.Sandbox, o.fiat)
 		out.URL = base + "/transfer/" + pageToken
+	}
+	if acctErr == nil {
+		done, err := s.createPipelined(ctx, o, pr, &out, pageToken)
+		if err != nil {
+			return Created{}, err
+		}
+		if done {
+			return out, nil
+		}
 	}
 	var c customer.Customer
 	err := s.persist(ctx, &out.Payment, func(ctx context.Context, tx *store.Tx) error {
@@ -485,31 +495,8 @@ func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string, limi
 		}
 		limits = nil
 	}
-	var ext, concept, iban, quote any
-	if p.ExternalID != "" {
-		ext = p.ExternalID
-	}
-	if p.Concept != "" {
-		concept = p.Concept
-	}
-	if p.BankIBAN != "" {
-		iban = p.BankIBAN
-	}
-	if p.QuoteID != "" {
-		quote = p.QuoteID
-	}
-	var tokenHash any
-	if pageToken != "" {
-		tokenHash = hashToken(pageToken)
-	}
-	query := `INSERT INTO payments (id, integration_id, user_id, sandbox, external_id, guided, payment_type, fiat_symbol,
-		fiat_scale, fiat_amount, eur_equivalent, coin_symbol, coin_chain, coin_decimals, coin_amount, price, fees, quote_id, wallet,
-		status, concept, bank_iban, callback_url, page_token_hash, created_at, updated_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	args := []any{p.ID, p.IntegrationID, p.UserID, p.Sandbox, ext, p.Guided, p.PaymentType, p.Fiat, p.FiatAmount.Scale(),
-		p.FiatAmount.Units().Int64(), p.EUREquivalent.Units().Int64(), p.Coin, p.Chain, p.CoinAmount.Scale(), p.CoinAmount.UnitsString(),
-		p.Price.String(), string(p.Fees), quote, p.Wallet, p.Status, concept, iban, p.CallbackURL, tokenHash,
-		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), store.Micros(p.ExpiresAt)}
+	query := "INSERT INTO payments (" + paymentColumns + ") VALUES (" + paymentValues + ")"
+	args := paymentArgs(p, pageToken)
 	if len(limits) == 0 {
 		_, err := tx.Exec(ctx, query, args...)
 		return err
@@ -533,4 +520,37 @@ func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string, limi
 		}
 	}
 	return nil
+}
+
+// paymentColumns are the columns a new payment's INSERT writes, paymentValues their placeholders
+// and paymentArgs their values.
+const (
+	paymentColumns = `id, integration_id, user_id, sandbox, external_id, guided, payment_type, fiat_symbol,
+		fiat_scale, fiat_amount, eur_equivalent, coin_symbol, coin_chain, coin_decimals, coin_amount, price, fees, quote_id, wallet,
+		status, concept, bank_iban, callback_url, page_token_hash, created_at, updated_at, expires_at`
+	paymentValues = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+)
+
+func paymentArgs(p Payment, pageToken string) []any {
+	var ext, concept, iban, quote any
+	if p.ExternalID != "" {
+		ext = p.ExternalID
+	}
+	if p.Concept != "" {
+		concept = p.Concept
+	}
+	if p.BankIBAN != "" {
+		iban = p.BankIBAN
+	}
+	if p.QuoteID != "" {
+		quote = p.QuoteID
+	}
+	var tokenHash any
+	if pageToken != "" {
+		tokenHash = hashToken(pageToken)
+	}
+	return []any{p.ID, p.IntegrationID, p.UserID, p.Sandbox, ext, p.Guided, p.PaymentType, p.Fiat, p.FiatAmount.Scale(),
+		p.FiatAmount.Units().Int64(), p.EUREquivalent.Units().Int64(), p.Coin, p.Chain, p.CoinAmount.Scale(), p.CoinAmount.UnitsString(),
+		p.Price.String(), string(p.Fees), quote, p.Wallet, p.Status, concept, iban, p.CallbackURL, tokenHash,
+		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), store.Micros(p.ExpiresAt)}
 }

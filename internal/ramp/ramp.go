@@ -205,8 +205,15 @@ func (b Book) ExternalIDUsed(ctx context.Context, q Querier, integrationID int64
 		return false, nil
 	}
 	var n int
-	if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM "+b.Table+" WHERE integration_id = ? AND external_id = ?", integrationID, ext).Scan(&n); err != nil {
+	query, args := b.ExternalIDSQL(integrationID, ext)
+	if err := q.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 		return false, fmt.Errorf("external id in %s: %w", b.Table, err)
 	}
 	return n > 0, nil
+}
+
+// ExternalIDSQL is ExternalIDUsed's query, which counts the operations with ext, and its
+// arguments.
+func (b Book) ExternalIDSQL(integrationID int64, ext string) (string, []any) {
+	return "SELECT COUNT(*) FROM " + b.Table + " WHERE integration_id = ? AND external_id = ?", []any{integrationID, ext}
 }

@@ -35,9 +35,6 @@ func (s *Service) importCAMTStream(ctx context.Context, iban, source string, ope
 	}
 	var res ImportResult
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
-		if err := readByKey(ctx, tx); err != nil {
-			return err
-		}
 		f, err := open()
 		if err != nil {
 			return err

@@ -278,9 +278,6 @@ func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, s
 	err = s.DB.Tx(ctx, func(tx *store.Tx) error {
 		res.Entries, res.Imported, res.Duplicates, res.Matched, res.Exceptions, res.Pending, res.ZeroAmount = 0, 0, 0, 0, 0, 0, 0
 		res.Statements, res.Warnings = []StatementResult{}, []string{}
-		if err := readByKey(ctx, tx); err != nil {
-			return err
-		}
 		if err := tx.QueryRow(ctx, `INSERT INTO bank_imports (iban, format, source, file_sha256, entries, imported, duplicates, matched, exceptions, created_at)
 			VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?) RETURNING id`, upload.IBAN, format, source, hex.EncodeToString(sum[:]), store.Micros(s.Now())).Scan(&res.ImportID); err != nil {
 			return err
@@ -309,28 +306,6 @@ func (s *Service) Import(ctx context.Context, iban, source string, raw []byte, s
 		return ImportResult{}, err
 	}
 	return res, nil
-}
-
-// readByKey makes PostgreSQL read by index for the rest of an import's transaction. Every
-// statement of the import names its rows by key (fingerprints, payment ids and references,
-// ledger accounts), but the planner's statistics cannot see the rows inserted earlier in the
-// same transaction, nor a table filled since it was last analyzed: it then believes the tables
-// small and scans them whole per chunk, which made a 100,000-line import quadratic (the
-// fingerprint lookup alone took 175 s). Plans are also made for each statement's values
-// (force_custom_plan): pgx prepares every statement, and after five executions PostgreSQL may
-// reuse a generic plan, in which a chunk's IN list of 1,500 parameters is searched element by
-// element for every row the index gives instead of through a hash; on an idle machine the
-// fingerprint lookup then took 80 % of a 100,000-line import (164 s; 48 s with custom plans).
-// SET LOCAL ends with the transaction. SQLite plans by index without statistics.
-func readByKey(ctx context.Context, tx *store.Tx) error {
-	if tx.Engine() != store.Postgres {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan")
-	return err
 }
 
 // finishImport writes the totals of an import (and the file's digest when it was not known at

@@ -166,8 +166,11 @@ func (s *Service) attempts(ctx context.Context, deliveryID string) ([]Attempt, e
 	return out, rows.Err()
 }
 
-// Retry queues one delivery of the integration again, whatever its status.
+// Retry queues one delivery of the integration again, whatever its status, and answers it as
+// queued: it is read in the transaction that queued it, since once that commits a worker may
+// deliver it before a later read.
 func (s *Service) Retry(ctx context.Context, integrationID int64, id string) (Delivery, error) {
+	var d Delivery
 	err := s.cfg.DB.Tx(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM webhook_deliveries WHERE id = ? AND integration_id = ?", id, integrationID).Scan(&n); err != nil {
@@ -176,12 +179,17 @@ func (s *Service) Retry(ctx context.Context, integrationID int64, id string) (De
 		if n == 0 {
 			return ErrDeliveryNotFound
 		}
-		return s.requeueTx(ctx, tx, id)
+		if err := s.requeueTx(ctx, tx, id); err != nil {
+			return err
+		}
+		var err error
+		d, err = s.Delivery(store.WithTx(ctx, tx), integrationID, id)
+		return err
 	})
 	if err != nil {
 		return Delivery{}, err
 	}
-	return s.Delivery(ctx, integrationID, id)
+	return d, nil
 }
 
 // MaxReplay bounds the events one replay call queues.

@@ -427,7 +427,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *lines > 0 {
-		_, err := bench.RunStatement(ctx, bench.StatementOptions{DatabaseURL: string(conf.DatabaseURL), Lines: *lines,
+		_, err := bench.RunStatement(ctx, bench.StatementOptions{DatabaseURL: string(conf.DatabaseURL), SQLiteCacheMB: conf.SQLiteCacheMB, Lines: *lines,
 			JSON: *asJSON, CPUProfile: *profile}, stdout)
 		return err
 	}

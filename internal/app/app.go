@@ -54,8 +54,10 @@ import (
 type Config struct {
 	DataDir     string // SQLite file and generated master key live here
 	DatabaseURL string // postgres://... selects PostgreSQL
-	PublicURL   string // base of hosted-page links
-	MasterKey   string // base64; empty: key file in DataDir
+	// SQLiteCacheMB is the SQLite writer's page cache in MB (0: SQLite's default).
+	SQLiteCacheMB int64
+	PublicURL     string // base of hosted-page links
+	MasterKey     string // base64; empty: key file in DataDir
 	// OperatorToken authenticates the operator API; empty: generated once into DataDir/operator.token.
 	OperatorToken string
 	// OperatorTokenRole scopes the shared operator token: admin (default), compliance, finance
@@ -162,7 +164,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			return nil, err
 		}
 	}
-	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, SQLiteCacheMB: cfg.SQLiteCacheMB})
 	if err != nil {
 		return nil, err
 	}

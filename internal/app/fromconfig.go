@@ -32,6 +32,7 @@ func FromConfig(c config.Config, log *slog.Logger, version string) (Config, erro
 		Bitcoin:                bitcoin,
 		DataDir:                c.DataDir,
 		DatabaseURL:            string(c.DatabaseURL),
+		SQLiteCacheMB:          c.SQLiteCacheMB,
 		PublicURL:              public,
 		MasterKey:              string(c.MasterKey),
 		OperatorToken:          string(c.OperatorToken),

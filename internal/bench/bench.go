@@ -83,7 +83,7 @@ func Run(ctx context.Context, opt Options, out io.Writer) ([]Figure, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	a, cleanup, err := startApp(ctx, dir, opt.DatabaseURL)
+	a, cleanup, err := startApp(ctx, dir, opt.DatabaseURL, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -222,8 +222,8 @@ func join(a, b string) string {
 
 // startApp opens pocketramp for a benchmark: SQLite in dir, or a scratch schema of the given
 // PostgreSQL database (dropped by cleanup) so runs never see each other's rows.
-func startApp(ctx context.Context, dir, databaseURL string) (*app.App, func(), error) {
-	cfg := app.Config{DataDir: dir, PriceSources: "sandbox", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+func startApp(ctx context.Context, dir, databaseURL string, sqliteCacheMB int64) (*app.App, func(), error) {
+	cfg := app.Config{DataDir: dir, SQLiteCacheMB: sqliteCacheMB, PriceSources: "sandbox", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	drop := func() {}
 	if databaseURL != "" {
 		var err error

@@ -28,9 +28,11 @@ import (
 // StatementOptions says what the reconciliation benchmark runs.
 type StatementOptions struct {
 	DatabaseURL string // "" for SQLite in a temporary directory
-	Lines       int
-	JSON        bool   // print one JSON object instead of text
-	CPUProfile  string // write a CPU profile of the import (not the seeding) to this file
+	// SQLiteCacheMB is the configuration's sqlite_cache_mb (0: SQLite's default page cache).
+	SQLiteCacheMB int64
+	Lines         int
+	JSON          bool   // print one JSON object instead of text
+	CPUProfile    string // write a CPU profile of the import (not the seeding) to this file
 }
 
 // StatementResult is the outcome of the reconciliation benchmark.
@@ -78,7 +80,7 @@ func RunStatement(ctx context.Context, opt StatementOptions, out io.Writer) (Sta
 		return StatementResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	a, cleanup, err := startApp(ctx, dir, databaseURL)
+	a, cleanup, err := startApp(ctx, dir, databaseURL, opt.SQLiteCacheMB)
 	if err != nil {
 		return StatementResult{}, err
 	}

@@ -38,10 +38,12 @@ const (
 type Config struct {
 	DataDir     string `toml:"data_dir" doc:"directory of the SQLite database, the generated master key and operator token, and stored documents"`
 	DatabaseURL Secret `toml:"database_url" doc:"postgres://... selects PostgreSQL; empty: SQLite file pocketramp.db in data_dir"`
-	Addr        string `toml:"addr" doc:"HTTP listen address (serve --addr)"`
-	AdminAddr   string `toml:"admin_addr" doc:"listen address of the operator API and metrics (serve --admin-addr); off: none"`
-	PublicURL   string `toml:"public_url" doc:"base URL of hosted pages (KYC, checkout) in links sent to customers; empty: derived from addr"`
-	LogFormat   string `toml:"log_format" doc:"text or json"`
+	// SQLiteCacheMB trades memory for the speed of large writes (docs/performance.md).
+	SQLiteCacheMB int64  `toml:"sqlite_cache_mb" doc:"SQLite: page cache of the writer connection in MB; more makes large statement imports faster at that much more memory; 0: SQLite's default of 2 MB"`
+	Addr          string `toml:"addr" doc:"HTTP listen address (serve --addr)"`
+	AdminAddr     string `toml:"admin_addr" doc:"listen address of the operator API and metrics (serve --admin-addr); off: none"`
+	PublicURL     string `toml:"public_url" doc:"base URL of hosted pages (KYC, checkout) in links sent to customers; empty: derived from addr"`
+	LogFormat     string `toml:"log_format" doc:"text or json"`
 
 	MasterKey     Secret `toml:"master_key" doc:"base64 of 32 bytes encrypting secrets, PII and documents at rest; empty: generated once into data_dir/master.key"`
 	OperatorToken Secret `toml:"operator_token" doc:"bearer token of the operator API /admin/api; empty: generated once into data_dir/operator.token"`
@@ -329,6 +331,9 @@ func (c *Config) Validate() error {
 	}
 	if u := string(c.DatabaseURL); u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		bad("database_url", "want postgres://... (leave empty for SQLite)")
+	}
+	if c.SQLiteCacheMB < 0 || c.SQLiteCacheMB > 65536 {
+		bad("sqlite_cache_mb", "%d: want 0 (SQLite's default) to 65536", c.SQLiteCacheMB)
 	}
 	for _, k := range []struct{ key, v string }{{"addr", c.Addr}, {"admin_addr", c.AdminAddr}} {
 		if k.key == "admin_addr" && k.v == "off" {

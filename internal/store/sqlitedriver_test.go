@@ -66,3 +66,30 @@ func TestSQLitePreparedStatementCache(t *testing.T) {
 	}
 
 }
+
+// sqlite_cache_mb sizes the writer's page cache; the readers keep SQLite's default.
+func TestSQLiteCacheSize(t *testing.T) {
+	ctx := context.Background()
+	for _, mb := range []int64{0, 16} {
+		db, err := Open(ctx, Config{DataDir: t.TempDir(), SQLiteCacheMB: mb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var writer, reader int64
+		err = db.Tx(ctx, func(tx *Tx) error { return tx.QueryRow(ctx, "PRAGMA cache_size").Scan(&writer) })
+		if err == nil {
+			err = db.QueryRow(ctx, "PRAGMA cache_size").Scan(&reader)
+		}
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(-2000) // SQLite's default: 2,048,000 bytes
+		if mb > 0 {
+			want = -mb * 1024
+		}
+		if writer != want || reader != -2000 {
+			t.Errorf("sqlite_cache_mb %d: writer cache_size %d, want %d; reader %d, want -2000", mb, writer, want, reader)
+		}
+	}
+}

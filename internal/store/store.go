@@ -35,6 +35,10 @@ const (
 type Config struct {
 	URL     string
 	DataDir string
+	// SQLiteCacheMB is the SQLite writer's page cache in MB (0: SQLite's default, 2 MB). Every
+	// write goes through that one connection; a large import's tables and indexes outgrow the
+	// default, and its pages then go to the WAL and are read back mid-transaction.
+	SQLiteCacheMB int64
 }
 
 // DB is an open database. For SQLite it holds one writer connection (SQLite allows one writer at
@@ -83,7 +87,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	// _txlock=immediate takes the write lock at BEGIN, so a read-then-write transaction can never
 	// fail half-way with SQLITE_BUSY on lock upgrade.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	write, err := sql.Open(sqliteDriverName, dsn)
+	writeDSN := dsn
+	if cfg.SQLiteCacheMB > 0 {
+		writeDSN += fmt.Sprintf("&_pragma=cache_size(-%d)", cfg.SQLiteCacheMB*1024) // negative: KiB
+	}
+	write, err := sql.Open(sqliteDriverName, writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}

@@ -68,6 +68,8 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{env: map[string]string{"POCKETRAMP_DEPOSIT_XPUB": "xpub-nope"}, want: "deposit_xpub"},
 		{env: map[string]string{"POCKETRAMP_PUBLIC_URL": "example.com"}, want: "public_url"},
 		{env: map[string]string{"POCKETRAMP_ADDR": "8080"}, want: "addr"},
+		{env: map[string]string{"POCKETRAMP_SQLITE_CACHE_MB": "-1"}, want: "sqlite_cache_mb"},
+		{file: `sqlite_cache_mb = 100000`, want: "sqlite_cache_mb"},
 		{env: map[string]string{"POCKETRAMP_PRICE_SOURCES": "coinbase"}, want: "price_sources"},
 		{env: map[string]string{"POCKETRAMP_CHAINS": "polygon-mumbai"}, want: "chains[0].preset"},
 		{file: "[[chains]]\nname = \"ethereum\"\nrpc_urls = [\"http://127.0.0.1:8545\"]", want: "chains[0].chain_id"},

@@ -241,13 +241,7 @@ func (s *Service) checkButLimits(ctx context.Context, q ramp.Querier, o order, p
 	if err := checkMethodMax(o.method, o.amount); err != nil {
 		return err
 	}
-	if pr.assetErr != nil {
-		return pr.assetErr
-	}
-	if err := s.checkRules(ctx, q, o, pr.st, pr.eur); err != nil {
-		return err
-	}
-	return pr.quoteErr
+	return s.checkAfterLimits(ctx, q, o, pr)
 }
 
 // check applies the integration's rules to customer c's order, in the contract's order. q
@@ -260,6 +254,12 @@ func (s *Service) check(ctx context.Context, q ramp.Querier, o order, c customer
 	if err := s.checkLimits(ctx, q, c, pr.st, o.method, o.amount, pr.eur); err != nil {
 		return err
 	}
+	return s.checkAfterLimits(ctx, q, o, pr)
+}
+
+// checkAfterLimits is what check and checkButLimits both apply after the limits, in the
+// contract's order: the asset, the integration's rules, the quote.
+func (s *Service) checkAfterLimits(ctx context.Context, q ramp.Querier, o order, pr prepared) error {
 	if pr.assetErr != nil {
 		return pr.assetErr
 	}

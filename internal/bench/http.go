@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -104,24 +104,26 @@ func (h *httpBench) close() {
 	}
 }
 
-func (h *httpBench) get(path string) func() *http.Request {
-	return func() *http.Request {
-		r, _ := http.NewRequest("GET", h.base+path, nil)
-		r.Header.Set("auth", h.token)
-		return r
-	}
+// get is a GET of path on pocketramp with the integration's token, as sent on the wire.
+func (h *httpBench) get(path string) func() []byte {
+	r, _ := http.NewRequest("GET", h.base+path, nil)
+	r.Header.Set("auth", h.token)
+	req := wireRequest(r)
+	return func() []byte { return req }
 }
 
 func (h *httpBench) hello() Result {
-	return load(h.client, "hello-world", func() *http.Request { r, _ := http.NewRequest("GET", h.helloURL+"/", nil); return r }, h.opt)
+	r, _ := http.NewRequest("GET", h.helloURL+"/", nil)
+	req := wireRequest(r)
+	return load(hostOf(h.helloURL), "hello-world", func() []byte { return req }, h.opt)
 }
 
 func (h *httpBench) tokenPrice() Result {
-	return load(h.client, "token-price", h.get("/api/token-price?symbol=USDC&fiat_symbol=EUR"), h.opt)
+	return load(hostOf(h.base), "token-price", h.get("/api/token-price?symbol=USDC&fiat_symbol=EUR"), h.opt)
 }
 
 func (h *httpBench) quote() Result {
-	return load(h.client, "quote", h.get("/api/quote?symbol=USDC&chain=polygon&fiat_symbol=EUR&amount=25.00&payment_type=transfer"), h.opt)
+	return load(hostOf(h.base), "quote", h.get("/api/quote?symbol=USDC&chain=polygon&fiat_symbol=EUR&amount=25.00&payment_type=transfer"), h.opt)
 }
 
 // createPayment registers the buyers and loads POST /api/createPayment, each request for the
@@ -130,12 +132,15 @@ func (h *httpBench) createPayment(ctx context.Context) (Result, error) {
 	if err := h.buyers(ctx); err != nil {
 		return Result{}, err
 	}
-	return load(h.client, "createPayment", func() *http.Request {
-		body := h.bodies[int(h.nextBuyer.Add(1))%len(h.bodies)]
+	reqs := make([][]byte, len(h.bodies))
+	for i, body := range h.bodies {
 		r, _ := http.NewRequest("POST", h.base+"/api/createPayment", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("auth", h.token)
-		return r
+		reqs[i] = wireRequest(r)
+	}
+	return load(hostOf(h.base), "createPayment", func() []byte {
+		return reqs[int(h.nextBuyer.Add(1))%len(reqs)]
 	}, h.opt), nil
 }
 
@@ -173,6 +178,15 @@ func (h *httpBench) buyers(ctx context.Context) error {
 	return nil
 }
 
+// hostOf is the host:port of a base URL such as http://127.0.0.1:8080.
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		panic(err)
+	}
+	return u.Host
+}
+
 func listen(h http.Handler) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -183,14 +197,14 @@ func listen(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
-// load runs a closed loop of opt.Concurrency workers against one target for opt.Duration; an
-// answer other than 200 counts as an error. One request first, untimed, warms what the target
-// starts lazily (the sandbox chain of the first payment or quote).
-func load(client *http.Client, name string, mk func() *http.Request, opt Options) Result {
-	if resp, err := client.Do(mk()); err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+// load runs a closed loop of opt.Concurrency workers, each on its own keep-alive connection to
+// addr, sending the requests next gives for opt.Duration; an answer other than 200 counts as an
+// error. One request first, untimed, warms what the target starts lazily (the sandbox chain of
+// the first payment or quote).
+func load(addr, name string, next func() []byte, opt Options) Result {
+	warm := wireConn{addr: addr}
+	warm.do(next())
+	warm.close()
 	ctx, cancel := context.WithTimeout(context.Background(), opt.Duration)
 	defer cancel()
 	var mu sync.Mutex
@@ -203,16 +217,16 @@ func load(client *http.Client, name string, mk func() *http.Request, opt Options
 		wg.Go(func() {
 			var lat []time.Duration
 			errs := 0
+			conn := wireConn{addr: addr}
+			defer conn.close()
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				resp, err := client.Do(mk())
+				status, err := conn.do(next())
 				if err != nil {
 					errs++
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if status != 200 {
 					errs++
 				}
 				lat = append(lat, time.Since(t0))

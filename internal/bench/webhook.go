@@ -94,12 +94,10 @@ func benchWebhooks(ctx context.Context, a *app.App, integrationID int64, opt Opt
 	res := webhookResult{n: n, perSec: float64(n) / elapsed.Seconds()}
 
 	body := strings.Repeat("x", 200) // a PAY_IN payload's size
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: webhook.DefaultWorkers}}
-	c := load(client, "webhook ceiling", func() *http.Request {
-		r, _ := http.NewRequest("POST", rcv+"/ceiling", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		return r
-	}, Options{Duration: opt.Duration, Concurrency: webhook.DefaultWorkers})
+	r, _ := http.NewRequest("POST", rcv+"/ceiling", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	req := wireRequest(r)
+	c := load(hostOf(rcv), "webhook ceiling", func() []byte { return req }, Options{Duration: opt.Duration, Concurrency: webhook.DefaultWorkers})
 	res.ceiling = c.PerSec
 	return res, nil
 }

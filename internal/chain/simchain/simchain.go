@@ -487,8 +487,10 @@ func (c *Chain) sendFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.A
 		n = local
 	}
 	// The pool adopts a new head asynchronously: right after a block funded addr it may still
-	// see the old balance. Such a rejection is retried briefly; a real shortfall still fails.
+	// see the old balance. Such a rejection is retried for up to 5 s (on a loaded 2-core machine
+	// half a second was not always enough); a real shortfall still fails.
 	var h common.Hash
+	funded := time.Now().Add(5 * time.Second)
 	for attempt := 0; ; attempt++ {
 		h, err = c.send(ctx, key, n, to, value, data, gas)
 		if err != nil && attempt < 25 && nonceTaken(err) {
@@ -497,7 +499,7 @@ func (c *Chain) sendFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.A
 			n++
 			continue
 		}
-		if err == nil || attempt == 25 || !strings.Contains(err.Error(), "insufficient funds") {
+		if err == nil || time.Now().After(funded) || !strings.Contains(err.Error(), "insufficient funds") {
 			break
 		}
 		select {

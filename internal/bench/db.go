@@ -29,6 +29,15 @@ type dbCeiling struct {
 	note    string
 }
 
+// around is the mean of c, measured before a load, and after, measured right after it.
+func (c dbCeiling) around(after dbCeiling) dbCeiling {
+	c.of = fmt.Sprintf("%s, mean of %.0f before and %.0f after", c.of, c.perSec, after.perSec)
+	c.perSec = (c.perSec + after.perSec) / 2
+	c.pgbench = c.pgbench && after.pgbench
+	c.note = join(c.note, after.note)
+	return c
+}
+
 func measureDBCeiling(ctx context.Context, a *app.App, opt Options) (dbCeiling, error) {
 	if a.DB.Engine() == store.Postgres {
 		tps, err := pgbench(ctx, a, opt)
@@ -103,7 +112,7 @@ func lastLine(b []byte) string {
 
 // bareInserts measures one-row insert transactions through pocketramp's own pool.
 func bareInserts(ctx context.Context, a *app.App, opt Options) (dbCeiling, error) {
-	if _, err := a.DB.Exec(ctx, "CREATE TABLE bench_ceiling (v TEXT NOT NULL)"); err != nil {
+	if _, err := a.DB.Exec(ctx, "CREATE TABLE IF NOT EXISTS bench_ceiling (v TEXT NOT NULL)"); err != nil {
 		return dbCeiling{}, err
 	}
 	n, elapsed, err := closedLoop(ctx, opt, func(ctx context.Context, i int64) error {

@@ -201,49 +201,29 @@ func (s *Service) GetAny(ctx context.Context, id int64) (_ Customer, err error) 
 	return c, err
 }
 
-// LockTx takes integrationID's customer id's lock for the rest of tx (LockSQL), then reads what
+// LockTx takes the row lock of integrationID's customer id for the rest of tx, as ramp.Lock
+// does (FOR NO KEY UPDATE on PostgreSQL, which leaves foreign-key checks of rows referencing
+// the customer free; SQLite's write transactions already run one at a time), and returns what
 // deciding whether they may buy or sell needs: id, integration, KYC status and level, ban. The
 // other fields stay empty (no personal data is read or decrypted while the lock is held).
 func (s *Service) LockTx(ctx context.Context, tx *store.Tx, integrationID, id int64) (_ Customer, err error) {
 	defer errcode.Op("customer.LockTx", &err)
-	if err := Lock(ctx, tx, id); err != nil {
-		return Customer{}, err
-	}
-	query, args := LockedSQL(integrationID, id)
+	query, args := LockSQL(tx.Engine(), integrationID, id)
 	return ScanLocked(tx.QueryRow(ctx, query, args...))
 }
 
-// Lock takes customer id's lock for the rest of tx. Every transaction that checks and reserves
-// the customer's limits takes it first, so they run one after the other, and each statement
-// after it sees the operations committed before. On PostgreSQL it is a transaction advisory lock
-// (LockSQL) rather than the row's lock: a row lock writes the tuple and a WAL record on every
-// payment, which costs a tenth of createPayment's server time. SQLite's write transactions
-// already run one at a time.
-func Lock(ctx context.Context, tx *store.Tx, id int64) error {
-	if tx.Engine() != store.Postgres {
-		return nil
+// LockSQL is LockTx's statement and its arguments, for a transaction sent in batches
+// (store.Pipe); read its row with ScanLocked.
+func LockSQL(engine store.Engine, integrationID, id int64) (string, []any) {
+	suffix := ""
+	if engine == store.Postgres {
+		suffix = " FOR NO KEY UPDATE"
 	}
-	query, args := LockSQL(id)
-	if _, err := tx.Exec(ctx, query, args...); err != nil {
-		return fmt.Errorf("lock customer %d: %w", id, err)
-	}
-	return nil
+	return "SELECT id, integration_id, kyc_status, kyc_level, banned FROM customers WHERE id = ? AND integration_id = ?" + suffix,
+		[]any{id, integrationID}
 }
 
-// LockSQL is Lock's statement on PostgreSQL and its arguments, for a transaction sent in batches
-// (store.Pipe). The lock's first key names the schema (a database may hold several
-// pocketramps, tests' among them), its second the customer's id, modulo 2^31 (two customers
-// sharing a key only wait for each other).
-func LockSQL(id int64) (string, []any) {
-	return "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':pocketramp-customer'), (?::bigint % 2147483648)::int)", []any{id}
-}
-
-// LockedSQL is LockTx's read after the lock and its arguments; read its row with ScanLocked.
-func LockedSQL(integrationID, id int64) (string, []any) {
-	return "SELECT id, integration_id, kyc_status, kyc_level, banned FROM customers WHERE id = ? AND integration_id = ?", []any{id, integrationID}
-}
-
-// ScanLocked reads LockedSQL's row: ErrNotFound when there is none (a database/sql or a pgx row:
+// ScanLocked reads LockSQL's row: ErrNotFound when there is none (a database/sql or a pgx row:
 // pgx.ErrNoRows is also sql.ErrNoRows).
 func ScanLocked(row interface{ Scan(dest ...any) error }) (Customer, error) {
 	var c Customer

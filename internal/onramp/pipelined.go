@@ -16,13 +16,13 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store"
 )
 
-// createPipelined makes a createAtOnce payment on PostgreSQL in one round trip instead of five
-// (store.Pipelined): BEGIN, the customer's lock (customer.LockSQL), one statement that reads the
-// customer and its limit usage and inserts the payment only if the customer may buy, the
-// external id is free and the payment fits the limits of the customer's level, and COMMIT. The transaction is the same
-// as createAtOnce's: the statement starts after the lock, so it sees every payment of the
-// customer committed before (READ COMMITTED takes a snapshot per statement), and one customer's
-// payments are still checked one after the other.
+// createPipelined makes a createAtOnce payment on PostgreSQL in one round trip instead of four
+// (store.Pipelined): BEGIN, the customer's row lock (customer.LockSQL), one statement that reads
+// the customer again and its limit usage and inserts the payment only if the customer may buy,
+// the external id is free and the payment fits the limits of the customer's level, and COMMIT.
+// The transaction is the same as createAtOnce's: the statement starts after the lock, so it sees
+// every payment of the customer committed before (READ COMMITTED takes a snapshot per
+// statement), and one customer's payments are still checked one after the other.
 //
 // It answers only orders that pass every check, and a limit's error. Any other order (an
 // unknown, banned or unverified customer, another failing check, an external id taken, a
@@ -47,12 +47,12 @@ func (s *Service) createPipelined(ctx context.Context, o order, pr prepared, out
 		return false, nil
 	}
 	err = s.DB.Pipelined(ctx, func(pipe store.Pipe) error {
-		lockSQL, lockArgs := customer.LockSQL(o.UserID)
+		lockSQL, lockArgs := customer.LockSQL(store.Postgres, o.IntegrationID, o.UserID)
 		br := pipe.Send(ctx, store.Stmt{SQL: "BEGIN"}, store.Stmt{SQL: lockSQL, Args: lockArgs},
 			store.Stmt{SQL: ins.query, Args: ins.args}, store.Stmt{SQL: "COMMIT"})
 		_, err := br.Exec()
 		if err == nil {
-			_, err = br.Exec()
+			_, err = customer.ScanLocked(br.QueryRow()) // the statement below reads the row again, after the lock
 		}
 		var c customer.Customer
 		used := make([]int64, len(ins.usages)+2) // the usages, the rows inserted, the external id's uses
@@ -71,7 +71,7 @@ func (s *Service) createPipelined(ctx context.Context, o order, pr prepared, out
 		}
 		var pgErr *pgconn.PgError
 		switch {
-		case errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr):
+		case errors.Is(err, customer.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr):
 			return nil // no such customer, or the server refused a statement: nothing is committed
 		case err != nil:
 			return err

@@ -173,14 +173,16 @@ func (b Book) Reserve(ctx context.Context, tx *store.Tx, userID int64, now time.
 	return b.Check(ctx, tx, userID, now, eur, limits(level))
 }
 
-// Lock takes the customer's lock for the rest of tx (customer.Lock) and returns the customer's
-// KYC level, read after it.
+// Lock takes the customer's row lock for the rest of tx and returns the customer's KYC level.
+// On PostgreSQL this is a row lock (FOR NO KEY UPDATE, which leaves foreign-key checks of other
+// rows referencing the customer free); SQLite's write transactions already run one at a time.
 func Lock(ctx context.Context, tx *store.Tx, userID int64) (string, error) {
-	if err := customer.Lock(ctx, tx, userID); err != nil {
-		return "", err
+	suffix := ""
+	if tx.Engine() == store.Postgres {
+		suffix = " FOR NO KEY UPDATE"
 	}
 	var level string
-	if err := tx.QueryRow(ctx, "SELECT kyc_level FROM customers WHERE id = ?", userID).Scan(&level); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT kyc_level FROM customers WHERE id = ?"+suffix, userID).Scan(&level); err != nil {
 		return "", fmt.Errorf("lock customer %d: %w", userID, err)
 	}
 	return level, nil

@@ -555,16 +555,12 @@ func copyTransactionRows(ctx context.Context, tx *store.Tx, ts []Transaction, po
 	for k := range ts {
 		rows[k] = []any{ids[k], ts[k].Reference, ts[k].Description, postedAt[k]}
 	}
-	inserted := false
-	err = tx.CopyOrInsert(ctx, "ledger_transactions", []string{"id", "reference", "description", "posted_at"}, rows, func() error {
-		inserted = true
-		return insert()
-	})
-	if inserted {
-		return err
-	}
+	copied, err := tx.CopyOrInsert(ctx, "ledger_transactions", []string{"id", "reference", "description", "posted_at"}, rows, insert)
 	if err != nil {
 		return fmt.Errorf("ledger: insert transaction %s: %w", ts[0].Reference, err)
+	}
+	if !copied {
+		return nil
 	}
 	for k := range ts {
 		byRef[ts[k].Reference] = TxID(ids[k])

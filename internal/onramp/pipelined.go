@@ -52,7 +52,7 @@ func (s *Service) createPipelined(ctx context.Context, o order, pr prepared, out
 			store.Stmt{SQL: ins.query, Args: ins.args}, store.Stmt{SQL: "COMMIT"})
 		_, err := br.Exec()
 		if err == nil {
-			_, err = customer.ScanLocked(br.QueryRow()) // the statement below reads the row again, after the lock
+			_, err = br.Exec() // the lock; the statement below reads the row after it
 		}
 		var c customer.Customer
 		used := make([]int64, len(ins.usages)+2) // the usages, the rows inserted, the external id's uses
@@ -71,7 +71,7 @@ func (s *Service) createPipelined(ctx context.Context, o order, pr prepared, out
 		}
 		var pgErr *pgconn.PgError
 		switch {
-		case errors.Is(err, customer.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr):
+		case errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr):
 			return nil // no such customer, or the server refused a statement: nothing is committed
 		case err != nil:
 			return err

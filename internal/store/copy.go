@@ -41,29 +41,29 @@ func (tx *Tx) CopyFrom(ctx context.Context, table string, columns []string, rows
 
 // CopyOrInsert copies rows into table under a savepoint and, when a row's key is already taken
 // (a unique violation, which COPY cannot skip), undoes the copy and calls insert instead: the
-// caller's INSERT ... ON CONFLICT path, which knows what a duplicate means. The transaction
-// stays usable either way.
-func (tx *Tx) CopyOrInsert(ctx context.Context, table string, columns []string, rows [][]any, insert func() error) error {
+// caller's INSERT ... ON CONFLICT path, which knows what a duplicate means. copied says which
+// ran. The transaction stays usable either way.
+func (tx *Tx) CopyOrInsert(ctx context.Context, table string, columns []string, rows [][]any, insert func() error) (copied bool, err error) {
 	tx.savepoints++
 	name := "cp" + fmt.Sprint(tx.savepoints)
 	if _, err := tx.Exec(ctx, "SAVEPOINT "+name); err != nil {
-		return err
+		return false, err
 	}
-	err := tx.CopyFrom(ctx, table, columns, rows)
+	err = tx.CopyFrom(ctx, table, columns, rows)
 	if err != nil && IsUniqueViolation(err) {
 		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
-			return errors.Join(err, rbErr)
+			return false, errors.Join(err, rbErr)
 		}
 		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+name); err != nil {
-			return err
+			return false, err
 		}
-		return insert()
+		return false, insert()
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
-	return err
+	return err == nil, err
 }
 
 // NextIDs takes n values of table's id sequence, in ascending order: the ids of rows to COPY

@@ -80,7 +80,7 @@ func TestCopy(t *testing.T) {
 		// A duplicate key: the copy is undone, insert runs, the transaction goes on and commits.
 		inserted := false
 		err = db.Tx(ctx, func(tx *store.Tx) error {
-			err := tx.CopyOrInsert(ctx, "cp", []string{"k", "n"}, [][]any{{"d", store.Numeric(big.NewInt(4))}, {"a", store.Numeric(big.NewInt(5))}}, func() error {
+			copied, err := tx.CopyOrInsert(ctx, "cp", []string{"k", "n"}, [][]any{{"d", store.Numeric(big.NewInt(4))}, {"a", store.Numeric(big.NewInt(5))}}, func() error {
 				inserted = true
 				_, err := tx.Exec(ctx, "INSERT INTO cp (k, n) VALUES (?, 4), (?, 5) ON CONFLICT (k) DO NOTHING", "d", "a")
 				return err
@@ -88,10 +88,17 @@ func TestCopy(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return tx.CopyOrInsert(ctx, "cp", []string{"k", "n"}, [][]any{{"e", store.Numeric(big.NewInt(6))}}, func() error {
+			if copied {
+				t.Error("CopyOrInsert reports a copy it undid")
+			}
+			copied, err = tx.CopyOrInsert(ctx, "cp", []string{"k", "n"}, [][]any{{"e", store.Numeric(big.NewInt(6))}}, func() error {
 				t.Error("insert called without a conflict")
 				return nil
 			})
+			if err == nil && !copied {
+				t.Error("CopyOrInsert reports no copy without a conflict")
+			}
+			return err
 		})
 		if err != nil || !inserted {
 			t.Fatalf("CopyOrInsert: err=%v, insert ran=%v", err, inserted)

@@ -249,13 +249,9 @@ func (a *Adapter) copyPayouts(ctx context.Context, tx *store.Tx, reqs []chain.Pa
 	for k, i := range fresh {
 		rows[k] = []any{ids[k], a.network, reqs[i].Key, cs[i].asset, cs[i].token, a.from.Hex(), cs[i].to, store.Numeric(reqs[i].Amount), string(chain.PayoutQueued), now, now}
 	}
-	inserted := false
-	err = tx.CopyOrInsert(ctx, "chain_payouts", []string{"id", "chain", "idempotency_key", "asset", "token", "from_address", "to_address",
-		"amount", "status", "created_at", "updated_at"}, rows, func() error {
-		inserted = true
-		return insert()
-	})
-	if err != nil || inserted {
+	copied, err := tx.CopyOrInsert(ctx, "chain_payouts", []string{"id", "chain", "idempotency_key", "asset", "token", "from_address", "to_address",
+		"amount", "status", "created_at", "updated_at"}, rows, insert)
+	if err != nil || !copied {
 		return err
 	}
 	for k, i := range fresh {

@@ -104,18 +104,13 @@ func (h *httpBench) close() {
 	}
 }
 
-// get is a GET of path on pocketramp with the integration's token, as sent on the wire.
+// get is a GET of path on pocketramp with the integration's token.
 func (h *httpBench) get(path string) func() []byte {
-	r, _ := http.NewRequest("GET", h.base+path, nil)
-	r.Header.Set("auth", h.token)
-	req := wireRequest(r)
-	return func() []byte { return req }
+	return always(wireRequest("GET", h.base+path, nil, "auth", h.token))
 }
 
 func (h *httpBench) hello() Result {
-	r, _ := http.NewRequest("GET", h.helloURL+"/", nil)
-	req := wireRequest(r)
-	return load(hostOf(h.helloURL), "hello-world", func() []byte { return req }, h.opt)
+	return load(hostOf(h.helloURL), "hello-world", always(wireRequest("GET", h.helloURL+"/", nil)), h.opt)
 }
 
 func (h *httpBench) tokenPrice() Result {
@@ -134,10 +129,7 @@ func (h *httpBench) createPayment(ctx context.Context) (Result, error) {
 	}
 	reqs := make([][]byte, len(h.bodies))
 	for i, body := range h.bodies {
-		r, _ := http.NewRequest("POST", h.base+"/api/createPayment", bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("auth", h.token)
-		reqs[i] = wireRequest(r)
+		reqs[i] = wireRequest("POST", h.base+"/api/createPayment", body, "auth", h.token)
 	}
 	return load(hostOf(h.base), "createPayment", func() []byte {
 		return reqs[int(h.nextBuyer.Add(1))%len(reqs)]

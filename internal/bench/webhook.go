@@ -94,10 +94,7 @@ func benchWebhooks(ctx context.Context, a *app.App, integrationID int64, opt Opt
 	res := webhookResult{n: n, perSec: float64(n) / elapsed.Seconds()}
 
 	body := strings.Repeat("x", 200) // a PAY_IN payload's size
-	r, _ := http.NewRequest("POST", rcv+"/ceiling", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	req := wireRequest(r)
-	c := load(hostOf(rcv), "webhook ceiling", func() []byte { return req }, Options{Duration: opt.Duration, Concurrency: webhook.DefaultWorkers})
+	c := load(hostOf(rcv), "webhook ceiling", always(wireRequest("POST", rcv+"/ceiling", []byte(body))), Options{Duration: opt.Duration, Concurrency: webhook.DefaultWorkers})
 	res.ceiling = c.PerSec
 	return res, nil
 }

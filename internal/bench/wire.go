@@ -19,14 +19,28 @@ import (
 // taken from the server and the database; the figures were taken with wrk, a C load
 // generator, for the same reason.
 
-// wireRequest is req as a client writes it on the connection.
-func wireRequest(req *http.Request) []byte {
+// wireRequest is a request as a client writes it on the connection; headers are name, value
+// pairs. A body is sent as JSON.
+func wireRequest(method, url string, body []byte, headers ...string) []byte {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		panic(fmt.Sprintf("bench: request %s %s: %v", method, url, err))
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	var b bytes.Buffer
 	if err := req.Write(&b); err != nil {
-		panic(fmt.Sprintf("bench: serialise %s %s: %v", req.Method, req.URL, err))
+		panic(fmt.Sprintf("bench: serialise %s %s: %v", method, url, err))
 	}
 	return b.Bytes()
 }
+
+// always sends the same request every time.
+func always(req []byte) func() []byte { return func() []byte { return req } }
 
 // wireConn is one keep-alive connection of the load generator.
 type wireConn struct {

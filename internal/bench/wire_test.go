@@ -47,9 +47,11 @@ func TestWireConn(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 	wire := func(method, path, body string) []byte {
-		r, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		r.Header.Set("auth", "tok")
-		return wireRequest(r)
+		var b []byte
+		if body != "" {
+			b = []byte(body)
+		}
+		return wireRequest(method, srv.URL+path, b, "auth", "tok")
 	}
 	c := wireConn{addr: hostOf(srv.URL)}
 	defer c.close()

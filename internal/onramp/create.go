@@ -532,25 +532,12 @@ const (
 )
 
 func paymentArgs(p Payment, pageToken string) []any {
-	var ext, concept, iban, quote any
-	if p.ExternalID != "" {
-		ext = p.ExternalID
-	}
-	if p.Concept != "" {
-		concept = p.Concept
-	}
-	if p.BankIBAN != "" {
-		iban = p.BankIBAN
-	}
-	if p.QuoteID != "" {
-		quote = p.QuoteID
-	}
 	var tokenHash any
 	if pageToken != "" {
 		tokenHash = hashToken(pageToken)
 	}
-	return []any{p.ID, p.IntegrationID, p.UserID, p.Sandbox, ext, p.Guided, p.PaymentType, p.Fiat, p.FiatAmount.Scale(),
+	return []any{p.ID, p.IntegrationID, p.UserID, p.Sandbox, nullableString(p.ExternalID), p.Guided, p.PaymentType, p.Fiat, p.FiatAmount.Scale(),
 		p.FiatAmount.Units().Int64(), p.EUREquivalent.Units().Int64(), p.Coin, p.Chain, p.CoinAmount.Scale(), p.CoinAmount.UnitsString(),
-		p.Price.String(), string(p.Fees), quote, p.Wallet, p.Status, concept, iban, p.CallbackURL, tokenHash,
-		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), store.Micros(p.ExpiresAt)}
+		p.Price.String(), string(p.Fees), nullableString(p.QuoteID), p.Wallet, p.Status, nullableString(p.Concept), nullableString(p.BankIBAN),
+		p.CallbackURL, tokenHash, store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), store.Micros(p.ExpiresAt)}
 }

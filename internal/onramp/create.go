@@ -485,10 +485,17 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, p *Payment, q pricin
 	return insert(ctx, tx, *p, pageToken, limits)
 }
 
-// insert writes p and reserves limits. On SQLite the usage is read first; on PostgreSQL the
-// INSERT returns it, saving a round trip: the usage its own statement saw, which does not
-// include p (a statement does not see its own writes), as a read before it would.
+// insert writes p and reserves limits. The customer's purchase bound comes first (setBound):
+// when it shows that p fits, no usage is read; otherwise it is set again and the usage read. On
+// SQLite the usage is read first; on PostgreSQL the INSERT returns it, saving a round trip: the
+// usage its own statement saw, which does not include p (a statement does not see its own
+// writes), as a read before it would.
 func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string, limits []ramp.Limit) error {
+	if fits, err := setBound(ctx, tx, p.UserID, limits, p.EUREquivalent); err != nil {
+		return err
+	} else if fits {
+		limits = nil
+	}
 	if tx.Engine() != store.Postgres {
 		if err := book.Check(ctx, tx, p.UserID, p.CreatedAt, p.EUREquivalent, limits); err != nil {
 			return err

@@ -16,6 +16,9 @@ var ErrNotPipelined = errors.New("store: pipelined transactions need PostgreSQL 
 // Pipe is one PostgreSQL connection of the pool, held for a transaction whose statements are sent
 // in batches: a batch is one round trip, so BEGIN can travel with the first statements and
 // COMMIT with the last (two round trips where Tx needs one per statement plus BEGIN and COMMIT).
+// A transaction that fits in one batch needs neither: the statements of a batch sent without
+// BEGIN run in an implicit transaction, committed at the batch's end (its Sync) or rolled back
+// at the first statement that fails.
 type Pipe struct{ conn *pgx.Conn }
 
 // Stmt is a statement of a batch, with `?` placeholders.
@@ -36,7 +39,7 @@ func (p Pipe) Send(ctx context.Context, stmts ...Stmt) pgx.BatchResults {
 }
 
 // Pipelined runs fn with a connection of its own, outside database/sql's transactions: fn sends
-// BEGIN, its statements and COMMIT in batches (Pipe.Send). Whatever fn returns, a transaction it
+// its statements in batches (Pipe.Send), with BEGIN and COMMIT when they take more than one. Whatever fn returns, a transaction it
 // left open is rolled back before the connection goes back to the pool, and a connection whose
 // state is not known (a lost connection, a failed rollback, a panic) is closed instead. Unlike
 // Tx, nothing is retried.

@@ -13,14 +13,15 @@ import (
 // The purchase bound (customers.purchase_bound and purchase_bound_since, migration 00031) is an
 // upper bound of what a customer's payments hold against the limits: when set, at least the EUR
 // of the customer's payments created since purchase_bound_since in a counted status, expired or
-// not. It is set from that sum (setBound), under the customer's lock, and triggers on payments
-// add every payment that enters a counted status, or whose EUR grows in one; nothing subtracts.
+// not. Under the customer's lock it is set from that sum, and every payment inserted is added to
+// it (addToBound, createPipelined); a trigger on payments adds every payment that enters a
+// counted status later (a late transfer), or whose EUR grows in one. Nothing subtracts.
 // A payment that fits a limit with the bound in place of the limit's usage therefore fits it
 // with the usage (a limit's usage counts only payments in a counted status created since its
-// window's start, which is no earlier than the bound's): createPipelined makes such payments
-// without summing the customer's payments, and leaves any other to createAtOnce's exact check,
-// which sets the bound again. A customer's payments are made one after the other under the
-// lock, so the bound read after the lock includes every payment committed before.
+// window's start, which is no earlier than the bound's): such payments are made without summing
+// the customer's payments, and any other with the exact check, which sets the bound again. A
+// customer's payments are made one after the other under the lock, so the bound read after the
+// lock includes every payment committed before.
 
 // countedStatuses are the statuses the bound counts (the triggers list the same): the open and
 // the held ones, whether an open payment has expired or not.
@@ -44,24 +45,33 @@ func boundOf(limits []ramp.Limit, eur money.Amount) (room int64, since time.Time
 	return room, since, len(limits) > 0
 }
 
-// setBound sets the customer's bound from the sum of their counted payments, counting from the
-// earliest start of limits' windows (windows only move forward, so it covers them from now on),
-// unless the bound already shows that a payment of eur fits them: fits reports that, and the
-// exact check can then be skipped. It runs inside the transaction that makes the payment, after
-// the customer's lock and before the payment's INSERT (whose trigger then adds it).
-func setBound(ctx context.Context, tx *store.Tx, userID int64, limits []ramp.Limit, eur money.Amount) (fits bool, err error) {
+// addToBound adds a payment of eur, about to be inserted in tx after the customer's lock, to the
+// customer's bound. When the bound shows that the payment fits limits, fits is true and the
+// exact check can be skipped; otherwise, when there are limits, the bound is set again from the
+// sum of the customer's counted payments (with this one), counting from the earliest start of
+// their windows (windows only move forward, so it covers them from now on).
+func addToBound(ctx context.Context, tx *store.Tx, userID int64, limits []ramp.Limit, eur money.Amount) (fits bool, err error) {
+	if eur.Scale() != 2 { // the bound is in EUR cents: it can no longer be kept
+		_, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = NULL WHERE id = ?", userID)
+		return false, err
+	}
+	cents := eur.Units().Int64()
 	room, since, ok := boundOf(limits, eur)
 	if !ok {
-		return false, nil
+		_, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ?", cents, userID)
+		return false, err
 	}
-	counted, args := ramp.In("status", countedStatuses...)
-	res, err := tx.Exec(ctx, `UPDATE customers SET purchase_bound = (SELECT COALESCE(SUM(eur_equivalent), 0) FROM payments
-		WHERE user_id = ? AND created_at >= ? AND `+counted+`), purchase_bound_since = ?
-		WHERE id = ? AND (purchase_bound IS NULL OR purchase_bound_since > ? OR purchase_bound > ?)`,
-		slices.Concat([]any{userID, store.Micros(since)}, args, []any{store.Micros(since), userID, store.Micros(since), room})...)
+	res, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ? AND purchase_bound_since <= ? AND purchase_bound <= ?",
+		cents, userID, store.Micros(since), room)
 	if err != nil {
 		return false, err
 	}
-	set, err := res.RowsAffected()
-	return set == 0, err
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, err
+	}
+	counted, args := ramp.In("status", countedStatuses...)
+	_, err = tx.Exec(ctx, `UPDATE customers SET purchase_bound = ? + (SELECT COALESCE(SUM(eur_equivalent), 0) FROM payments
+		WHERE user_id = ? AND created_at >= ? AND `+counted+`), purchase_bound_since = ? WHERE id = ?`,
+		slices.Concat([]any{cents, userID, store.Micros(since)}, args, []any{store.Micros(since), userID})...)
+	return false, err
 }

@@ -3,6 +3,7 @@ package onramp
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -14,27 +15,37 @@ import (
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
 )
 
-// The purchase bound stays at least the EUR of the customer's counted payments since its start,
-// whatever writes a payment: the triggers add every payment that enters a counted status (the
-// same statuses as countedStatuses) or grows in one, and nothing else moves it.
-func TestPurchaseBoundTriggers(t *testing.T) {
+// The purchase bound stays at least the EUR of the customer's counted payments since its start:
+// insert adds each payment it makes and sets the bound from the exact sum when the bound does
+// not show the payment fits; the trigger adds every payment that enters a counted status (the
+// same statuses as countedStatuses) or grows in one, whatever updates it; nothing else moves it.
+func TestPurchaseBound(t *testing.T) {
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 8, 15, 12, 0, 0, 0, time.UTC)
 		intID, newCustomer := boundFixtures(t, db, now)
 		user, unbound := newCustomer("valid", "basic", false), newCustomer("valid", "basic", false)
-		limits := []ramp.Limit{{Max: money.MustParse("1000.00", 2), Since: now.Add(-30 * 24 * time.Hour)}}
+		limits := []ramp.Limit{{Max: money.MustParse("1000.00", 2), Since: now.Add(-30 * 24 * time.Hour), Err: ramp.ErrLimit}}
 		n := 0
+		payment := func(user int64, status Status, eur string, created time.Time) Payment {
+			n++
+			return Payment{ID: fmt.Sprint("p", n), IntegrationID: intID, UserID: user, PaymentType: "transfer", Fiat: "EUR",
+				FiatAmount: money.MustParse(eur, 2), EUREquivalent: money.MustParse(eur, 2), Coin: "USDC", Chain: "polygon",
+				CoinAmount: money.MustParse("1", 6), Fees: []byte("[]"), Status: status, CreatedAt: created, UpdatedAt: created, ExpiresAt: created.Add(48 * time.Hour)}
+		}
+		// put writes a payment as no payment is made: without the bound.
 		put := func(user int64, status Status, eur string, created time.Time) string {
 			t.Helper()
-			n++
-			p := Payment{ID: fmt.Sprint("p", n), IntegrationID: intID, UserID: user, PaymentType: "transfer", Fiat: "EUR",
-				FiatAmount: money.MustParse(eur, 2), EUREquivalent: money.MustParse(eur, 2), Coin: "USDC", Chain: "polygon",
-				CoinAmount: money.MustParse("1", 6), Fees: []byte("[]"), Status: status, CreatedAt: created, UpdatedAt: created, ExpiresAt: created}
+			p := payment(user, status, eur, created)
 			if _, err := db.Exec(ctx, "INSERT INTO payments ("+paymentColumns+") VALUES ("+paymentValues+")", paymentArgs(p, "")...); err != nil {
 				t.Fatal(err)
 			}
 			return p.ID
+		}
+		// make makes a payment as createAtOnce does, reserving limits.
+		make := func(eur string) error {
+			t.Helper()
+			return db.Tx(ctx, func(tx *store.Tx) error { return insert(ctx, tx, payment(user, StatusStarted, eur, now), "", limits) })
 		}
 		bound := func(user int64) sql.NullInt64 {
 			t.Helper()
@@ -44,23 +55,10 @@ func TestPurchaseBoundTriggers(t *testing.T) {
 			}
 			return b
 		}
-		exec := func(query string, args ...any) {
+		check := func(name string, user int64, want int64) {
 			t.Helper()
-			if _, err := db.Exec(ctx, query, args...); err != nil {
-				t.Fatal(err)
-			}
-		}
-		set := func(eur string, wantFits bool) {
-			t.Helper()
-			err := db.Tx(ctx, func(tx *store.Tx) error {
-				fits, err := setBound(ctx, tx, user, limits, money.MustParse(eur, 2))
-				if fits != wantFits {
-					t.Errorf("setBound for %s: fits %v, want %v", eur, fits, wantFits)
-				}
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
+			if b := bound(user); !b.Valid || b.Int64 != want {
+				t.Fatalf("%s: bound %v, want %d", name, b, want)
 			}
 		}
 
@@ -68,29 +66,33 @@ func TestPurchaseBoundTriggers(t *testing.T) {
 		put(user, StatusStarted, "100.00", now.Add(-time.Hour))
 		put(user, StatusFailed, "70.00", now.Add(-time.Hour))
 		if b := bound(user); b.Valid {
-			t.Fatalf("bound %v before it was set, want none", b)
+			t.Fatalf("bound %v before a payment was made, want none", b)
 		}
-		set("1.00", false)
-		if b := bound(user); b.Int64 != 10000 {
-			t.Fatalf("bound set to %v, want 10000 (the started payment; not the failed one, nor the one before the window)", b)
+		if err := make("1.00"); err != nil {
+			t.Fatal(err)
 		}
-		// Every status the triggers count is countedStatuses, and no other.
-		want := int64(10000)
+		check("set by the first payment", user, 10100) // the started payment and the new one; not the failed one, nor the old
+		if err := make("1.00"); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(10200)
+		check("added to", user, want)
+		// The trigger counts exactly countedStatuses: a failed payment moved to each status.
 		for _, st := range Statuses() {
-			put(user, st, "1.00", now)
+			id := put(user, StatusFailed, "1.00", now)
+			if _, err := db.Exec(ctx, "UPDATE payments SET status = ? WHERE id = ?", st, id); err != nil {
+				t.Fatal(err)
+			}
 			if slices.Contains(countedStatuses, st) {
 				want += 100
 			}
-			if b := bound(user); b.Int64 != want {
-				t.Fatalf("after a %s payment the bound is %v, want %d", st, b, want)
-			}
+			check("a failed payment moved to "+string(st), user, want)
 		}
 		late := put(user, StatusExpired, "50.00", now)
-		steps := []struct {
-			name  string
-			query string
-			args  []any
-			add   int64
+		for _, s := range []struct {
+			name, query string
+			args        []any
+			add         int64
 		}{
 			{"a late transfer settles an expired payment", "UPDATE payments SET status = 'payment_received' WHERE id = ?", []any{late}, 5000},
 			{"a counted payment moves to another counted status", "UPDATE payments SET status = 'coins_sent' WHERE id = ?", []any{late}, 0},
@@ -99,28 +101,35 @@ func TestPurchaseBoundTriggers(t *testing.T) {
 			{"it leaves the counted statuses (nothing subtracts)", "UPDATE payments SET status = 'refunded' WHERE id = ?", []any{late}, 0},
 			{"a payment from before the bound's start settles", "UPDATE payments SET status = 'coins_sent' WHERE id = ?", []any{old}, 0},
 			{"a counted payment of another customer", "UPDATE payments SET status = 'started' WHERE user_id = ?", []any{unbound}, 0},
-		}
-		for _, s := range steps {
-			exec(s.query, s.args...)
-			want += s.add
-			if b := bound(user); b.Int64 != want {
-				t.Fatalf("%s: bound %v, want %d", s.name, b, want)
+		} {
+			if _, err := db.Exec(ctx, s.query, s.args...); err != nil {
+				t.Fatal(err)
 			}
+			want += s.add
+			check(s.name, user, want)
 		}
-		put(unbound, StatusStarted, "10.00", now)
+		put(unbound, StatusExpired, "10.00", now)
+		if _, err := db.Exec(ctx, "UPDATE payments SET status = 'payment_received' WHERE user_id = ?", unbound); err != nil {
+			t.Fatal(err)
+		}
 		if b := bound(unbound); b.Valid {
 			t.Errorf("a customer whose bound was never set has %v", b)
 		}
-		// A bound that shows the payment fits is kept; one that does not is set again to the exact
-		// sum, without the refunded payment.
-		set("1.00", true)
-		if b := bound(user); b.Int64 != want {
-			t.Errorf("bound %v after a payment it shows fits, want it kept at %d", b, want)
+		// The bound (10,200 + 400 + 6,000 cents) counts the refunded payment: a payment of 840.00
+		// fits the usage (106.00) but not the bound, so the exact check makes it and sets the bound
+		// again, without the refunded payment.
+		if err := make("840.00"); err != nil {
+			t.Fatal(err)
 		}
-		set("990.00", false)
-		if b := bound(user); b.Int64 != 10000+400 {
-			t.Errorf("bound set again to %v, want %d", b, 10000+400)
+		check("set again by a payment the bound did not show fits", user, 10600+84000)
+		if err := make("53.99"); err != nil {
+			t.Fatal(err)
 		}
+		check("up to the limit", user, 99999)
+		if err := make("0.02"); !errors.Is(err, ramp.ErrLimit) {
+			t.Fatalf("past the limit: %v, want the limit's error", err)
+		}
+		check("a payment refused leaves the bound", user, 99999)
 	})
 }
 

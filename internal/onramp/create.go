@@ -485,13 +485,14 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, p *Payment, q pricin
 	return insert(ctx, tx, *p, pageToken, limits)
 }
 
-// insert writes p and reserves limits. The customer's purchase bound comes first (setBound):
-// when it shows that p fits, no usage is read; otherwise it is set again and the usage read. On
+// insert writes p and reserves limits, after the customer's lock. p is added to the customer's
+// purchase bound first (addToBound): when the bound shows that p fits, no usage is read. On
 // SQLite the usage is read first; on PostgreSQL the INSERT returns it, saving a round trip: the
 // usage its own statement saw, which does not include p (a statement does not see its own
-// writes), as a read before it would.
+// writes), as a read before it would. Every payment is inserted here or by createPipelined,
+// which both add it to the bound.
 func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string, limits []ramp.Limit) error {
-	if fits, err := setBound(ctx, tx, p.UserID, limits, p.EUREquivalent); err != nil {
+	if fits, err := addToBound(ctx, tx, p.UserID, limits, p.EUREquivalent); err != nil {
 		return err
 	} else if fits {
 		limits = nil

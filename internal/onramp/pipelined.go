@@ -14,19 +14,20 @@ import (
 
 // createPipelined makes a createAtOnce payment on PostgreSQL in one round trip instead of four
 // (store.Pipelined), when the customer's purchase bound (bound.go) shows that it fits the limits:
-// the customer's row lock (customer.LockSQL), then one statement that reads the customer again
-// and inserts the payment only if the customer may buy, the external id is free and the bound
-// shows the payment fits the limits of the customer's level. No sum over the customer's payments
-// is read. The two need no BEGIN and COMMIT: statements sent in one batch run in an implicit
-// transaction that the server commits at the batch's Sync, or rolls back at the first error,
-// skipping the rest. It is the same transaction as createAtOnce's: the statement starts after
-// the lock, so it sees every payment of the customer committed before (READ COMMITTED takes a
-// snapshot per statement) and the bound that includes them, and one customer's payments are
-// still checked one after the other.
+// the customer's row lock, taken by the UPDATE that adds the payment to the bound, then one
+// statement that reads the customer again and inserts the payment only if the customer may buy,
+// the external id is free and the bound shows the payment fits the limits of the customer's
+// level. No sum over the customer's payments is read. The two need no BEGIN and COMMIT:
+// statements sent in one batch run in an implicit transaction that the server commits at the
+// batch's Sync, or rolls back at the first error, skipping the rest. It is the same transaction
+// as createAtOnce's: the statement starts after the lock, so it sees every payment of the
+// customer committed before (READ COMMITTED takes a snapshot per statement) and the bound that
+// includes them, and one customer's payments are still checked one after the other.
 //
 // It answers only orders it makes. Any other order (an unknown, banned or unverified customer,
 // another failing check, an external id taken, a bound not set or too high to show the payment
-// fits, a conflict on insert) commits nothing and is reported as not done: createAtOnce's
+// fits, a conflict on insert) commits at most the bound's addition (a bound higher than it
+// need be, which errs the safe way) and is reported as not done: createAtOnce's
 // transaction then makes it again, with the exact limit check, and answers it in the contract's
 // order. An order naming a quote, or whose receiving account failed, is left to createAtOnce too
 // (the quote is stored by the pricer). Once the batch is sent, only an error of the server's
@@ -46,9 +47,12 @@ func (s *Service) createPipelined(ctx context.Context, o order, pr prepared, out
 		return false, nil
 	}
 	err = s.DB.Pipelined(ctx, func(pipe store.Pipe) error {
-		lockSQL, lockArgs := customer.LockSQL(store.Postgres, o.IntegrationID, o.UserID)
-		br := pipe.Send(ctx, store.Stmt{SQL: lockSQL, Args: lockArgs}, ins)
-		_, err := br.Exec() // the lock; the statement below reads the row after it
+		// The customer's lock, which adds the payment to the bound: the statement below reads the
+		// row after it. A payment not made leaves the bound higher, which errs the safe way.
+		lock := store.Stmt{SQL: "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ? AND integration_id = ?",
+			Args: []any{p.EUREquivalent.Units().Int64(), o.UserID, o.IntegrationID}}
+		br := pipe.Send(ctx, lock, ins)
+		_, err := br.Exec()
 		var made pgconn.CommandTag
 		if err == nil {
 			made, err = br.Exec()
@@ -90,8 +94,8 @@ func insertFitting(p Payment, pageToken string, levels func(level string) []ramp
 		if len(limits) == 0 {
 			return "TRUE", nil, true
 		}
-		room, since, ok := boundOf(limits, p.EUREquivalent)
-		return "purchase_bound <= ? AND purchase_bound_since <= ?", []any{room, store.Micros(since)}, ok
+		room, since, ok := boundOf(limits, p.EUREquivalent) // the bound read includes p
+		return "purchase_bound <= ? AND purchase_bound_since <= ?", []any{room + p.EUREquivalent.Units().Int64(), store.Micros(since)}, ok
 	}
 	where := []string{"id = ? AND integration_id = ? AND kyc_status = ? AND NOT banned AND purchase_bound IS NOT NULL"}
 	args := append(paymentArgs(p, pageToken), p.UserID, p.IntegrationID, customer.StatusValid)

@@ -9,8 +9,10 @@ import (
 
 	"github.com/pocketramp/pocketramp/internal/asset"
 	"github.com/pocketramp/pocketramp/internal/chain"
+	"github.com/pocketramp/pocketramp/internal/customer"
 	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/pricing"
+	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 	"github.com/pocketramp/pocketramp/internal/store/storetest"
 )
@@ -45,28 +47,29 @@ func TestCreatePipelined(t *testing.T) {
 		return o, prepared{st: Defaults, eur: o.amount, a: asset.Asset{Symbol: "USDC", Chain: "polygon"},
 			q: pricing.Quote{CoinAmount: money.MustParse("1", 6), Price: price}}
 	}
-	create := func(user int64, amount, ext, method string) (bool, error) {
+	// create makes the payment by createPipelined, or as createAtOnce's exact path does (insert,
+	// which sets the bound when it does not show the payment fits).
+	create := func(user int64, amount, ext, method string, exact bool) (done bool, err error) {
 		t.Helper()
 		o, pr := order(user, amount, ext, method)
+		defer func() { now = now.Add(time.Millisecond) }()
+		if exact {
+			p := newPayment(o, customer.Customer{ID: user}, pr.a, pr.eur, pr.q, now)
+			err := db.Tx(ctx, func(tx *store.Tx) error {
+				level, err := ramp.Lock(ctx, tx, user)
+				if err != nil {
+					return err
+				}
+				return insert(ctx, tx, p, "", limitsFor(pr.st, o.method, now)(level))
+			})
+			return err == nil, err
+		}
 		var out Created
-		done, err := s.createPipelined(ctx, o, pr, &out, "page-"+fmt.Sprint(now.UnixNano()))
-		now = now.Add(time.Millisecond)
+		done, err = s.createPipelined(ctx, o, pr, &out, "page-"+fmt.Sprint(now.UnixNano()))
 		if done && err == nil && (out.Payment.ID == "" || out.Payment.UserID != user || out.Payment.EUREquivalent.String() != amount) {
 			t.Errorf("made %+v", out.Payment)
 		}
 		return done, err
-	}
-	// set sets the customer's bound as createAtOnce's exact path does before a payment.
-	set := func(user int64, level, amount, method string) {
-		t.Helper()
-		o, pr := order(user, amount, "", method)
-		err := db.Tx(ctx, func(tx *store.Tx) error {
-			_, err := setBound(ctx, tx, user, limitsFor(pr.st, o.method, now)(level), pr.eur)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 	count := func(user int64) (n int, eur, bound int64) {
 		t.Helper()
@@ -76,36 +79,38 @@ func TestCreatePipelined(t *testing.T) {
 		}
 		return n, eur, bound
 	}
+	// Customers who may not buy, with a bound that would show any payment fits.
+	if _, err := db.Exec(ctx, "UPDATE customers SET purchase_bound = 0, purchase_bound_since = 0 WHERE id IN (?, ?)", banned, unverified); err != nil {
+		t.Fatal(err)
+	}
+	const pipelined, exact = false, true
 	for _, c := range []struct {
 		name             string
 		user             int64
-		set              string // the customer's level: set the bound first, for this payment
+		exact            bool
 		amount, ext, how string
 		done             bool
 		rows             int   // the customer's payments after it
 		eur, bound       int64 // and their EUR cents, and the bound (-1: not set)
 	}{
-		{"no bound yet", basic, "", "600.00", "o-1", "transfer", false, 0, 0, -1},
-		{"basic customer", basic, "basic", "600.00", "o-1", "transfer", true, 1, 60000, 60000},
-		{"up to the basic limit", basic, "", "400.00", "", "transfer", true, 2, 100000, 100000},
-		{"a cent past it", basic, "", "10.01", "", "transfer", false, 2, 100000, 100000},
-		{"external id taken", basic, "", "10.00", "o-1", "transfer", false, 2, 100000, 100000},
-		{"reinforced customer past the basic limit", reinforced, "reinforced", "5000.00", "o-2", "transfer", true, 1, 500000, 500000},
-		{"a card payment: the bound counts the transfer against the card limit", reinforced, "reinforced", "3000.00", "", "guided", false, 1, 500000, 500000},
-		{"a transfer", carded, "reinforced", "10.00", "", "transfer", true, 1, 1000, 1000},
-		{"a card payment: the bound does not reach back to the quarter's start", carded, "", "3000.00", "", "guided", false, 1, 1000, 1000},
-		{"guided card payment", carded, "reinforced", "3000.00", "", "guided", true, 2, 301000, 301000},
-		{"up to the card quarter limit (the bound counts the transfer too)", carded, "", "1990.00", "", "guided", true, 3, 500000, 500000},
-		{"past it", carded, "", "10.00", "", "guided", false, 3, 500000, 500000},
-		{"by transfer the card limit does not count", carded, "", "10.01", "", "transfer", true, 4, 501001, 501001},
-		{"banned", banned, "basic", "20.00", "", "transfer", false, 0, 0, 0},
-		{"unverified", unverified, "basic", "20.00", "", "transfer", false, 0, 0, 0},
-		{"unknown customer", unverified + 1000, "", "20.00", "", "transfer", false, 0, 0, -1},
+		{"no bound yet", basic, pipelined, "600.00", "o-1", "transfer", false, 0, 0, -1},
+		{"the exact path sets the bound", basic, exact, "600.00", "o-1", "transfer", true, 1, 60000, 60000},
+		{"up to the basic limit", basic, pipelined, "400.00", "", "transfer", true, 2, 100000, 100000},
+		{"a cent past it (the lock's addition stays)", basic, pipelined, "10.01", "", "transfer", false, 2, 100000, 101001},
+		{"external id taken", basic, pipelined, "10.00", "o-1", "transfer", false, 2, 100000, 102001},
+		{"reinforced customer past the basic limit", reinforced, exact, "5000.00", "o-2", "transfer", true, 1, 500000, 500000},
+		{"a card payment: the bound counts the transfer against the card limit", reinforced, pipelined, "3000.00", "", "guided", false, 1, 500000, 800000},
+		{"a transfer", carded, exact, "10.00", "", "transfer", true, 1, 1000, 1000},
+		{"a card payment: the bound does not reach back to the quarter's start", carded, pipelined, "3000.00", "", "guided", false, 1, 1000, 301000},
+		{"the exact path sets it from the quarter's start", carded, exact, "3000.00", "", "guided", true, 2, 301000, 301000},
+		{"up to the card quarter limit (the bound counts the transfer too)", carded, pipelined, "1990.00", "", "guided", true, 3, 500000, 500000},
+		{"past it", carded, pipelined, "10.00", "", "guided", false, 3, 500000, 501000},
+		{"by transfer the card limit does not count", carded, pipelined, "10.01", "", "transfer", true, 4, 501001, 502001},
+		{"banned", banned, pipelined, "20.00", "", "transfer", false, 0, 0, 2000},
+		{"unverified", unverified, pipelined, "20.00", "", "transfer", false, 0, 0, 2000},
+		{"unknown customer", unverified + 1000, pipelined, "20.00", "", "transfer", false, 0, 0, -1},
 	} {
-		if c.set != "" {
-			set(c.user, c.set, c.amount, c.how)
-		}
-		done, err := create(c.user, c.amount, c.ext, c.how)
+		done, err := create(c.user, c.amount, c.ext, c.how, c.exact)
 		if done != c.done || err != nil {
 			t.Errorf("%s: done %v, %v; want %v", c.name, done, err, c.done)
 		}

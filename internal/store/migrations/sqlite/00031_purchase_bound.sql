@@ -3,20 +3,12 @@
 -- no sum over the customer's payments (onramp/bound.go). When purchase_bound is set, it is at
 -- least the EUR cents of the customer's payments created since purchase_bound_since in a status
 -- that holds a share of the limits (started, pending_bank, payment_received, coins_sent; expiry
--- ignored). The code sets it from that sum; the triggers below keep it an upper bound whatever
--- writes a payment: every payment that enters one of those statuses, or whose EUR grows in one,
--- adds to it. Nothing subtracts (an expired or failed payment leaves it high until it is set
--- again), so it errs only towards the exact check.
+-- ignored). The code sets it from that sum and adds each payment it inserts; the trigger below
+-- adds every payment that enters one of those statuses later, or whose EUR grows in one,
+-- whatever updates it. Nothing subtracts (an expired or failed payment leaves it high until it
+-- is set again), so it errs only towards the exact check.
 ALTER TABLE customers ADD COLUMN purchase_bound INTEGER;
 ALTER TABLE customers ADD COLUMN purchase_bound_since INTEGER;
--- +goose StatementBegin
-CREATE TRIGGER payments_purchase_bound_insert AFTER INSERT ON payments
-    WHEN NEW.status IN ('started', 'pending_bank', 'payment_received', 'coins_sent')
-BEGIN
-    UPDATE customers SET purchase_bound = purchase_bound + NEW.eur_equivalent
-    WHERE id = NEW.user_id AND purchase_bound IS NOT NULL AND NEW.created_at >= purchase_bound_since;
-END;
--- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER payments_purchase_bound_update AFTER UPDATE OF status, eur_equivalent, user_id, created_at ON payments
     WHEN NEW.status IN ('started', 'pending_bank', 'payment_received', 'coins_sent')
@@ -32,6 +24,5 @@ END;
 
 -- +goose Down
 DROP TRIGGER payments_purchase_bound_update;
-DROP TRIGGER payments_purchase_bound_insert;
 ALTER TABLE customers DROP COLUMN purchase_bound_since;
 ALTER TABLE customers DROP COLUMN purchase_bound;

@@ -23,7 +23,7 @@ import (
 // customer's payments are made one after the other under the lock, so the bound read after the
 // lock includes every payment committed before.
 
-// countedStatuses are the statuses the bound counts (the triggers list the same): the open and
+// countedStatuses are the statuses the bound counts (the trigger lists the same): the open and
 // the held ones, whether an open payment has expired or not.
 var countedStatuses = slices.Concat(openStatuses, heldStatuses)
 

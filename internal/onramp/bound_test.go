@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -160,4 +161,99 @@ func boundFixtures(t *testing.T, db *store.DB, now time.Time) (int64, func(statu
 		}
 		return id
 	}
+}
+
+// Whatever the order of payments, status changes and the passing of time, a payment is made
+// exactly when the customer's usage (the model's, counted in Go) leaves room for it, and the
+// bound stays at least the model's count of what it covers.
+func TestPurchaseBoundProperty(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 8, 15, 12, 0, 0, 0, time.UTC)
+		intID, newCustomer := boundFixtures(t, db, now)
+		user := newCustomer("valid", "basic", false)
+		rng := rand.New(rand.NewPCG(1, uint64(len(db.Engine()))))
+		type payment struct {
+			id               string
+			eur              int64
+			status           Status
+			created, expires time.Time
+		}
+		var model []*payment
+		max := int64(100000)
+		// usage is what the limit counts at now; covered what the bound must cover since.
+		usage := func() (u int64) {
+			for _, p := range model {
+				counts := slices.Contains(heldStatuses, p.status) || (p.status.Open() && p.expires.After(now))
+				if counts && !p.created.Before(now.Add(-30*24*time.Hour)) {
+					u += p.eur
+				}
+			}
+			return u
+		}
+		covered := func(since time.Time) (c int64) {
+			for _, p := range model {
+				if slices.Contains(countedStatuses, p.status) && !p.created.Before(since) {
+					c += p.eur
+				}
+			}
+			return c
+		}
+		made, refused, late := 0, 0, 0
+		for step := range 600 {
+			switch op := rng.IntN(10); {
+			case op < 5: // a payment
+				eur := int64(1000 + rng.IntN(40000))
+				limits := []ramp.Limit{{Max: money.FromInt64(max, 2), Since: now.Add(-30 * 24 * time.Hour), Err: ramp.ErrLimit}}
+				p := Payment{ID: fmt.Sprint("q", step), IntegrationID: intID, UserID: user, PaymentType: "transfer", Fiat: "EUR",
+					FiatAmount: money.FromInt64(eur, 2), EUREquivalent: money.FromInt64(eur, 2), Coin: "USDC", Chain: "polygon",
+					CoinAmount: money.MustParse("1", 6), Fees: []byte("[]"), Status: StatusStarted, CreatedAt: now, UpdatedAt: now,
+					ExpiresAt: now.Add(time.Duration(1+rng.IntN(72)) * time.Hour)}
+				fits := usage()+eur <= max
+				err := db.Tx(ctx, func(tx *store.Tx) error {
+					if _, err := ramp.Lock(ctx, tx, user); err != nil {
+						return err
+					}
+					return insert(ctx, tx, p, "", limits)
+				})
+				switch {
+				case err == nil && fits:
+					made++
+					model = append(model, &payment{p.ID, eur, StatusStarted, now, p.ExpiresAt})
+				case errors.Is(err, ramp.ErrLimit) && !fits:
+					refused++
+				default:
+					t.Fatalf("step %d: %d cents with %d used of %d: %v", step, eur, usage(), max, err)
+				}
+			case op < 8 && len(model) > 0: // a status change the machine allows; one in three settles an expired payment
+				p := model[rng.IntN(len(model))]
+				if expired := slices.DeleteFunc(slices.Clone(model), func(p *payment) bool { return p.status != StatusExpired }); op == 7 && len(expired) > 0 {
+					p = expired[rng.IntN(len(expired))]
+				}
+				if next := machine.Next(p.status); len(next) > 0 {
+					if p.status == StatusExpired {
+						late++
+					}
+					p.status = next[rng.IntN(len(next))]
+					if _, err := db.Exec(ctx, "UPDATE payments SET status = ? WHERE id = ?", p.status, p.id); err != nil {
+						t.Fatal(err)
+					}
+				}
+			default: // time passes
+				now = now.Add(time.Duration(rng.IntN(5*24*60)) * time.Minute)
+			}
+			var bound, since sql.NullInt64
+			if err := db.QueryRow(ctx, "SELECT purchase_bound, purchase_bound_since FROM customers WHERE id = ?", user).Scan(&bound, &since); err != nil {
+				t.Fatal(err)
+			}
+			if bound.Valid {
+				if c := covered(time.UnixMicro(since.Int64)); bound.Int64 < c {
+					t.Fatalf("step %d: bound %d under the %d cents it covers", step, bound.Int64, c)
+				}
+			}
+		}
+		if made < 50 || refused < 20 || late < 10 {
+			t.Errorf("%d payments made, %d refused, %d late transfers: the run did not reach the limit or settle late often enough to test them", made, refused, late)
+		}
+	})
 }

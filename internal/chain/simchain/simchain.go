@@ -510,8 +510,28 @@ func (c *Chain) sendFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.A
 	}
 	if err == nil {
 		c.nonces[addr] = n + 1
+		err = c.awaitPending(ctx, addr, n)
 	}
 	return h, err
+}
+
+// awaitPending waits until the pool counts the transaction of nonce n from addr as pending, so
+// that the next Commit mines it: the pool promotes what it is sent asynchronously, and a Commit
+// right after two quick sends from one key could mine the first and leave the second for the
+// block after (TestDepositCreditedAfterConfirmations failed so under load).
+func (c *Chain) awaitPending(ctx context.Context, addr common.Address, n uint64) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pending, err := c.client.PendingNonceAt(ctx, addr)
+		if err != nil || pending > n || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // nonceTaken reports a send refused because its nonce is in use by another transaction.

@@ -208,26 +208,13 @@ func (s *Service) GetAny(ctx context.Context, id int64) (_ Customer, err error) 
 // other fields stay empty (no personal data is read or decrypted while the lock is held).
 func (s *Service) LockTx(ctx context.Context, tx *store.Tx, integrationID, id int64) (_ Customer, err error) {
 	defer errcode.Op("customer.LockTx", &err)
-	query, args := LockSQL(tx.Engine(), integrationID, id)
-	return ScanLocked(tx.QueryRow(ctx, query, args...))
-}
-
-// LockSQL is LockTx's statement and its arguments, for a transaction sent in batches
-// (store.Pipe); read its row with ScanLocked.
-func LockSQL(engine store.Engine, integrationID, id int64) (string, []any) {
 	suffix := ""
-	if engine == store.Postgres {
+	if tx.Engine() == store.Postgres {
 		suffix = " FOR NO KEY UPDATE"
 	}
-	return "SELECT id, integration_id, kyc_status, kyc_level, banned FROM customers WHERE id = ? AND integration_id = ?" + suffix,
-		[]any{id, integrationID}
-}
-
-// ScanLocked reads LockSQL's row: ErrNotFound when there is none (a database/sql or a pgx row:
-// pgx.ErrNoRows is also sql.ErrNoRows).
-func ScanLocked(row interface{ Scan(dest ...any) error }) (Customer, error) {
 	var c Customer
-	err := row.Scan(&c.ID, &c.IntegrationID, &c.KYCStatus, &c.KYCLevel, &c.Banned)
+	err = tx.QueryRow(ctx, "SELECT id, integration_id, kyc_status, kyc_level, banned FROM customers WHERE id = ? AND integration_id = ?"+suffix,
+		id, integrationID).Scan(&c.ID, &c.IntegrationID, &c.KYCStatus, &c.KYCLevel, &c.Banned)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Customer{}, ErrNotFound
 	}

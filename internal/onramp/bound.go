@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/pocketramp/pocketramp/internal/money"
 	"github.com/pocketramp/pocketramp/internal/ramp"
 	"github.com/pocketramp/pocketramp/internal/store"
 )
@@ -27,42 +26,50 @@ import (
 // the held ones, whether an open payment has expired or not.
 var countedStatuses = slices.Concat(openStatuses, heldStatuses)
 
-// boundOf is what a bound must show for a payment of eur to fit limits: a bound of at most room
-// that counts the payments created since at most since.
-func boundOf(limits []ramp.Limit, eur money.Amount) (room int64, since time.Time, ok bool) {
+// boundOf is what a bound must show for a payment to fit limits, the bound including the
+// payment: at most max (the lowest limit, in EUR cents) and counting the payments created since
+// at most since (the earliest window start). ok is false without limits or when one is not in
+// EUR cents, as the bound is.
+func boundOf(limits []ramp.Limit) (max int64, since time.Time, ok bool) {
 	for i, lim := range limits {
-		r := lim.Max.Sub(eur)
-		if lim.Max.Scale() != 2 || eur.Scale() != 2 || r.Scale() != 2 { // the bound is in EUR cents
+		if lim.Max.Scale() != 2 {
 			return 0, time.Time{}, false
 		}
-		if i == 0 || r.Units().Int64() < room {
-			room = r.Units().Int64()
+		if m := lim.Max.Units().Int64(); i == 0 || m < max {
+			max = m
 		}
 		if i == 0 || lim.Since.Before(since) {
 			since = lim.Since
 		}
 	}
-	return room, since, len(limits) > 0
+	return max, since, len(limits) > 0
 }
 
-// addToBound adds a payment of eur, about to be inserted in tx after the customer's lock, to the
-// customer's bound. When the bound shows that the payment fits limits, fits is true and the
-// exact check can be skipped; otherwise, when there are limits, the bound is set again from the
-// sum of the customer's counted payments (with this one), counting from the earliest start of
-// their windows (windows only move forward, so it covers them from now on).
-func addToBound(ctx context.Context, tx *store.Tx, userID int64, limits []ramp.Limit, eur money.Amount) (fits bool, err error) {
-	if eur.Scale() != 2 { // the bound is in EUR cents: it can no longer be kept
-		_, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = NULL WHERE id = ?", userID)
+// addSQL adds p to its customer's bound, and takes the customer's row lock if tx had not.
+func addSQL(p Payment) store.Stmt {
+	return store.Stmt{SQL: "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ? AND integration_id = ?",
+		Args: []any{p.EUREquivalent.Units().Int64(), p.UserID, p.IntegrationID}}
+}
+
+// addToBound adds p, about to be inserted in tx after the customer's lock, to the customer's
+// bound. When the bound shows that p fits limits, fits is true and the exact check can be
+// skipped; otherwise, when there are limits, the bound is set again from the sum of the
+// customer's counted payments (with p), counting from the earliest start of their windows
+// (windows only move forward, so it covers them from now on).
+func addToBound(ctx context.Context, tx *store.Tx, p Payment, limits []ramp.Limit) (fits bool, err error) {
+	if p.EUREquivalent.Scale() != 2 { // the bound is in EUR cents: it can no longer be kept
+		_, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = NULL WHERE id = ?", p.UserID)
 		return false, err
 	}
-	cents := eur.Units().Int64()
-	room, since, ok := boundOf(limits, eur)
+	max, since, ok := boundOf(limits)
 	if !ok {
-		_, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ?", cents, userID)
+		add := addSQL(p)
+		_, err := tx.Exec(ctx, add.SQL, add.Args...)
 		return false, err
 	}
-	res, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ? AND purchase_bound_since <= ? AND purchase_bound <= ?",
-		cents, userID, store.Micros(since), room)
+	cents := p.EUREquivalent.Units().Int64()
+	res, err := tx.Exec(ctx, "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ? AND purchase_bound_since <= ? AND purchase_bound + ? <= ?",
+		cents, p.UserID, store.Micros(since), cents, max)
 	if err != nil {
 		return false, err
 	}
@@ -72,6 +79,6 @@ func addToBound(ctx context.Context, tx *store.Tx, userID int64, limits []ramp.L
 	counted, args := ramp.In("status", countedStatuses...)
 	_, err = tx.Exec(ctx, `UPDATE customers SET purchase_bound = ? + (SELECT COALESCE(SUM(eur_equivalent), 0) FROM payments
 		WHERE user_id = ? AND created_at >= ? AND `+counted+`), purchase_bound_since = ? WHERE id = ?`,
-		slices.Concat([]any{cents, userID, store.Micros(since)}, args, []any{store.Micros(since), userID})...)
+		slices.Concat([]any{cents, p.UserID, store.Micros(since)}, args, []any{store.Micros(since), p.UserID})...)
 	return false, err
 }

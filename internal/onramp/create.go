@@ -492,7 +492,7 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, p *Payment, q pricin
 // writes), as a read before it would. Every payment is inserted here or by createPipelined,
 // which both add it to the bound.
 func insert(ctx context.Context, tx *store.Tx, p Payment, pageToken string, limits []ramp.Limit) error {
-	if fits, err := addToBound(ctx, tx, p.UserID, limits, p.EUREquivalent); err != nil {
+	if fits, err := addToBound(ctx, tx, p, limits); err != nil {
 		return err
 	} else if fits {
 		limits = nil

@@ -49,9 +49,7 @@ func (s *Service) createPipelined(ctx context.Context, o order, pr prepared, out
 	err = s.DB.Pipelined(ctx, func(pipe store.Pipe) error {
 		// The customer's lock, which adds the payment to the bound: the statement below reads the
 		// row after it. A payment not made leaves the bound higher, which errs the safe way.
-		lock := store.Stmt{SQL: "UPDATE customers SET purchase_bound = purchase_bound + ? WHERE id = ? AND integration_id = ?",
-			Args: []any{p.EUREquivalent.Units().Int64(), o.UserID, o.IntegrationID}}
-		br := pipe.Send(ctx, lock, ins)
+		br := pipe.Send(ctx, addSQL(p), ins)
 		_, err := br.Exec()
 		var made pgconn.CommandTag
 		if err == nil {
@@ -87,15 +85,18 @@ func passesOrderChecks(o order, pr prepared) bool {
 // insertFitting is one statement that reads the customer (locked before it) and inserts p only
 // if the customer may buy (valid KYC, not banned), the order's external id is free and the
 // customer's purchase bound shows that p fits the limits of the customer's level (levels gives
-// them). ok is false when a limit is not in EUR cents, as the bound is.
+// them). ok is false when p or a limit is not in EUR cents, as the bound is.
 func insertFitting(p Payment, pageToken string, levels func(level string) []ramp.Limit) (ins store.Stmt, ok bool) {
-	// fits is the condition that the bound shows p fits the limits of one level.
+	if p.EUREquivalent.Scale() != 2 {
+		return store.Stmt{}, false
+	}
+	// fits is the condition that the bound, which includes p, shows p fits the limits of one level.
 	fits := func(limits []ramp.Limit) (string, []any, bool) {
 		if len(limits) == 0 {
 			return "TRUE", nil, true
 		}
-		room, since, ok := boundOf(limits, p.EUREquivalent) // the bound read includes p
-		return "purchase_bound <= ? AND purchase_bound_since <= ?", []any{room + p.EUREquivalent.Units().Int64(), store.Micros(since)}, ok
+		max, since, ok := boundOf(limits)
+		return "purchase_bound <= ? AND purchase_bound_since <= ?", []any{max, store.Micros(since)}, ok
 	}
 	where := []string{"id = ? AND integration_id = ? AND kyc_status = ? AND NOT banned AND purchase_bound IS NOT NULL"}
 	args := append(paymentArgs(p, pageToken), p.UserID, p.IntegrationID, customer.StatusValid)

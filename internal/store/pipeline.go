@@ -39,10 +39,10 @@ func (p Pipe) Send(ctx context.Context, stmts ...Stmt) pgx.BatchResults {
 }
 
 // Pipelined runs fn with a connection of its own, outside database/sql's transactions: fn sends
-// its statements in batches (Pipe.Send), with BEGIN and COMMIT when they take more than one. Whatever fn returns, a transaction it
-// left open is rolled back before the connection goes back to the pool, and a connection whose
-// state is not known (a lost connection, a failed rollback, a panic) is closed instead. Unlike
-// Tx, nothing is retried.
+// its statements in batches (Pipe.Send), with BEGIN and COMMIT when they take more than one.
+// Whatever fn returns, a transaction it left open is rolled back before the connection goes back
+// to the pool, and a connection whose state is not known (a lost connection, a failed rollback,
+// a panic) is closed instead. Unlike Tx, nothing is retried.
 func (db *DB) Pipelined(ctx context.Context, fn func(p Pipe) error) error {
 	if db.engine != Postgres || db.joined(ctx) != nil {
 		return ErrNotPipelined
